@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="assessments:history"), name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("assessments/", include("assessments.urls")),
+    path("api/", include("assessments.api_urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "AlzAware: patient review"
+admin.site.site_title = "AlzAware"
+admin.site.index_title = "Patients and assessments"

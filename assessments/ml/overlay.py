@@ -1,0 +1,55 @@
+"""Colouring Grad-CAM maps and blending them over the scan."""
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# OpenCV's colour maps, chosen for the patient's settings. viridis, inferno and
+# cividis stay readable with colour-blindness; JET is what clinicians expect.
+COLORMAPS = {
+    "jet": cv2.COLORMAP_JET,
+    "viridis": cv2.COLORMAP_VIRIDIS,
+    "inferno": cv2.COLORMAP_INFERNO,
+    "cividis": cv2.COLORMAP_CIVIDIS,
+}
+DEFAULT_COLORMAP = "jet"
+ALPHA = 0.4
+
+
+def scale_map(heat, ceiling=None):
+    """To 0..1: min-max by default, or divided by ``ceiling`` for a scale shared across visits."""
+    heat = np.asarray(heat, dtype=np.float32)
+    if ceiling is not None:
+        return np.clip(heat / ceiling, 0, 1) if ceiling > 0 else np.zeros_like(heat)
+    low, high = float(heat.min()), float(heat.max())
+    if high - low <= 1e-12:
+        return np.zeros_like(heat)
+    return (heat - low) / (high - low)
+
+
+def colourise(unit_heat, colormap=DEFAULT_COLORMAP):
+    """0..1 map -> RGB uint8. OpenCV paints in BGR order, so the channels are flipped here."""
+    bgr = cv2.applyColorMap(np.uint8(np.round(np.clip(unit_heat, 0, 1) * 255)), COLORMAPS[colormap])
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def blend(gray, unit_heat, colormap=DEFAULT_COLORMAP, alpha=ALPHA):
+    """The scan in gray with the coloured map laid over it at ``alpha``."""
+    gray = np.asarray(gray, dtype=np.uint8)
+    base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
+    heat = colourise(unit_heat, colormap).astype(np.float32)
+    return np.uint8(np.clip((1 - alpha) * base + alpha * heat, 0, 255))
+
+
+def colour_bar(colormap=DEFAULT_COLORMAP, height=256, width=24):
+    """A vertical bar, high importance at the top, matching :func:`colourise`."""
+    ramp = np.linspace(1, 0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
+    return colourise(ramp, colormap)
+
+
+def png_bytes(rgb_or_gray):
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgb_or_gray, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,125 @@
+"""Turning a rendered grayscale slice into the network's input.
+
+Every input (JPEG, PNG, DICOM, a NIfTI slice) is first rendered to an 8-bit
+grayscale array; from there the steps below are the same for training and for
+the app, and the checkpoint's ``preprocessing`` dict names which ones apply:
+
+* ``crop_to_brain``: crop to the bounding box of pixels brighter than
+  ``brain_threshold`` x the 99th percentile, pad it to a centred square with
+  black, so that position and head size in the frame stop being cues.
+* resize to ``input_size`` square (area interpolation).
+* ``intensity``: ``"brain_zscore"`` subtracts the mean and divides by the
+  standard deviation of the brain pixels only (scanner gain and windowing are
+  a shortcut to a person's identity, not to their disease); ``"unit"`` divides
+  by 255. The checkpoint's ``mean``/``std`` are then applied per channel.
+* the gray image is repeated over three channels.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+DEFAULT_PREPROCESSING = {"crop_to_brain": True, "intensity": "brain_zscore", "brain_threshold": 0.1}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the network's square input lies in the original image's pixels."""
+
+    top: int
+    left: int
+    side: int
+
+
+def brain_mask(gray, threshold=DEFAULT_PREPROCESSING["brain_threshold"]):
+    gray = np.asarray(gray, dtype=np.float32)
+    ceiling = float(np.percentile(gray, 99)) if gray.size else 0.0
+    if ceiling <= 0:
+        return np.zeros(gray.shape, dtype=bool)
+    return gray > threshold * ceiling
+
+
+def square_crop(gray, threshold):
+    """Geometry of a square around the brain; the whole image if there is none."""
+    h, w = gray.shape
+    mask = brain_mask(gray, threshold)
+    if mask.any():
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    else:
+        y0, y1, x0, x1 = 0, h, 0, w
+    side = int(max(y1 - y0, x1 - x0))
+    top = int((y0 + y1) // 2 - side // 2)
+    left = int((x0 + x1) // 2 - side // 2)
+    return Geometry(top, left, side)
+
+
+def cut(gray, geometry):
+    """The square region of ``gray`` described by ``geometry``, black where it leaves the image."""
+    g = geometry
+    out = np.zeros((g.side, g.side), dtype=gray.dtype)
+    h, w = gray.shape
+    y0, x0 = max(g.top, 0), max(g.left, 0)
+    y1, x1 = min(g.top + g.side, h), min(g.left + g.side, w)
+    if y1 > y0 and x1 > x0:
+        out[y0 - g.top:y1 - g.top, x0 - g.left:x1 - g.left] = gray[y0:y1, x0:x1]
+    return out
+
+
+def paste(square_map, geometry, shape):
+    """Inverse of :func:`cut` for a map over the network's input: back onto the original image."""
+    g = geometry
+    resized = cv2.resize(np.asarray(square_map, dtype=np.float32), (g.side, g.side),
+                         interpolation=cv2.INTER_LINEAR)
+    h, w = shape
+    out = np.zeros((h, w), dtype=np.float32)
+    y0, x0 = max(g.top, 0), max(g.left, 0)
+    y1, x1 = min(g.top + g.side, h), min(g.left + g.side, w)
+    if y1 > y0 and x1 > x0:
+        out[y0:y1, x0:x1] = resized[y0 - g.top:y1 - g.top, x0 - g.left:x1 - g.left]
+    return out
+
+
+def normalise(square, spec, mean, std):
+    """``square`` (uint8 or float 0..255, already input_size) -> float32 CHW array."""
+    x = np.asarray(square, dtype=np.float32)
+    if spec.get("intensity") == "brain_zscore":
+        mask = brain_mask(x, spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]))
+        pixels = x[mask] if mask.sum() > 16 else x.ravel()
+        x = (x - pixels.mean()) / max(float(pixels.std()), 1e-3)
+    else:
+        x = x / 255.0
+    chw = np.repeat(x[None], 3, axis=0)
+    chw = (chw - np.asarray(mean, np.float32)[:, None, None]) / np.asarray(std, np.float32)[:, None, None]
+    return chw.astype(np.float32)
+
+
+def to_square(gray, input_size, spec):
+    """Crop (if asked) and resize: returns ``(square uint8-range float32, geometry)``."""
+    gray = np.asarray(gray)
+    if gray.ndim != 2:
+        raise ValueError("preprocess expects a 2-D grayscale array")
+    if spec.get("crop_to_brain"):
+        geometry = square_crop(gray, spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]))
+        region = cut(gray, geometry)
+    else:
+        # Without cropping the whole frame is stretched to a square.
+        geometry, region = None, gray
+    square = cv2.resize(region.astype(np.float32), (input_size, input_size), interpolation=cv2.INTER_AREA)
+    return square, geometry
+
+
+def preprocess(gray, input_size, spec, mean=(0, 0, 0), std=(1, 1, 1)):
+    """A rendered slice -> ``(tensor 3xSxS, geometry)``; see the module docstring."""
+    square, geometry = to_square(gray, input_size, spec)
+    return torch.from_numpy(normalise(square, spec, mean, std)), geometry
+
+
+def map_to_image(square_map, geometry, shape):
+    """Place a map over the network input onto the original image of ``shape``."""
+    if geometry is None:
+        return cv2.resize(np.asarray(square_map, np.float32), (shape[1], shape[0]),
+                          interpolation=cv2.INTER_LINEAR)
+    return paste(square_map, geometry, shape)
