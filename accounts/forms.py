@@ -1,0 +1,40 @@
+import datetime
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.db import transaction
+
+from .models import Patient, User
+
+
+class SignupForm(UserCreationForm):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}), help_text="For example 1950-03-21."
+    )
+    sex = forms.ChoiceField(choices=Patient.Sex.choices)
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("first_name", "last_name", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail address already exists.")
+        return email
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if not datetime.date(1900, 1, 1) <= born <= datetime.date.today():
+            raise forms.ValidationError("Please enter your real date of birth.")
+        return born
+
+    @transaction.atomic
+    def save(self, commit=True):
+        user = super().save(commit=True)
+        Patient.objects.create(
+            user=user, date_of_birth=self.cleaned_data["date_of_birth"], sex=self.cleaned_data["sex"]
+        )
+        return user

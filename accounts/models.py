@@ -1,0 +1,99 @@
+from django.contrib.auth.models import AbstractUser, BaseUserManager, Group
+from django.db import models
+
+DOCTORS_GROUP = "Doctors"
+
+
+class UserManager(BaseUserManager):
+    """Users log in with their e-mail address; there is no separate username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def doctors(self):
+        return self.filter(is_staff=True, groups__name=DOCTORS_GROUP)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "email"]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    @property
+    def is_doctor(self):
+        return self.is_staff and self.groups.filter(name=DOCTORS_GROUP).exists()
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Patients a user may look at: all for a superuser, their own for a doctor, themself otherwise."""
+        if user.is_superuser:
+            return self
+        if user.is_staff:
+            return self.filter(doctors=user)
+        return self.filter(user=user)
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "O", "Other / prefer not to say"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    doctors = models.ManyToManyField(
+        User,
+        blank=True,
+        related_name="patients",
+        limit_choices_to={"is_staff": True, "groups__name": DOCTORS_GROUP},
+        help_text="Doctors who may review this patient's assessments.",
+    )
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self):
+        return str(self.user)
+
+    @property
+    def name(self):
+        return self.user.get_full_name()
+
+    @property
+    def email(self):
+        return self.user.email
+
+
+def doctors_group():
+    group, _ = Group.objects.get_or_create(name=DOCTORS_GROUP)
+    return group

@@ -1,0 +1,79 @@
+"""The JSON API: the same analysis as the web form, for programs."""
+
+from django.contrib.auth import authenticate
+from django.urls import reverse
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from . import services
+from .models import Assessment
+from .scans import ScanRejected
+
+
+def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
+    return Response({"error": code, "detail": detail}, status=status_code)
+
+
+def result_json(assessment, request):
+    """Exactly the four documented keys."""
+    return {
+        "prediction": assessment.prediction,
+        "confidence": round(float(assessment.confidence), 6),
+        "class_probabilities": assessment.probabilities_as_percentages(),
+        "heatmap_url": (
+            request.build_absolute_uri(reverse("assessments:file", args=[assessment.pk, "overlay"]))
+            if assessment.overlay
+            else None
+        ),
+    }
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assessment
+        fields = ["id", "created_at"]
+
+    def to_representation(self, instance):
+        request = self.context["request"]
+        return {
+            **super().to_representation(instance),
+            **result_json(instance, request),
+            "url": request.build_absolute_uri(instance.get_absolute_url()),
+        }
+
+
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def predict(request):
+    patient = services.patient_of(request.user)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return error("missing_file", "Send the scan as a multipart form field named 'file'.")
+    try:
+        assessment = services.create_assessment(patient, upload.read())
+    except ScanRejected as rejected:
+        return error(rejected.code, rejected.message)
+    return Response(result_json(assessment, request))
+
+
+@api_view(["GET"])
+def assessments(request):
+    queryset = Assessment.objects.for_user(request.user)
+    return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
+
+
+@api_view(["POST"])
+@permission_classes([AllowAny])
+@parser_classes([JSONParser, FormParser, MultiPartParser])
+def token(request):
+    """A token for ``email`` (or DRF's usual ``username``) and ``password``."""
+    email = request.data.get("email") or request.data.get("username")
+    user = authenticate(request, username=email, password=request.data.get("password"))
+    if user is None or not user.is_active:
+        return error("invalid_credentials", "Unable to log in with the e-mail and password given.")
+    issued, _ = Token.objects.get_or_create(user=user)
+    return Response({"token": issued.key})

@@ -1,0 +1,81 @@
+"""Shared set-up: a patient, a second patient and a doctor, and scans drawn by the tests."""
+
+import io
+import os
+import shutil
+import tempfile
+
+import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase, override_settings
+from PIL import Image, ImageDraw
+
+from accounts.management.commands.createdoctor import grant_doctor_permissions
+from accounts.models import Patient, User, doctors_group
+
+PASSWORD = "a-Long-pass-phrase-42"
+
+
+def drawn_brain_slice(seed=0, size=(176, 208)):
+    """A gray, roughly brain-shaped axial slice: skull-stripped head, darker ventricles, some texture."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    image = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(image)
+    margin_x, margin_y = 18 + rng.integers(0, 6), 16 + rng.integers(0, 6)
+    draw.ellipse([margin_x, margin_y, width - margin_x, height - margin_y], fill=int(rng.integers(150, 190)))
+    cx, cy = width // 2, height // 2
+    ventricle = int(rng.integers(6, 18))
+    draw.ellipse([cx - ventricle - 8, cy - 30, cx - 8, cy + 20], fill=40)
+    draw.ellipse([cx + 8, cy - 30, cx + ventricle + 8, cy + 20], fill=40)
+    pixels = np.asarray(image, dtype=np.float32)
+    pixels += rng.normal(0, 8, pixels.shape) * (pixels > 0)
+    return np.uint8(np.clip(pixels, 0, 255))
+
+
+def image_bytes(pixels, fmt="PNG"):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload(data, name="scan.png", content_type="image/png"):
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+class AlzAwareTestCase(TestCase):
+    """Every test gets its own empty MEDIA_ROOT, so what a test stores can be counted."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.patient = make_patient("ada@example.com", "Ada", "Lovelace")
+        cls.other_patient = make_patient("bob@example.com", "Bob", "Other")
+        cls.doctor = User.objects.create_user(
+            email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
+        )
+        group = doctors_group()
+        grant_doctor_permissions(group)
+        cls.doctor.groups.add(group)
+        cls.patient.doctors.add(cls.doctor)
+
+    def setUp(self):
+        self.media_root = tempfile.mkdtemp(prefix="alzaware-media-")
+        self.addCleanup(shutil.rmtree, self.media_root, ignore_errors=True)
+        media = override_settings(MEDIA_ROOT=self.media_root)
+        media.enable()
+        self.addCleanup(media.disable)
+
+    def login(self, user):
+        self.client.force_login(user)
+
+    def stored_files(self):
+        return sorted(
+            os.path.relpath(os.path.join(folder, name), self.media_root)
+            for folder, _, names in os.walk(self.media_root)
+            for name in names
+        )
+
+
+def make_patient(email, first_name, last_name):
+    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
+    return Patient.objects.create(user=user, date_of_birth="1948-05-17", sex=Patient.Sex.FEMALE)

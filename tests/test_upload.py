@@ -1,0 +1,103 @@
+from unittest import mock
+
+from django.urls import reverse
+
+from assessments.ml import CLASSES
+from assessments.models import Assessment
+
+from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
+
+
+class UploadTests(AlzAwareTestCase):
+    def setUp(self):
+        super().setUp()
+        self.login(self.patient.user)
+
+    def submit(self, data, name="scan.png"):
+        return self.client.post(reverse("assessments:new"), {"scan": upload(data, name)})
+
+    def test_it_analyses_an_upload_and_shows_the_result(self):
+        response = self.submit(image_bytes(drawn_brain_slice(1)), name="Ada Lovelace brain.png")
+        assessment = Assessment.objects.get()
+        self.assertRedirects(response, assessment.get_absolute_url())
+        self.assertEqual(assessment.patient, self.patient)
+        self.assertIn(assessment.prediction, CLASSES)
+        self.assertAlmostEqual(sum(assessment.probabilities.values()), 1.0, places=4)
+        self.assertAlmostEqual(assessment.confidence, max(assessment.probabilities.values()))
+        self.assertTrue(assessment.scan.name.startswith("scans/"))
+        self.assertTrue(assessment.overlay.name.startswith("heatmaps/"))
+        self.assertNotIn("Lovelace", assessment.scan.name)
+        self.assertEqual(self.stored_files(), sorted([assessment.scan.name, assessment.overlay.name]))
+
+    def test_the_result_page_shows_both_images_all_probabilities_and_the_notice(self):
+        self.submit(image_bytes(drawn_brain_slice(2)))
+        assessment = Assessment.objects.get()
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, "Original MRI")
+        self.assertContains(page, "Heatmap Overlay")
+        self.assertContains(page, reverse("assessments:file", args=[assessment.pk, "scan"]))
+        self.assertContains(page, reverse("assessments:file", args=[assessment.pk, "overlay"]))
+        for name in CLASSES:
+            self.assertContains(page, name)
+        self.assertContains(page, "not a diagnosis")
+        self.assertContains(page, "red means")
+        for url in (reverse("assessments:file", args=[assessment.pk, kind]) for kind in ("scan", "overlay")):
+            image = self.client.get(url)
+            self.assertEqual(image["Content-Type"], "image/png")
+            self.assertEqual(b"".join(image.streaming_content)[:8], b"\x89PNG\r\n\x1a\n")
+
+    def test_history_lists_the_patients_own_assessments_newest_first(self):
+        self.submit(image_bytes(drawn_brain_slice(3)))
+        self.submit(image_bytes(drawn_brain_slice(4), "JPEG"), name="scan.jpg")
+        first, second = Assessment.objects.order_by("pk")
+        page = self.client.get(reverse("assessments:history"))
+        content = page.content.decode()
+        self.assertLess(content.index(second.get_absolute_url()), content.index(first.get_absolute_url()))
+        self.client.force_login(self.other_patient.user)
+        self.assertNotContains(self.client.get(reverse("assessments:history")), first.get_absolute_url())
+
+    def test_an_untrained_model_is_named_as_such(self):
+        self.submit(image_bytes(drawn_brain_slice(5)))
+        assessment = Assessment.objects.get()
+        page = self.client.get(assessment.get_absolute_url())
+        if assessment.model_trained:
+            self.assertNotContains(page, "untrained")
+        else:
+            self.assertContains(page, "The model that produced this result is untrained")
+
+    def test_a_failing_heatmap_still_saves_and_shows_the_prediction(self):
+        with mock.patch("assessments.services.render_overlay", side_effect=RuntimeError("boom")), \
+                self.assertLogs("assessments.services", level="ERROR") as logs:
+            response = self.submit(image_bytes(drawn_brain_slice(6)))
+        assessment = Assessment.objects.get()
+        self.assertRedirects(response, assessment.get_absolute_url())
+        self.assertFalse(assessment.overlay)
+        self.assertIn("Heatmap failed", logs.output[0])
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertNotContains(page, "Heatmap Overlay")
+        self.assertEqual(self.stored_files(), [assessment.scan.name])
+        self.assertEqual(self.client.get(reverse("assessments:file", args=[assessment.pk, "overlay"])).status_code, 404)
+
+    def assert_refused(self, data, name, message):
+        response = self.submit(data, name)
+        self.assertEqual(response.status_code, 400)
+        self.assertContains(response, message, status_code=400)
+        self.assertFalse(Assessment.objects.exists())
+        self.assertEqual(self.stored_files(), [])
+
+    def test_it_refuses_an_empty_file(self):
+        self.assert_refused(b"", "scan.png", "empty")
+
+    def test_it_refuses_a_text_file_renamed_png(self):
+        self.assert_refused(b"Dear doctor, this is not a scan.\n" * 20, "scan.png", "could not read this file")
+
+    def test_it_refuses_a_21_mb_file(self):
+        big = image_bytes(drawn_brain_slice(7)) + b"\0" * (21 * 1024 * 1024)
+        self.assert_refused(big, "scan.png", "larger than 20 MB")
+
+    def test_a_doctor_cannot_submit_scans(self):
+        self.client.force_login(self.doctor)
+        response = self.submit(image_bytes(drawn_brain_slice(8)))
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(Assessment.objects.exists())
