@@ -77,6 +77,16 @@ class Patient(models.Model):
         help_text="Doctors who may review this patient's assessments.",
     )
 
+    # The colour map new overlays are drawn with; kept here (not in ml/) as plain
+    # choices so the accounts app does not import the ML stack.
+    class Colormap(models.TextChoices):
+        JET = "jet", "Jet (blue to red, the usual one)"
+        VIRIDIS = "viridis", "Viridis (colour-blind safe)"
+        INFERNO = "inferno", "Inferno (colour-blind safe)"
+        CIVIDIS = "cividis", "Cividis (colour-blind safe)"
+
+    colormap = models.CharField("colour map", max_length=20, choices=Colormap.choices, default=Colormap.JET)
+
     objects = PatientQuerySet.as_manager()
 
     class Meta:

@@ -36,6 +36,16 @@ class Assessment(models.Model):
     probabilities = models.JSONField(help_text="Calibrated probability of each class, 0..1.")
     model_trained = models.BooleanField(default=True)
     model_sha256 = models.CharField(max_length=64, blank=True)
+    # The raw (un-normalised) Grad-CAM maps of every class and their maxima, so
+    # the result page can show any class in any colour map without re-running the model.
+    maps = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
+    overlay_colormap = models.CharField(max_length=20, blank=True, default="jet",
+                                        help_text="Colour map the stored overlay was drawn with.")
+    faithfulness = models.FloatField(
+        null=True, blank=True,
+        help_text="Drop in the predicted class's probability when the hottest 20% of its map is blurred, "
+                  "divided by the mean drop for random regions of the same area (1 = no better than random).",
+    )
 
     objects = AssessmentQuerySet.as_manager()
 
