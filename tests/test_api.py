@@ -1,3 +1,4 @@
+from django.test import Client
 from django.urls import reverse
 
 from assessments.ml import CLASSES
@@ -60,6 +61,12 @@ class ApiTests(AlzAwareTestCase):
         response = self.client.post(reverse("api-predict"), {})
         self.assertEqual(response.status_code, 400)
         self.assertEqual(response.json()["error"], "missing_file")
+
+    def test_a_logged_in_browser_gets_a_token_without_a_csrf_token(self):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(self.patient.user)
+        response = browser.post(reverse("api-token"), {"email": "ada@example.com", "password": PASSWORD})
+        self.assertEqual(response.status_code, 200)
 
     def test_a_wrong_password_gets_no_token(self):
         response = self.client.post(reverse("api-token"), {"email": "ada@example.com", "password": "wrong"})
