@@ -1,48 +1,117 @@
-"""Reading an uploaded file into a grayscale slice, or refusing it with a reason a patient understands."""
+"""Reading an uploaded file into grayscale slices, or refusing it with a reason a patient understands.
 
-import io
+The format is decided by the file's content, never its name: DICOM by its
+``DICM`` marker, NIfTI by its header (gzipped or not), the rest by Pillow
+(PNG, JPEG, TIFF, BMP). Every path ends in 8-bit 2-D slices that pass the
+same checks (:mod:`.quality`); whether the content is a brain MRI at all is
+judged later, by the model (``assessments.ml.ood``).
+"""
+
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-MAX_PIXELS = 40_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+from . import dicom, errors, nifti, quality, rasters
+from .errors import ScanRejected
+from .rasters import MAX_PIXELS
 
-
-class ScanRejected(Exception):
-    """The upload cannot be analysed. ``code`` is for machines, ``message`` for people."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+__all__ = ["MAX_PIXELS", "Scan", "ScanRejected", "read_scan"]
 
 
 @dataclass
 class Scan:
-    gray: np.ndarray  # 2-D uint8, what is stored and analysed
+    gray: np.ndarray  # 2-D uint8: the representative slice (the only one, or a volume's central one)
     source_format: str
-    acquisition: dict = field(default_factory=dict)
+    acquisition: dict = field(default_factory=dict)  # non-identifying fields only
+    slices: list = field(default_factory=list)  # every slice to analyse, ``gray`` among them
+    positions: list = field(default_factory=list)  # each slice's axial index in a volume
+
+    def __post_init__(self):
+        if not self.slices:
+            self.slices = [self.gray]
+
+    @property
+    def is_volume(self):
+        return self.source_format == "nifti"
+
+
+# Files people pick by mistake, named so the message says what went wrong.
+SIGNATURES = [
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"%PDF", "a PDF document"),
+    (b"GIF8", "a GIF image"),
+    (b"RIFF", "a WebP image or a media file"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a program"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0", "an Office document"),
+    (b"<?xml", "an XML document"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+]
+
+
+def identify_other(data):
+    for magic, what in SIGNATURES:
+        if data.startswith(magic):
+            return what
+    head = data[:4096]
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "a web page"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if all(byte >= 9 for byte in head):
+        return "a text file"
+    return None
 
 
 def read_scan(data, max_bytes):
     """``data`` (bytes) -> :class:`Scan`, or raise :class:`ScanRejected`."""
     if not data:
-        raise ScanRejected("empty", "The file is empty. Please choose your scan again.")
+        raise errors.empty()
     if len(data) > max_bytes:
-        raise ScanRejected(
-            "too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB. Please upload a smaller file."
-        )
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            source_format = (image.format or "image").lower()
-            gray = np.asarray(image.convert("L"))
-    except Image.DecompressionBombError as exc:
-        raise ScanRejected("too_many_pixels", "The image is far too large to be a scan slice.") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ScanRejected(
-            "unreadable", "We could not read this file as an image. Please upload a PNG or JPEG brain MRI scan."
-        ) from exc
+        raise errors.too_large(max_bytes)
+
+    if dicom.is_dicom(data):
+        gray, acquisition = dicom.read_dicom(data)
+        quality.check_slice(gray)
+        return Scan(gray=gray, source_format="dicom", acquisition=acquisition)
+
+    volume = nifti.sniff(data)
+    if volume is not None:
+        slices, positions, acquisition = nifti.read_nifti(*volume)
+        return volume_scan(slices, positions, acquisition)
+    if nifti.is_gzip(data):
+        raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",
+                                 "Please unpack it and upload the scan inside.")
+
+    what = identify_other(data)
+    if what == "a text file" or what == "a web page":
+        raise errors.unrecognised(what)
+    if what is not None:
+        advice = "Please unpack it and upload the scan inside." if "archive" in what else ""
+        raise errors.unsupported(what, advice)
+    gray, source_format = rasters.read_raster(data)
+    quality.check_slice(gray)
     return Scan(gray=gray, source_format=source_format)
+
+
+def volume_scan(slices, positions, acquisition):
+    """Keep the band's slices that pass the checks; the central one stands for the volume."""
+    kept, kept_positions, first_problem = [], [], None
+    for gray, position in zip(slices, positions):
+        try:
+            quality.check_slice(gray)
+        except ScanRejected as problem:
+            first_problem = first_problem or problem
+        else:
+            kept.append(gray)
+            kept_positions.append(position)
+    if not kept:
+        raise first_problem or errors.blank()
+    middle = len(kept) // 2
+    return Scan(gray=kept[middle], source_format="nifti", acquisition=acquisition,
+                slices=kept, positions=kept_positions)

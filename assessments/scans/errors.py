@@ -1,0 +1,111 @@
+"""Why an upload is refused: a stable code for programs and a sentence for people.
+
+The codes are part of the API (``{"error": code, "detail": message}``), so they
+never change once published; the sentences may be reworded.
+"""
+
+ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz)")
+
+
+class ScanRejected(Exception):
+    """The upload cannot be analysed. ``code`` is for machines, ``message`` for people."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self):
+        return f"ScanRejected({self.code!r}, {self.message!r})"
+
+    def as_json(self):
+        return {"error": self.code, "detail": self.message}
+
+
+def empty():
+    return ScanRejected("empty", "The file is empty. Please choose your scan again.")
+
+
+def too_large(max_bytes):
+    return ScanRejected(
+        "too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB. Please upload a smaller file."
+    )
+
+
+def too_many_pixels(limit):
+    return ScanRejected(
+        "too_many_pixels",
+        f"The image has more than {limit // 1_000_000} million pixels, far more than any scan slice. "
+        "Please upload the scan itself.",
+    )
+
+
+def unsupported(what=None, advice=""):
+    start = f"This is {what}, which AlzAware cannot read." if what else "AlzAware cannot read this kind of file."
+    return ScanRejected("unsupported", f"{start} {advice or 'Please upload ' + ACCEPTED + '.'}")
+
+
+def unrecognised(what=None):
+    """Not a format we know of at all (text, random bytes). Code ``unreadable`` since the first release."""
+    start = f"We could not read this file as a scan: it is {what}." if what else "We could not read this file as a scan."
+    return ScanRejected("unreadable", f"{start} Please upload {ACCEPTED}.")
+
+
+def unreadable(kind):
+    return ScanRejected(
+        "unreadable",
+        f"This {kind} file is damaged or incomplete (it may have been cut short while copying), so it cannot be "
+        "read. Please export or copy the scan again.",
+    )
+
+
+def too_small(width, height, minimum):
+    return ScanRejected(
+        "too_small",
+        f"The image is only {width}×{height} pixels. A scan slice must be at least {minimum} pixels on each side.",
+    )
+
+
+def bad_aspect(width, height, limit):
+    return ScanRejected(
+        "bad_aspect",
+        f"The image is {width}×{height} pixels: more than {limit:g} times longer one way than the other, which "
+        "no brain scan slice is. Please upload the whole slice, uncropped.",
+    )
+
+
+def colour():
+    return ScanRejected(
+        "colour",
+        "This is a colour image. MRI scans are grayscale: please upload the scan itself, not a photo, a screenshot "
+        "or a coloured picture.",
+    )
+
+
+def blank():
+    return ScanRejected("blank", "The image is blank or nearly blank: there is nothing in it to analyse.")
+
+
+def noise():
+    return ScanRejected("noise", "The image looks like random noise, not like a scan.")
+
+
+def not_mri(modality):
+    names = {"CT": "a CT scan", "CR": "an X-ray", "DX": "an X-ray", "US": "an ultrasound image",
+             "PT": "a PET scan", "NM": "a nuclear medicine image", "MG": "a mammogram", "XA": "an angiogram"}
+    what = names.get(modality, f"a {modality} image")
+    return ScanRejected(
+        "not_mri", f"This DICOM file holds {what}, not an MRI. AlzAware reads brain MRI scans only."
+    )
+
+
+def no_image():
+    return ScanRejected("no_image", "This DICOM file holds no image (it may be a report or a folder index).")
+
+
+def not_brain():
+    return ScanRejected(
+        "not_brain",
+        "This does not look like an axial brain MRI slice, so AlzAware cannot analyse it. Please upload a brain "
+        "MRI slice seen from above (axial), as the scanner produced it.",
+    )
