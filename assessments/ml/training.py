@@ -1,0 +1,607 @@
+"""Training the ResNet50 on MRI slices, split by subject, with an honest report.
+
+Plain Python (no Django): ``python manage.py train_model`` is a thin wrapper
+around :func:`train`.
+
+The recipe is fixed in advance (no epoch or recipe is chosen on the validation
+subjects that are reported): the final weights are the exponential moving
+average (EMA) of the weights at the last epoch. Everything that fights the
+"learns the people, not the disease" failure is on by default: cropping to the
+brain and z-scoring inside the brain mask (the app's own preprocessing),
+anatomically plausible augmentation, mixup, dropout before the classifier and
+stochastic depth (both applied functionally in the training forward pass, so
+the saved network stays a plain torchvision ``resnet50``), heavy decoupled
+weight decay, ordinal label smoothing (probability leaks to neighbouring grades
+only) and weight averaging.
+"""
+
+import csv
+import hashlib
+import json
+import math
+import os
+import random
+import subprocess
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import CLASSES
+from .checkpoint import build_model, save_checkpoint
+from .preprocess import DEFAULT_PREPROCESSING, normalise, to_square
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+
+DEFAULT_RECIPE = {
+    "img_size": 96,
+    "epochs": 20,
+    # Wall-clock budget for the training loop (minutes): the cosine schedule runs on
+    # max(step fraction, time fraction) and training stops when either reaches 1,
+    # so a busy shared CPU shortens the schedule instead of overrunning it.
+    "time_budget_min": 50.0,
+    "batch_size": 32,
+    "lr": 2e-3,
+    "warmup_epochs": 2,
+    "weight_decay": 0.2,
+    "dropout": 0.3,
+    "drop_path": 0.1,
+    "mixup_alpha": 0.3,
+    "ordinal_smoothing": 0.1,
+    "class_weighting": "sqrt_inverse",
+    "ema_decay": 0.997,
+    "aug_rotate_deg": 10.0,
+    "aug_scale": 0.10,
+    "aug_shift": 0.06,
+    "aug_flip": 0.5,
+    "aug_gamma": 0.3,
+    "aug_noise": 0.05,
+    "val_fraction": 0.2,
+    "seed": 20261128,
+}
+
+
+# --------------------------------------------------------------------------- data
+
+def read_gray(path):
+    """A slice on disk -> 2-D uint8 array (what the app's renderers produce)."""
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        raise ValueError(f"cannot read image {path}")
+    return gray
+
+
+def load_records(data_dir):
+    """Rows ``{path, label, subject, slice}`` for a folder.
+
+    With ``manifest.csv`` its rows are used (paths relative to the folder);
+    otherwise every image under ``<class name>/`` (or ``images/<class name>/``)
+    with ``subject`` set to ``None``.
+    """
+    data_dir = Path(data_dir)
+    manifest = data_dir / "manifest.csv"
+    records = []
+    if manifest.exists():
+        with open(manifest, newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["label"] not in CLASSES:
+                    raise ValueError(f"unknown class {row['label']!r} in {manifest}")
+                records.append({
+                    "path": str(data_dir / row["path"]),
+                    "label": CLASSES.index(row["label"]),
+                    "subject": row.get("subject") or None,
+                    "slice": int(row["slice"]) if row.get("slice") not in (None, "") else None,
+                })
+        return records
+    root = data_dir / "images" if (data_dir / "images").is_dir() else data_dir
+    for index, name in enumerate(CLASSES):
+        folder = root / name
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                records.append({"path": str(path), "label": index, "subject": None, "slice": None})
+    if not records:
+        raise ValueError(f"no images found under {data_dir} (expected <class name>/<images>)")
+    return records
+
+
+def fingerprint(data_dir, records):
+    """SHA-256 over the manifest (or over the sorted file list when there is none)."""
+    manifest = Path(data_dir) / "manifest.csv"
+    digest = hashlib.sha256()
+    if manifest.exists():
+        digest.update(manifest.read_bytes())
+    else:
+        for r in sorted(records, key=lambda r: r["path"]):
+            digest.update(f"{r['path']}|{r['label']}\n".encode())
+    return digest.hexdigest()
+
+
+def subject_split(records, val_fraction=0.2, seed=DEFAULT_RECIPE["seed"], min_subjects=3):
+    """Stratified split by subject: about ``val_fraction`` of each class's subjects.
+
+    Classes with fewer than ``min_subjects`` subjects stay entirely in training
+    (Moderate Impairment has two: no held-out figure exists for it).
+    """
+    by_class = defaultdict(set)
+    for r in records:
+        by_class[r["label"]].add(r["subject"])
+    rng = random.Random(seed)
+    train, val = [], []
+    for label in sorted(by_class):
+        subjects = sorted(by_class[label])
+        rng.shuffle(subjects)
+        n_val = int(round(len(subjects) * val_fraction)) if len(subjects) >= min_subjects else 0
+        val += subjects[:n_val]
+        train += subjects[n_val:]
+    return sorted(train), sorted(val)
+
+
+def cache_squares(records, img_size, spec, desc="decoding"):
+    """Decode every slice once and keep the cropped, resized square (uint8) in memory."""
+    out = np.empty((len(records), img_size, img_size), dtype=np.uint8)
+    for i, r in enumerate(tqdm(records, desc=desc, leave=False, mininterval=2)):
+        square, _ = to_square(read_gray(r["path"]), img_size, spec)
+        out[i] = np.clip(np.rint(square), 0, 255).astype(np.uint8)
+    return out
+
+
+# ---------------------------------------------------------------- augmentation
+
+def augment(square, rng, recipe):
+    """Plausible changes for a registered axial slice: small affine, L-R flip, gamma."""
+    s = square.shape[0]
+    x = square.astype(np.float32)
+    if rng.random() < recipe["aug_flip"]:
+        x = x[:, ::-1]
+    angle = rng.uniform(-recipe["aug_rotate_deg"], recipe["aug_rotate_deg"])
+    scale = 1.0 + rng.uniform(-recipe["aug_scale"], recipe["aug_scale"])
+    m = cv2.getRotationMatrix2D((s / 2 - 0.5, s / 2 - 0.5), angle, scale)
+    m[:, 2] += rng.uniform(-recipe["aug_shift"], recipe["aug_shift"], size=2) * s
+    x = cv2.warpAffine(np.ascontiguousarray(x), m, (s, s), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    g = recipe["aug_gamma"]
+    if g:
+        gamma = math.exp(rng.uniform(-g, g))
+        x = 255.0 * np.power(np.clip(x / 255.0, 0, 1), gamma)
+    return x
+
+
+def make_batch(squares, spec, rng=None, recipe=None):
+    arrays = []
+    for sq in squares:
+        x = augment(sq, rng, recipe) if rng is not None else sq.astype(np.float32)
+        arr = normalise(x, spec, (0, 0, 0), (1, 1, 1))
+        if rng is not None and recipe["aug_noise"]:
+            arr = arr + rng.normal(0, recipe["aug_noise"], size=arr.shape[1:]).astype(np.float32)[None]
+        arrays.append(arr)
+    return torch.from_numpy(np.stack(arrays)).contiguous(memory_format=torch.channels_last)
+
+
+# ------------------------------------------------------------ model forward
+
+def _drop_path(x, p, training):
+    if not training or p <= 0:
+        return x
+    keep = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device).bernoulli_(1 - p)
+    return x * keep / (1 - p)
+
+
+def _bottleneck(block, x, p, training):
+    identity = x if block.downsample is None else block.downsample(x)
+    out = block.relu(block.bn1(block.conv1(x)))
+    out = block.relu(block.bn2(block.conv2(out)))
+    out = block.bn3(block.conv3(out))
+    if block.downsample is None:  # never drop the blocks that change shape
+        out = _drop_path(out, p, training)
+    return block.relu(out + identity)
+
+
+def train_forward(model, x, dropout=0.0, drop_path=0.0):
+    """torchvision resnet50's forward with stochastic depth and dropout before fc.
+
+    The parameters are the plain model's; at evaluation (``model.training`` is
+    False) this is exactly ``model(x)``.
+    """
+    training = model.training
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
+    for i, block in enumerate(blocks):
+        x = _bottleneck(block, x, drop_path * i / max(len(blocks) - 1, 1), training)
+    x = torch.flatten(model.avgpool(x), 1)
+    x = F.dropout(x, dropout, training)
+    return model.fc(x)
+
+
+def ordinal_targets(labels, num_classes, eps):
+    """One-hot with ``eps`` of the mass moved to the neighbouring grade(s)."""
+    t = torch.zeros(len(labels), num_classes)
+    for i, y in enumerate(labels.tolist()):
+        neighbours = [j for j in (y - 1, y + 1) if 0 <= j < num_classes]
+        t[i, y] = 1.0 - eps
+        for j in neighbours:
+            t[i, j] = eps / len(neighbours)
+    return t
+
+
+def bf16_supported():
+    """bf16 autocast only pays off where the CPU computes bf16 natively."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return ("avx512_bf16" in flags) or ("amx_bf16" in flags)
+
+
+class EMA:
+    """Exponential moving average of parameters and BatchNorm buffers."""
+
+    def __init__(self, model, decay):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model):
+        self.updates += 1
+        # Warm-up: a short average while there are few updates.
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.shadow[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
+            else:
+                self.shadow[k].copy_(v)
+
+    def state_dict(self):
+        return self.shadow
+
+    def load_state_dict(self, state):
+        self.shadow = {k: v.clone() for k, v in state.items()}
+
+    def copy_to(self, model):
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+
+
+@torch.no_grad()
+def predict_logits(model, squares, spec, batch_size=128, autocast=False):
+    model.eval()
+    outs = []
+    for start in range(0, len(squares), batch_size):
+        x = make_batch(squares[start:start + batch_size], spec)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            outs.append(model(x).float())
+    return torch.cat(outs) if outs else torch.zeros(0, len(CLASSES))
+
+
+# ------------------------------------------------------------- calibration
+
+def fit_temperature(logits, labels):
+    """The temperature minimising the NLL of ``softmax(logits / T)`` (log-T grid, then refine)."""
+    logits = torch.as_tensor(logits, dtype=torch.float64)
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    if len(labels) == 0:
+        return 1.0
+
+    def nll(t):
+        return float(F.cross_entropy(logits / t, labels))
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
+    best = min(grid, key=nll)
+    fine = np.exp(np.linspace(np.log(best) - 0.05, np.log(best) + 0.05, 101))
+    return float(min(fine, key=nll))
+
+
+def cross_fitted_temperature_probs(logits, labels, subjects, seed=0):
+    """Honest calibrated probabilities: T fitted on one half of the subjects, applied to the other."""
+    logits = torch.as_tensor(logits, dtype=torch.float64)
+    labels = np.asarray(labels)
+    subjects = np.asarray(subjects)
+    # Halve the subjects stratified by class so both halves see every class.
+    by_class = defaultdict(list)
+    for s, y in sorted(set(zip(subjects.tolist(), labels.tolist()))):
+        by_class[y].append(s)
+    rng = random.Random(seed)
+    half = {}
+    for y in sorted(by_class):
+        subs = by_class[y]
+        rng.shuffle(subs)
+        for i, s in enumerate(subs):
+            half[s] = i % 2
+    fold = np.array([half[s] for s in subjects.tolist()])
+    probs = torch.zeros_like(logits)
+    temps = []
+    for k in (0, 1):
+        fit, apply = fold != k, fold == k
+        t = fit_temperature(logits[fit], labels[fit])
+        temps.append(t)
+        probs[apply] = torch.softmax(logits[apply] / t, dim=1)
+    return probs.numpy(), temps
+
+
+# ------------------------------------------------------------------ helpers
+
+def git_version(cwd=None):
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=cwd, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "assessments/ml"],
+                               capture_output=True, text=True, cwd=cwd, timeout=10).stdout.strip()
+        return (head or "unknown") + ("+dirty" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def class_weights(labels, mode, num_classes=len(CLASSES)):
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    w = np.zeros(num_classes)
+    present = counts > 0
+    if mode == "sqrt_inverse":
+        w[present] = 1.0 / np.sqrt(counts[present])
+    elif mode == "inverse":
+        w[present] = 1.0 / counts[present]
+    else:
+        w[present] = 1.0
+    w[present] *= present.sum() / w[present].sum() if mode == "none" else 1.0
+    # normalise so the average weight per training slice is 1
+    w *= len(labels) / float((w[labels]).sum())
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def lr_at(progress, warmup_fraction, peak):
+    """Linear warm-up then cosine to 2% of ``peak``; ``progress`` in [0, 1]."""
+    if progress < warmup_fraction:
+        return peak * max(progress / warmup_fraction, 0.01)
+    p = (progress - warmup_fraction) / max(1 - warmup_fraction, 1e-9)
+    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
+
+
+def param_groups(model, weight_decay):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _atomic_save(obj, path):
+    tmp = Path(str(path) + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+# -------------------------------------------------------------------- train
+
+def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=None,
+          report_dir=None, recipe=None, threads=2, log=print, limit=None, time_budget_min=None):
+    """Train, calibrate, evaluate on the held-out subjects, save checkpoint and report.
+
+    ``out_path``: the shipped checkpoint (float16). ``run_dir``: big resumable
+    per-epoch training state (default ``runs/<checkpoint stem>``). ``report_dir``:
+    metrics.json, PNGs and the split (default ``<checkpoint dir>/<stem>/``).
+    """
+    from . import evaluation  # local: evaluation imports this module
+
+    t_start = time.time()
+    torch.set_num_threads(threads)
+    recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
+    if epochs is not None:
+        recipe["epochs"] = int(epochs)
+    if img_size is not None:
+        recipe["img_size"] = int(img_size)
+    if time_budget_min is not None:
+        recipe["time_budget_min"] = float(time_budget_min)
+    spec = dict(DEFAULT_PREPROCESSING)
+    out_path = Path(out_path)
+    run_dir = Path(run_dir or Path("runs") / out_path.stem)
+    report_dir = Path(report_dir or out_path.with_suffix(""))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / "last.pt"
+
+    records = load_records(data_dir)
+    if any(r["subject"] is None for r in records):
+        raise ValueError("training needs subjects: give the folder a manifest.csv (path,label,subject,slice)")
+    data_fp = fingerprint(data_dir, records)
+    train_subjects, val_subjects = subject_split(records, recipe["val_fraction"], recipe["seed"])
+    if resume and state_path.exists():
+        saved = torch.load(state_path, map_location="cpu", weights_only=False)
+        if saved["data_fingerprint"] != data_fp:
+            raise ValueError("--resume: the data differ from the run being resumed")
+        recipe = saved["recipe"]
+        train_subjects, val_subjects = saved["split"]["train"], saved["split"]["val"]
+    else:
+        saved = None
+    train_set, val_set = set(train_subjects), set(val_subjects)
+    tr = [r for r in records if r["subject"] in train_set]
+    va = [r for r in records if r["subject"] in val_set]
+    if limit:  # tiny smoke runs only
+        rs = random.Random(0)
+        tr, va = rs.sample(tr, min(limit, len(tr))), rs.sample(va, min(limit // 2, len(va)))
+    split = {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
+             "train": list(train_subjects), "val": list(val_subjects),
+             "train_slices": len(tr), "val_slices": len(va)}
+    (report_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n")
+    log(f"split: {len(train_subjects)} training subjects ({len(tr)} slices), "
+        f"{len(val_subjects)} validation subjects ({len(va)} slices)")
+
+    S = recipe["img_size"]
+    t0 = time.time()
+    tr_sq = cache_squares(tr, S, spec, "caching train")
+    va_sq = cache_squares(va, S, spec, "caching val")
+    y_tr = np.array([r["label"] for r in tr])
+    y_va = np.array([r["label"] for r in va])
+    log(f"cached {len(tr) + len(va)} slices at {S}px in {time.time() - t0:.0f}s")
+
+    autocast = bf16_supported()
+    model = build_model().to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(param_groups(model, recipe["weight_decay"]), lr=recipe["lr"])
+    ema = EMA(model, recipe["ema_decay"])
+    weights = class_weights(y_tr, recipe["class_weighting"])
+    steps_per_epoch = len(tr) // recipe["batch_size"]
+    total = steps_per_epoch * recipe["epochs"]
+    history, start_epoch, elapsed_before = [], 0, 0.0
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        ema.load_state_dict(saved["ema"])
+        ema.updates = saved["ema_updates"]
+        history, start_epoch = saved["history"], saved["epoch"]
+        elapsed_before = saved.get("train_seconds", 0.0)
+        log(f"resumed after epoch {start_epoch}")
+    eval_model = build_model().to(memory_format=torch.channels_last)
+    log(f"training {recipe['epochs']} epochs x {steps_per_epoch} steps, bf16 autocast: {autocast}, "
+        f"class weights {weights.numpy().round(2).tolist()}")
+
+    t_train = time.time()
+    budget_s = 60.0 * recipe.get("time_budget_min", 0) or float("inf")
+    warmup_fraction = recipe["warmup_epochs"] / recipe["epochs"]
+    done = bool(history) and history[-1].get("progress", 0) >= 1.0
+    for epoch in range(start_epoch, recipe["epochs"]):
+        if done:
+            break
+        rng = np.random.default_rng(recipe["seed"] * 1000 + epoch)
+        torch.manual_seed(recipe["seed"] * 1000 + epoch)
+        order = rng.permutation(len(tr))[:steps_per_epoch * recipe["batch_size"]]
+        model.train()
+        running, seen = 0.0, 0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe['epochs']}",
+                   mininterval=5, dynamic_ncols=True)
+        for b in bar:
+            step = epoch * steps_per_epoch + b
+            progress = max(step / total, (elapsed_before + time.time() - t_train) / budget_s)
+            if progress >= 1.0:
+                done = True
+                break
+            for g in opt.param_groups:
+                g["lr"] = lr_at(progress, warmup_fraction, recipe["lr"])
+            idx = order[b * recipe["batch_size"]:(b + 1) * recipe["batch_size"]]
+            x = make_batch(tr_sq[idx], spec, rng, recipe)
+            labels = torch.as_tensor(y_tr[idx])
+            target = ordinal_targets(labels, len(CLASSES), recipe["ordinal_smoothing"])
+            w = weights[labels]
+            if recipe["mixup_alpha"] > 0:
+                lam = float(rng.beta(recipe["mixup_alpha"], recipe["mixup_alpha"]))
+                perm = torch.as_tensor(rng.permutation(len(idx)))
+                x = lam * x + (1 - lam) * x[perm]
+                target = lam * target + (1 - lam) * target[perm]
+                w = lam * w + (1 - lam) * w[perm]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                logits = train_forward(model, x, recipe["dropout"], recipe["drop_path"])
+            logp = F.log_softmax(logits.float(), dim=1)
+            loss = (-(target * logp).sum(1) * w).sum() / w.sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            ema.update(model)
+            running += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{running / seen:.3f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
+        bar.close()
+        # Learning curves only: nothing is selected on these numbers.
+        ema.copy_to(eval_model)
+        val_logits = predict_logits(eval_model, va_sq, spec, autocast=autocast)
+        val_loss = float(F.cross_entropy(val_logits, torch.as_tensor(y_va))) if len(va) else float("nan")
+        m = evaluation.metrics(y_va, val_logits.softmax(1).numpy(), [r["subject"] for r in va])
+        train_seconds = elapsed_before + time.time() - t_train
+        progress = 1.0 if done or epoch + 1 == recipe["epochs"] else progress
+        history.append({"epoch": epoch + 1, "progress": progress, "steps": b + (0 if done else 1),
+                        "train_loss": running / max(seen, 1), "val_loss": val_loss,
+                        "val_balanced_accuracy": m["balanced_accuracy"],
+                        "val_subject_accuracy": m["subject_accuracy"], "seconds": train_seconds})
+        log(f"epoch {epoch + 1}: train loss {running / max(seen, 1):.4f}, EMA val loss {val_loss:.4f}, "
+            f"bal acc {m['balanced_accuracy']:.3f}, subject acc {m['subject_accuracy']}, "
+            f"{train_seconds / 60:.1f} min")
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.state_dict(),
+                      "ema_updates": ema.updates, "epoch": epoch + 1, "history": history, "recipe": recipe,
+                      "split": {"train": list(train_subjects), "val": list(val_subjects)},
+                      "data_fingerprint": data_fp, "train_seconds": train_seconds}, state_path)
+
+    # Final weights: the EMA at the last epoch (fixed in advance; no selection).
+    ema.copy_to(eval_model)
+    eval_model = eval_model.to(memory_format=torch.contiguous_format).eval()
+    val_logits = predict_logits(eval_model, va_sq, spec)
+    subjects_va = [r["subject"] for r in va]
+    temperature = fit_temperature(val_logits, y_va)
+    probs_raw = torch.softmax(val_logits, 1).numpy()
+    probs_cf, cf_temps = cross_fitted_temperature_probs(val_logits, y_va, subjects_va, recipe["seed"])
+    probs_in = torch.softmax(val_logits / temperature, 1).numpy()
+    # Calibrated, as the app and evaluate_model compute them (T changes no slice's argmax).
+    model_metrics = evaluation.metrics(y_va, probs_in, subjects_va)
+    baseline = evaluation.baseline_report(tr, va)
+    calibration = {
+        "bins": 15,
+        "temperature": temperature,
+        "ece_before": evaluation.ece(probs_raw, y_va),
+        "ece_after_cross_fitted": evaluation.ece(probs_cf, y_va),
+        "cross_fit_temperatures": cf_temps,
+        "ece_after_in_sample": evaluation.ece(probs_in, y_va),
+        "note": "ece_after_cross_fitted: T fitted on one half of the validation subjects, measured on "
+                "the other, pooled; the stored T is fitted on all validation subjects.",
+    }
+    total_seconds = time.time() - t_start
+    report = {
+        "held_out": {"subjects": len(val_subjects), "slices": len(va),
+                     "model": model_metrics, "linear_baseline": baseline},
+        "calibration": calibration,
+        "recipe": recipe,
+        "preprocessing": spec,
+        "history": history,
+        "train_seconds": history[-1]["seconds"] if history else 0.0,
+        "total_seconds_this_invocation": total_seconds,
+        "bf16_autocast": autocast,
+        "threads": threads,
+        "data_fingerprint_sha256": data_fp,
+        "targets": {"balanced_accuracy": 0.60, "subject_accuracy": 0.70, "ece_after": 0.05},
+    }
+    metadata = {
+        "trained": True,
+        "architecture": "torchvision resnet50(weights=None, num_classes=4)",
+        "data_fingerprint_sha256": data_fp,
+        "data_rows": len(records),
+        "split": {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
+                  "train_subjects": list(train_subjects), "val_subjects": list(val_subjects)},
+        "val_subjects": list(val_subjects),
+        "metrics": {"held_out_model": model_metrics, "held_out_linear_baseline": baseline,
+                    "calibration": calibration},
+        "recipe": recipe,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code_version": git_version(),
+        "train_seconds": report["train_seconds"],
+    }
+    save_checkpoint(eval_model, out_path, input_size=S, temperature=temperature, preprocessing=spec,
+                    metadata=metadata)
+    (report_dir / "metrics.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    evaluation.plot_confusion(model_metrics["confusion_matrix"], report_dir / "confusion_matrix.png",
+                              title=f"Held-out subjects ({len(val_subjects)}), slices")
+    plot_learning_curves(history, report_dir / "learning_curves.png")
+    log(f"saved {out_path} and the report in {report_dir} ({total_seconds / 60:.1f} min)")
+    return report
+
+
+def plot_learning_curves(history, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        return
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [h["train_loss"] for h in history], label="train loss (augmented, mixup)")
+    a.plot(ep, [h["val_loss"] for h in history], label="held-out loss (EMA weights)")
+    a.set_xlabel("epoch"); a.set_ylabel("cross-entropy"); a.legend()
+    b.plot(ep, [h["val_balanced_accuracy"] for h in history], label="held-out balanced acc (slices)")
+    b.plot(ep, [h["val_subject_accuracy"] for h in history], label="held-out subject acc")
+    b.axhline(1 / 3, color="gray", ls=":", label="chance (3 classes)")
+    b.set_xlabel("epoch"); b.set_ylim(0, 1); b.legend()
+    fig.suptitle("Learning curves: shown, not used to pick an epoch")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
