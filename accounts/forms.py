@@ -38,3 +38,14 @@ class SignupForm(UserCreationForm):
             user=user, date_of_birth=self.cleaned_data["date_of_birth"], sex=self.cleaned_data["sex"]
         )
         return user
+
+
+class PreferencesForm(forms.ModelForm):
+    """What a patient can set about how results look."""
+
+    class Meta:
+        model = Patient
+        fields = ("colormap",)
+        widgets = {"colormap": forms.RadioSelect}
+        help_texts = {"colormap": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
+                                  "and cividis stay readable with colour blindness."}

@@ -1,7 +1,10 @@
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 
-from .forms import SignupForm
+from .forms import PreferencesForm, SignupForm
 
 
 def signup(request):
@@ -11,3 +14,17 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("assessments:new")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def preferences(request):
+    """A patient's settings: the colour map of their heatmaps."""
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404("Only patients have these settings.")
+    form = PreferencesForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your settings are saved.")
+        return redirect("preferences")
+    return render(request, "registration/preferences.html", {"form": form})

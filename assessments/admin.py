@@ -23,12 +23,20 @@ def scan_pair(assessment, size=120):
     return format_html("".join(["{}"] * len(images)), *images)
 
 
+def faithfulness_text(assessment):
+    """The score and what it means, for doctors: 1.0 is what a randomly placed region would do."""
+    if assessment.faithfulness is None:
+        return "-"
+    return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
+
+
 class AssessmentInline(admin.TabularInline):
     model = Assessment
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "images", "prediction", "confidence_percent", "model_trained"]
+    fields = ["created_at", "images", "prediction", "confidence_percent", "explanation_faithfulness",
+              "model_trained"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -42,16 +50,21 @@ class AssessmentInline(admin.TabularInline):
     def confidence_percent(self, obj):
         return f"{obj.confidence:.1%}"
 
+    @admin.display(description="Heatmap faithfulness")
+    def explanation_faithfulness(self, obj):
+        return faithfulness_text(obj)
+
 
 @admin.register(Assessment)
 class AssessmentAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "patient", "prediction", "confidence_percent", "thumbnails"]
+    list_display = ["created_at", "patient", "prediction", "confidence_percent", "explanation_faithfulness",
+                    "thumbnails"]
     list_filter = ["prediction", "created_at"]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
     fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "probabilities",
-              "model_trained", "model_sha256"]
+              "explanation_faithfulness", "model_trained", "model_sha256"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -71,3 +84,7 @@ class AssessmentAdmin(admin.ModelAdmin):
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_percent(self, obj):
         return f"{obj.confidence:.1%}"
+
+    @admin.display(description="Heatmap faithfulness", ordering="faithfulness")
+    def explanation_faithfulness(self, obj):
+        return faithfulness_text(obj)

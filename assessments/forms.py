@@ -7,3 +7,15 @@ class UploadForm(forms.Form):
         help_text="A single MRI slice as a PNG or JPEG file, up to 20 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
+
+
+class ExplanationForm(forms.Form):
+    """Which class's map and which colour map the result page shows (a GET form: nothing is re-run)."""
+
+    klass = forms.TypedChoiceField(label="Show the map for", coerce=int)
+    colormap = forms.ChoiceField(label="Colours")
+
+    def __init__(self, data, classes, colormaps):
+        super().__init__(data)
+        self.fields["klass"].choices = list(enumerate(classes))
+        self.fields["colormap"].choices = colormaps

@@ -62,5 +62,18 @@ class Assessment(models.Model):
         """``[(class name, probability)]`` in the model's class order."""
         return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
 
+    FAITHFULNESS_WORDS = {
+        "strongly": "strongly",
+        "weakly": "weakly",
+        "not": "not more than a random region",
+    }
+
+    def faithfulness_verdict(self):
+        """How much the highlighted region matters, in words: strongly / weakly / not more than a random region."""
+        # Imported here: the thresholds live with the score, and that module needs torch.
+        from .ml.faithfulness import verdict
+
+        return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
+
     def probabilities_as_percentages(self):
         return {name: f"{p * 100:.2f}%" for name, p in self.ordered_probabilities()}

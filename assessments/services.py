@@ -2,15 +2,20 @@
 
 import logging
 
+import cv2
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import Http404
+from django.urls import reverse
 
+from .forms import ExplanationForm
+from .ml import CLASSES, explanations
 from .ml.engine import get_analyzer
-from .ml.overlay import blend, png_bytes, scale_map
+from .ml.overlay import COLORMAPS, DEFAULT_COLORMAP, colour_bar, png_bytes
 from .models import Assessment, random_name
 from .scans import read_scan
 
@@ -38,8 +43,19 @@ def get_visible_assessment(user, pk):
         raise Http404("No such assessment.") from None
 
 
-def render_overlay(gray, analysis):
-    return png_bytes(blend(gray, scale_map(analysis.map_on_image())))
+def render_overlay(gray, analysis, colormap=DEFAULT_COLORMAP):
+    """The predicted class's overlay as PNG bytes."""
+    return explanations.overlay_png(gray, explanations.from_analysis(analysis), colormap=colormap)
+
+
+def faithfulness_of(engine, analysis):
+    """The explanation's faithfulness score, or None; a failure here must never lose the result."""
+    try:
+        result = engine.faithfulness(analysis)
+    except Exception:
+        logger.exception("Faithfulness score failed; keeping the assessment without it")
+        return None
+    return None if result is None else float(result.score)
 
 
 def create_assessment(patient, data):
@@ -51,20 +67,30 @@ def create_assessment(patient, data):
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
     engine = analyzer()
     analysis = engine.analyze(scan.gray)
+    colormap = patient.colormap if patient.colormap in COLORMAPS else DEFAULT_COLORMAP
+    faithfulness = faithfulness_of(engine, analysis)
 
     saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(scan.gray)))]
+    overlay = maps = ""
     try:
         try:
-            overlay = render_overlay(scan.gray, analysis)
+            overlay_png = render_overlay(scan.gray, analysis, colormap)
+            maps_npz = explanations.to_npz(explanations.from_analysis(analysis))
         except Exception:
             logger.exception("Heatmap failed for an upload by patient %s; keeping the prediction", patient.pk)
         else:
-            saved.append(default_storage.save(random_name("heatmaps", ".png"), ContentFile(overlay)))
+            overlay = default_storage.save(random_name("heatmaps", ".png"), ContentFile(overlay_png))
+            saved.append(overlay)
+            maps = default_storage.save(random_name("heatmaps", ".npz"), ContentFile(maps_npz))
+            saved.append(maps)
         with transaction.atomic():
             return Assessment.objects.create(
                 patient=patient,
                 scan=saved[0],
-                overlay=saved[1] if len(saved) > 1 else "",
+                overlay=overlay,
+                maps=maps,
+                overlay_colormap=colormap,
+                faithfulness=faithfulness,
                 prediction=analysis.prediction,
                 confidence=analysis.confidence,
                 probabilities=analysis.class_probabilities(),
@@ -75,3 +101,74 @@ def create_assessment(patient, data):
         for name in saved:
             default_storage.delete(name)
         raise
+
+
+def stored_maps(assessment):
+    """The assessment's raw maps, or None when it has none (older rows, failed heatmaps)."""
+    if not assessment.maps:
+        return None
+    with assessment.maps.open("rb") as fh:
+        return explanations.from_npz(fh.read())
+
+
+def render_class_overlay(assessment, class_index, colormap):
+    """Any class's overlay in any colour map, from the stored scan and maps: no model run.
+
+    Returns PNG bytes, or None when this assessment has no stored maps.
+    """
+    maps = stored_maps(assessment)
+    if maps is None:
+        return None
+    with assessment.scan.open("rb") as fh:
+        # Our own stored 8-bit PNG, so decoded directly: upload checks do not apply to it.
+        gray = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None or tuple(gray.shape) != tuple(maps.image_shape):
+        raise ValueError(f"The stored scan of assessment {assessment.pk} does not match its maps")
+    return explanations.overlay_png(gray, maps, class_index=class_index, colormap=colormap)
+
+
+_colour_bars = {}
+
+
+def colour_bar_png(colormap):
+    """The colour bar image of ``colormap`` (high importance at the top); the same bytes every time."""
+    if colormap not in _colour_bars:
+        _colour_bars[colormap] = png_bytes(colour_bar(colormap))
+    return _colour_bars[colormap]
+
+
+COLORMAP_LABELS = {
+    "jet": "Jet (blue = low, red = high)",
+    "viridis": "Viridis (colour-blind safe)",
+    "inferno": "Inferno (colour-blind safe)",
+    "cividis": "Cividis (colour-blind safe)",
+}
+
+
+def explanation_choice(assessment, query):
+    """What the result page's heatmap shows, from its GET form: which class's map, in which colours.
+
+    Without a valid choice it is the stored overlay: the predicted class in the
+    colour map the patient had chosen when the scan was analysed.
+    """
+    predicted = CLASSES.index(assessment.prediction)
+    stored = assessment.overlay_colormap if assessment.overlay_colormap in COLORMAPS else DEFAULT_COLORMAP
+    colormaps = [(name, COLORMAP_LABELS[name]) for name in COLORMAPS]
+    form = ExplanationForm(query, CLASSES, colormaps)
+    chosen = (predicted, stored)
+    if assessment.maps and form.is_valid():
+        chosen = (form.cleaned_data["klass"], form.cleaned_data["colormap"])
+    else:
+        form = ExplanationForm({"klass": predicted, "colormap": stored}, CLASSES, colormaps)
+    if chosen == (predicted, stored):
+        overlay_url = reverse("assessments:file", args=[assessment.pk, "overlay"])
+    else:
+        overlay_url = reverse("assessments:class_overlay", args=[assessment.pk, *chosen])
+    return {
+        "explanation_form": form,
+        "can_switch_maps": bool(assessment.maps),
+        "overlay_url": overlay_url,
+        "shown_class": CLASSES[chosen[0]],
+        "shown_colormap": chosen[1],
+        "colour_bar_url": reverse("assessments:colour_bar", args=[chosen[1]]),
+    }

@@ -9,4 +9,8 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("<int:pk>/", views.detail, name="detail"),
     re_path(r"^(?P<pk>\d+)/(?P<kind>scan|overlay)\.png$", views.scan_file, name="file"),
+    re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,
+            name="slice_file"),
+    path("<int:pk>/maps/<int:class_index>/<slug:colormap>.png", views.class_overlay, name="class_overlay"),
+    path("colour-bar/<slug:colormap>.png", views.colour_bar, name="colour_bar"),
 ]

@@ -1,10 +1,12 @@
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from . import services
 from .forms import UploadForm
+from .ml import CLASSES
+from .ml.overlay import COLORMAPS
 from .models import Assessment
 from .scans import ScanRejected
 
@@ -33,7 +35,8 @@ def new(request):
 @login_required
 def detail(request, pk):
     assessment = services.get_visible_assessment(request.user, pk)
-    return render(request, "assessments/detail.html", {"assessment": assessment})
+    return render(request, "assessments/detail.html",
+                  {"assessment": assessment, **services.explanation_choice(assessment, request.GET)})
 
 
 @require_GET
@@ -46,4 +49,44 @@ def scan_file(request, pk, kind):
         raise Http404("No such image.")
     response = FileResponse(stored.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def slice_file(request, pk, position, kind):
+    """One slice of a volume: the same access check as its assessment, then the slice's own image."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    one = assessment.slices.filter(position=position).first()
+    stored = {"scan": one.scan, "overlay": one.overlay}[kind] if one else None
+    if not stored:
+        raise Http404("No such image.")
+    response = FileResponse(stored.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def class_overlay(request, pk, class_index, colormap):
+    """Any class's map in any colour map, drawn from the stored maps after the same access check."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    if colormap not in COLORMAPS or class_index >= len(CLASSES):
+        raise Http404("No such map.")
+    png = services.render_class_overlay(assessment, class_index, colormap)
+    if png is None:
+        raise Http404("No maps are stored for this assessment.")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def colour_bar(request, colormap):
+    if colormap not in COLORMAPS:
+        raise Http404("No such colour map.")
+    response = HttpResponse(services.colour_bar_png(colormap), content_type="image/png")
+    # The same picture for everyone, and no patient data in it.
+    response["Cache-Control"] = "max-age=86400"
     return response

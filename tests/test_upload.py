@@ -27,7 +27,9 @@ class UploadTests(AlzAwareTestCase):
         self.assertTrue(assessment.scan.name.startswith("scans/"))
         self.assertTrue(assessment.overlay.name.startswith("heatmaps/"))
         self.assertNotIn("Lovelace", assessment.scan.name)
-        self.assertEqual(self.stored_files(), sorted([assessment.scan.name, assessment.overlay.name]))
+        self.assertTrue(assessment.maps.name.startswith("heatmaps/"))
+        self.assertEqual(self.stored_files(),
+                         sorted([assessment.scan.name, assessment.overlay.name, assessment.maps.name]))
 
     def test_the_result_page_shows_both_images_all_probabilities_and_the_notice(self):
         self.submit(image_bytes(drawn_brain_slice(2)))

@@ -31,6 +31,7 @@ class Analysis:
     features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
     geometry: Geometry | None = None
     image_shape: tuple = ()
+    tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
 
     @property
     def predicted_index(self):
@@ -96,6 +97,19 @@ class Analyzer:
     def calibrated(self, logits):
         return torch.softmax(logits / self.temperature, dim=-1)
 
+    def probabilities(self, batch):
+        """Calibrated probabilities only, for perturbed inputs (no maps needed)."""
+        with torch.inference_mode():
+            return self.calibrated(self.model(batch))
+
+    def faithfulness(self, analysis, **options):
+        """The deletion-test score of ``analysis``'s predicted-class map (see :mod:`.faithfulness`)."""
+        from .faithfulness import faithfulness
+
+        index = analysis.predicted_index
+        return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
+                            analysis.probabilities[index], **options)
+
     def prepare(self, gray):
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
 
@@ -114,6 +128,7 @@ class Analyzer:
                 features=features[i].numpy(),
                 geometry=prepared[i][1],
                 image_shape=tuple(np.asarray(grays[i]).shape),
+                tensor=prepared[i][0],
             )
             for i in range(len(grays))
         ]

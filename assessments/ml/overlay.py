@@ -1,10 +1,7 @@
 """Colouring Grad-CAM maps and blending them over the scan."""
 
-import io
-
 import cv2
 import numpy as np
-from PIL import Image
 
 # OpenCV's colour maps, chosen for the patient's settings. viridis, inferno and
 # cividis stay readable with colour-blindness; JET is what clinicians expect.
@@ -50,6 +47,14 @@ def colour_bar(colormap=DEFAULT_COLORMAP, height=256, width=24):
 
 
 def png_bytes(rgb_or_gray):
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(rgb_or_gray, dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    """PNG through OpenCV at its fast compression level (several times quicker than Pillow's default).
+
+    OpenCV writes BGR, so an RGB image is flipped back first; the saved file is RGB.
+    """
+    pixels = np.ascontiguousarray(rgb_or_gray, dtype=np.uint8)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ValueError("OpenCV could not encode the image as PNG")
+    return encoded.tobytes()

@@ -1,0 +1,114 @@
+"""What patients and doctors see of the explanations: overlays, colour maps, class switching, faithfulness."""
+
+import io
+from unittest import mock
+
+import cv2
+import numpy as np
+from django.urls import reverse
+from PIL import Image
+
+from accounts.models import Patient
+from assessments.ml import CLASSES, explanations
+from assessments.ml.overlay import colourise
+from assessments.models import Assessment
+
+from .base import AlzAwareTestCase, image_bytes, upload
+from .slices import brain_slices
+
+
+def rgb_of(png):
+    """Decoded with Pillow, which reads the file's channels in their stored (RGB) order."""
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+class ExplanationPageTests(AlzAwareTestCase):
+    def submit(self, seed=0):
+        self.login(self.patient.user)
+        gray = brain_slices(20)[seed][1]
+        self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(gray))})
+        return Assessment.objects.latest("pk")
+
+    def hottest_pixel(self, assessment, png, class_index=None):
+        """The overlay's colour where the class's map is hottest, and the scan's gray there."""
+        maps = explanations.from_npz(assessment.maps.read())
+        index = maps.predicted_index if class_index is None else class_index
+        heat = maps.map_on_image(index)
+        y, x = np.unravel_index(np.argmax(heat), heat.shape)
+        scan = np.asarray(Image.open(assessment.scan.open("rb")).convert("L")).astype(int)
+        return rgb_of(png)[y, x], scan[y, x]
+
+    def test_it_renders_the_hottest_region_red(self):
+        assessment = self.submit()
+        self.assertEqual(assessment.overlay_colormap, "jet")
+        (r, g, b), gray = self.hottest_pixel(assessment, assessment.overlay.read())
+        # JET's top colour is dark red; blended at 40% it lifts red by about 51 over the gray scan.
+        # Stored in BGR order by mistake, it would lift blue instead.
+        self.assertGreater(r - b, 40, (r, g, b))
+        self.assertGreater(r - g, 40, (r, g, b))
+        self.assertAlmostEqual(b, 0.6 * gray, delta=2)
+
+    def test_the_chosen_colour_map_is_remembered_and_used_for_new_overlays(self):
+        self.login(self.patient.user)
+        page = self.client.get(reverse("assessments:history"))
+        self.assertContains(page, reverse("preferences"))
+        response = self.client.post(reverse("preferences"), {"colormap": "viridis"})
+        self.assertRedirects(response, reverse("preferences"))
+        self.assertEqual(Patient.objects.get(pk=self.patient.pk).colormap, "viridis")
+        self.assertEqual(self.client.get(reverse("preferences")).context["form"]["colormap"].value(), "viridis")
+
+        assessment = self.submit(1)
+        self.assertEqual(assessment.overlay_colormap, "viridis")
+        pixel, gray = self.hottest_pixel(assessment, assessment.overlay.read())
+        top = colourise(np.ones((1, 1)), "viridis")[0, 0].astype(int)  # yellow
+        np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * top, atol=2)
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, reverse("assessments:colour_bar", args=["viridis"]))
+        bar = self.client.get(reverse("assessments:colour_bar", args=["viridis"]))
+        self.assertEqual(bar["Content-Type"], "image/png")
+        np.testing.assert_array_equal(rgb_of(bar.content)[0, 0], top)
+
+    def test_the_viewer_switches_class_and_colour_map_without_running_the_model(self):
+        assessment = self.submit(2)
+        other = (CLASSES.index(assessment.prediction) + 1) % len(CLASSES)
+        url = reverse("assessments:class_overlay", args=[assessment.pk, other, "cividis"])
+        # Any forward pass from here on fails the test.
+        with mock.patch("assessments.ml.engine.Analyzer.run", side_effect=AssertionError("model re-run")), \
+                mock.patch("assessments.ml.engine.Analyzer.probabilities", side_effect=AssertionError("model re-run")):
+            page = self.client.get(assessment.get_absolute_url(), {"klass": other, "colormap": "cividis"})
+            self.assertContains(page, url)
+            self.assertContains(page, f"Heatmap Overlay: {CLASSES[other]}")
+            self.assertContains(page, reverse("assessments:colour_bar", args=["cividis"]))
+            image = self.client.get(url)
+        self.assertEqual(image.status_code, 200)
+        self.assertEqual(image["Content-Type"], "image/png")
+        gray = cv2.imdecode(np.frombuffer(assessment.scan.open("rb").read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+        expected = explanations.overlay_png(gray, explanations.from_npz(assessment.maps.open("rb").read()),
+                                            class_index=other, colormap="cividis")
+        np.testing.assert_array_equal(rgb_of(image.content), rgb_of(expected))
+        self.assertFalse(np.array_equal(rgb_of(image.content), rgb_of(assessment.overlay.open("rb").read())))
+
+        # The old URL, the API's heatmap_url, still serves the stored overlay.
+        stored = self.client.get(reverse("assessments:file", args=[assessment.pk, "overlay"]))
+        self.assertEqual(stored.status_code, 200)
+        for bad in (reverse("assessments:class_overlay", args=[assessment.pk, len(CLASSES), "jet"]),
+                    reverse("assessments:class_overlay", args=[assessment.pk, 0, "rainbow"])):
+            self.assertEqual(self.client.get(bad).status_code, 404)
+
+        # The same access check as the scan: another patient gets 404, the patient's doctor the image.
+        self.login(self.other_patient.user)
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.login(self.doctor)
+        self.assertEqual(self.client.get(url).status_code, 200)
+
+    def test_faithfulness_is_stored_and_shown_to_the_patient_and_the_doctor(self):
+        assessment = self.submit(3)
+        self.assertIsNotNone(assessment.faithfulness)
+        words = assessment.faithfulness_verdict()
+        self.assertIn(words, ["strongly", "weakly", "not more than a random region"])
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, "The highlighted region matters to this prediction:")
+        self.assertContains(page, f"<strong>{words}</strong>", html=False)
+        self.login(self.doctor)
+        admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
+        self.assertContains(admin_page, f"{assessment.faithfulness:.2f}× random: {words}")
