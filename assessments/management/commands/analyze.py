@@ -1,0 +1,84 @@
+"""The web app's analysis from the command line, without the database.
+
+    python manage.py analyze scan1.png scan2.dcm --json --out results/ --colormap viridis
+"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from assessments.ml import explanations
+from assessments.ml.engine import get_analyzer
+from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
+from assessments.scans import ScanRejected, read_scan
+
+
+def percentages(class_probabilities):
+    """As the API writes them: ``{"No Impairment": "12.34%", ...}``."""
+    return {name: f"{p * 100:.2f}%" for name, p in class_probabilities.items()}
+
+
+class Command(BaseCommand):
+    help = "Analyse scan files as the web app does (prediction, probabilities, Grad-CAM, faithfulness); no database."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--json", action="store_true", help="One JSON object per file, one per line.")
+        parser.add_argument("--out", metavar="DIR", help="Write each file's overlay PNG and raw maps (.npz) here.")
+        parser.add_argument("--colormap", choices=sorted(COLORMAPS), default=DEFAULT_COLORMAP)
+
+    def handle(self, *args, files, out, colormap, **options):
+        as_json = options["json"]
+        engine = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        out_dir = Path(out) if out else None
+        if out_dir:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        refused = 0
+        for position, name in enumerate(files):
+            result = self.analyze_one(engine, Path(name), out_dir, colormap, position)
+            refused += "error" in result
+            self.stdout.write(self.render(result, as_json))
+        if refused:
+            # Every file is reported first; the status says that not all of them could be analysed.
+            raise SystemExit(1)
+
+    def analyze_one(self, engine, path, out_dir, colormap, position):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return {"file": str(path), "error": "not_readable", "detail": f"Cannot read the file: {exc.strerror}."}
+        try:
+            scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+        except ScanRejected as rejected:
+            return {"file": str(path), "error": rejected.code, "detail": rejected.message}
+        analysis = engine.analyze(scan.gray)
+        score = engine.faithfulness(analysis)
+        result = {
+            "file": str(path),
+            "prediction": analysis.prediction,
+            "confidence": round(analysis.confidence, 6),
+            "class_probabilities": percentages(analysis.class_probabilities()),
+            "faithfulness": None if score is None else round(score.score, 4),
+        }
+        if out_dir:
+            stored = explanations.from_analysis(analysis)
+            # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
+            stem = f"{position:03d}-{path.stem}"
+            overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
+            overlay.write_bytes(explanations.overlay_png(scan.gray, stored, colormap=colormap))
+            maps.write_bytes(explanations.to_npz(stored))
+            result.update(overlay=str(overlay), maps=str(maps))
+        return result
+
+    @staticmethod
+    def render(result, as_json):
+        if as_json:
+            return json.dumps(result)
+        if "error" in result:
+            return f"{result['file']}: refused ({result['error']}): {result['detail']}"
+        line = f"{result['file']}: {result['prediction']} ({result['confidence']:.1%})"
+        if result["faithfulness"] is not None:
+            line += f", faithfulness {result['faithfulness']:.2f}× random"
+        return line + "".join(f"\n  wrote {result[k]}" for k in ("overlay", "maps") if k in result)
