@@ -1,0 +1,128 @@
+"""What an explanation costs, against a plain forward pass and the usual ways of computing Grad-CAM.
+
+    python manage.py bench_explain --repeat 30
+
+All methods run in this one process on the same weights and the same 224x224
+input. The methods take turns within each repeat (round robin), so a burst of
+load from another process hits all of them alike instead of one.
+"""
+
+import copy
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from assessments.ml import explanations
+from assessments.ml.engine import Analyzer, get_analyzer
+
+TARGETS = {"engine, all four maps": 1.05, "engine end to end with overlay PNG": 1.20}
+
+
+def bench_slice(size):
+    """A brain-like gray slice of ``size`` x ``size`` (the training slices are not needed to time things)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    head = ((yy - size / 2) / (size * 0.42)) ** 2 + ((xx - size / 2) / (size * 0.36)) ** 2 < 1
+    gray = np.where(head, 150 + rng.normal(0, 12, (size, size)), 0)
+    return np.uint8(np.clip(gray, 0, 255))
+
+
+def textbook_grad_cam(model, x, class_index):
+    """Grad-CAM as the seed design did it: hooks on layer4 and a full backward() through the network."""
+    store = {}
+
+    def keep(module, inputs, output):
+        store["activation"] = output
+        output.register_hook(lambda grad: store.__setitem__("gradient", grad))
+
+    handle = model.layer4.register_forward_hook(keep)
+    try:
+        model.zero_grad(set_to_none=True)
+        logits = model(x)
+        logits[0, class_index].backward()
+    finally:
+        handle.remove()
+    weights = store["gradient"].mean(dim=(2, 3), keepdim=True)
+    return torch.relu((weights * store["activation"]).sum(dim=1)).detach()
+
+
+class Command(BaseCommand):
+    help = "Time the Grad-CAM engine against a plain forward pass, pytorch-grad-cam, Captum and a textbook Grad-CAM."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=20, help="Timed runs of each method (median reported).")
+        parser.add_argument("--warmup", type=int, default=3)
+        parser.add_argument("--size", type=int, default=224, help="Input side in pixels.")
+
+    def handle(self, *args, repeat, warmup, size, **options):
+        from captum.attr import LayerGradCam
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        shared = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        # The same weights at the benchmark's input size, whatever size the checkpoint was trained at.
+        engine = Analyzer(shared.model, {**shared.checkpoint, "input_size": size})
+        gray = bench_slice(size)
+        x = engine.prepare(gray)[0][None]
+        analysis = engine.analyze(gray)
+        target = analysis.predicted_index
+        model = engine.model
+
+        # The reference methods need gradients, which the shared model never has: a copy of the same weights.
+        graded = copy.deepcopy(model).eval()
+        for p in graded.parameters():
+            p.requires_grad_(True)
+        gradcam = GradCAM(model=graded, target_layers=[graded.layer4])
+        captum = LayerGradCam(graded, graded.layer4)
+
+        def forward():
+            with torch.inference_mode():
+                model(x)
+
+        def end_to_end():
+            result = engine.analyze(gray)
+            explanations.overlay_png(gray, explanations.from_analysis(result))
+
+        methods = {
+            "plain forward (inference_mode)": forward,
+            "engine, all four maps": lambda: engine.run(x),
+            "engine end to end with overlay PNG": end_to_end,
+            "faithfulness score (4 forwards, 1 batch)": lambda: engine.faithfulness(analysis),
+            "pytorch-grad-cam GradCAM (one class)": lambda: gradcam(input_tensor=x,
+                                                                     targets=[ClassifierOutputTarget(target)]),
+            "Captum LayerGradCam (one class)": lambda: captum.attribute(x, target=target),
+            "textbook hooks + full backward() (one class)": lambda: textbook_grad_cam(graded, x, target),
+        }
+        times = {name: [] for name in methods}
+        for run in range(warmup + repeat):
+            for name, method in methods.items():
+                start = time.perf_counter()
+                method()
+                elapsed = time.perf_counter() - start
+                if run >= warmup:
+                    times[name].append(elapsed * 1000)
+        gradcam.activations_and_grads.release()
+
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        base = medians["plain forward (inference_mode)"]
+        load = os.getloadavg()
+        self.stdout.write(
+            f"{size}x{size} input, {repeat} runs each (median), torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+            f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, model {shared.sha256[:12]}"
+        )
+        self.stdout.write("")
+        self.stdout.write("| method | median ms | × forward |")
+        self.stdout.write("| --- | ---: | ---: |")
+        for name, value in medians.items():
+            self.stdout.write(f"| {name} | {value:.1f} | {value / base:.2f}× |")
+        self.stdout.write("")
+        for name, limit in TARGETS.items():
+            ratio = medians[name] / base
+            verdict = "met" if ratio <= limit else "NOT met"
+            self.stdout.write(f"target {name} ≤ {limit:.2f}×: {ratio:.2f}× ({verdict})")
