@@ -30,14 +30,40 @@ def faithfulness_text(assessment):
     return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
 
 
+TRAINING_MATCH = {"in": "like the training slices", "unsure": "OUTSIDE what the model was trained on",
+                  "": "not checked (model without a detector)"}
+
+
+def training_match_text(assessment):
+    return TRAINING_MATCH.get(assessment.ood_status, assessment.ood_status)
+
+
+def slice_table(assessment):
+    """A volume's per-slice results with thumbnails, through the access-checked slice view."""
+    rows = [format_html(
+        "<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        one.position, " (shown)" if one.representative else "",
+        reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
+        one.prediction, f"{one.confidence:.1%}", TRAINING_MATCH.get(one.ood_status, one.ood_status),
+    ) for one in assessment.slices.all()]
+    if not rows:
+        return "-"
+    return format_html("<table><tr><th>Slice</th><th>Scan</th><th>Prediction</th><th>Confidence</th>"
+                       "<th>Training match</th></tr>{}</table>", format_html("".join(["{}"] * len(rows)), *rows))
+
+
 class AssessmentInline(admin.TabularInline):
     model = Assessment
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "images", "prediction", "confidence_percent", "explanation_faithfulness",
-              "model_trained"]
+    fields = ["created_at", "images", "prediction", "confidence_percent", "training_match",
+              "explanation_faithfulness", "model_trained"]
     readonly_fields = fields
+
+    @admin.display(description="Training match")
+    def training_match(self, obj):
+        return training_match_text(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -57,15 +83,24 @@ class AssessmentInline(admin.TabularInline):
 
 @admin.register(Assessment)
 class AssessmentAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "patient", "prediction", "confidence_percent", "explanation_faithfulness",
-                    "thumbnails"]
-    list_filter = ["prediction", "created_at"]
+    list_display = ["created_at", "patient", "prediction", "confidence_percent", "training_match",
+                    "explanation_faithfulness", "thumbnails"]
+    list_filter = ["prediction", "ood_status", "source_format", "created_at"]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
     fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "probabilities",
+              "training_match", "source_format", "acquisition", "slice_results",
               "explanation_faithfulness", "model_trained", "model_sha256"]
     readonly_fields = fields
+
+    @admin.display(description="Training match", ordering="ood_status")
+    def training_match(self, obj):
+        return training_match_text(obj)
+
+    @admin.display(description="Slices of the volume")
+    def slice_results(self, obj):
+        return slice_table(obj)
 
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).select_related("patient__user")

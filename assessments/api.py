@@ -18,9 +18,13 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
     return Response({"error": code, "detail": detail}, status=status_code)
 
 
+OUTSIDE_TRAINING = ("This scan lies outside what the model was trained on, so this result is even less "
+                    "reliable than usual.")
+
+
 def result_json(assessment, request):
-    """Exactly the four documented keys."""
-    return {
+    """The four documented keys; a volume adds ``slices``, a doubtful input ``warning``."""
+    result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
         "class_probabilities": assessment.probabilities_as_percentages(),
@@ -29,6 +33,25 @@ def result_json(assessment, request):
             if assessment.overlay
             else None
         ),
+    }
+    if assessment.outside_training:
+        result["warning"] = OUTSIDE_TRAINING
+    if assessment.is_volume:
+        result["slices"] = [slice_json(assessment, one, request) for one in assessment.slices.all()]
+    return result
+
+
+def slice_json(assessment, one, request):
+    """One analysed slice of a volume, in the same shape as a result plus its axial position."""
+    overlay = reverse("assessments:slice_file", args=[assessment.pk, one.position, "overlay"])
+    return {
+        "position": one.position,
+        "prediction": one.prediction,
+        "confidence": round(float(one.confidence), 6),
+        "class_probabilities": one.probabilities_as_percentages(),
+        "heatmap_url": request.build_absolute_uri(overlay) if one.overlay else None,
+        "representative": one.representative,
+        "outside_training": one.ood_status not in ("", "in"),
     }
 
 

@@ -46,6 +46,19 @@ class Assessment(models.Model):
         help_text="Drop in the predicted class's probability when the hottest 20% of its map is blurred, "
                   "divided by the mean drop for random regions of the same area (1 = no better than random).",
     )
+    # What was uploaded: format and the few non-identifying acquisition fields
+    # (never a DICOM header's personal fields), and for a NIfTI volume the
+    # slices that were analysed (AssessmentSlice); the result above is then the volume's.
+    source_format = models.CharField(max_length=20, blank=True)
+    acquisition = models.JSONField(default=dict, blank=True)
+    # "unsure": analysed, but the input lies outside what the model was trained on.
+    OUT_OF_DISTRIBUTION = "unsure"
+    ood_status = models.CharField(
+        max_length=10, blank=True,
+        help_text="in: like the training slices; unsure: outside what the model was trained on; "
+                  "blank: the model had no detector.",
+    )
+    ood_distance = models.FloatField(null=True, blank=True)
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -57,6 +70,28 @@ class Assessment(models.Model):
 
     def get_absolute_url(self):
         return reverse("assessments:detail", args=[self.pk])
+
+    @property
+    def outside_training(self):
+        return self.ood_status == self.OUT_OF_DISTRIBUTION
+
+    @property
+    def is_volume(self):
+        return self.source_format == "nifti"
+
+    FORMAT_NAMES = {"png": "PNG image", "jpeg": "JPEG image", "tiff": "TIFF image", "bmp": "BMP image",
+                    "dicom": "DICOM", "nifti": "NIfTI volume"}
+    ACQUISITION_LABELS = {"modality": "Modality", "field_strength_tesla": "Field strength (tesla)",
+                          "sequence": "Sequence", "scanning_sequence": "Scanning sequence",
+                          "slice_thickness_mm": "Slice thickness (mm)"}
+
+    def file_details(self):
+        """``[(label, value)]`` for the page: the format and the stored acquisition fields, nothing else."""
+        details = [("Format", self.FORMAT_NAMES.get(self.source_format, self.source_format))]
+        for key, label in self.ACQUISITION_LABELS.items():
+            if key in (self.acquisition or {}):
+                details.append((label, self.acquisition[key]))
+        return details
 
     def ordered_probabilities(self):
         """``[(class name, probability)]`` in the model's class order."""
@@ -74,6 +109,33 @@ class Assessment(models.Model):
         from .ml.faithfulness import verdict
 
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
+
+    def probabilities_as_percentages(self):
+        return {name: f"{p * 100:.2f}%" for name, p in self.ordered_probabilities()}
+
+
+class AssessmentSlice(models.Model):
+    """One analysed slice of a volume; the assessment's own result is the mean of these."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="slices")
+    position = models.PositiveIntegerField(help_text="Axial slice index in the reoriented (RAS) volume.")
+    scan = models.FileField(upload_to="scans/", max_length=200)
+    overlay = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
+    prediction = models.CharField(max_length=40, choices=Assessment.Prediction.choices)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    ood_status = models.CharField(max_length=10, blank=True)
+    ood_distance = models.FloatField(null=True, blank=True)
+    representative = models.BooleanField(default=False, help_text="The slice shown for the whole volume.")
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self):
+        return f"slice {self.position} of assessment {self.assessment_id}"
+
+    def ordered_probabilities(self):
+        return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
 
     def probabilities_as_percentages(self):
         return {name: f"{p * 100:.2f}%" for name, p in self.ordered_probabilities()}

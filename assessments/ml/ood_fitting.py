@@ -1,0 +1,133 @@
+"""Fitting the out-of-distribution detector of :mod:`.ood` into a checkpoint.
+
+The training subjects' slices define "what the model was trained on"; the
+validation subjects' slices (never seen in training) set the thresholds. The
+split is the one the model was trained with, read from the checkpoint's
+metadata, so no validation slice leaked into the fit; a checkpoint without it
+(the untrained stand-in) gets a deterministic split by subject.
+"""
+
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import ood
+from .checkpoint import load_checkpoint, save_checkpoint
+from .engine import Analyzer
+
+BATCH = 32
+
+
+def read_manifest(data_dir):
+    data_dir = Path(data_dir)
+    with open(data_dir / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "subject" not in rows[0]:
+        raise ValueError(f"{data_dir / 'manifest.csv'} needs the columns path,label,subject,slice")
+    for row in rows:
+        row["file"] = data_dir / row["path"]
+    return rows
+
+
+def split_subjects(rows, metadata, validation_fraction=0.2):
+    """``(training subjects, validation subjects, source)`` from the checkpoint, or made here."""
+    split = metadata.get("split") or {}
+    validation = (metadata.get("validation_subjects") or metadata.get("val_subjects")
+                  or split.get("val_subjects") or split.get("val"))
+    subjects = sorted({row["subject"] for row in rows})
+    if validation:
+        validation = set(validation)
+        training = set(split.get("train_subjects") or split.get("train") or []) or set(subjects) - validation
+        return training - validation, validation, "checkpoint metadata"
+    # No recorded split: every fifth subject of each class (by a stable hash order) validates.
+    by_class = {}
+    for row in rows:
+        by_class.setdefault(row["label"], set()).add(row["subject"])
+    validation = set()
+    for members in by_class.values():
+        ordered = sorted(members, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+        validation.update(ordered[:: int(round(1 / validation_fraction))] if len(ordered) >= 3 else [])
+    return set(subjects) - validation, validation, "made here by subject (the checkpoint records none)"
+
+
+def weights_digest(checkpoint):
+    digest = hashlib.sha256()
+    for name, tensor in sorted(checkpoint["state_dict"].items()):
+        digest.update(name.encode())
+        digest.update(tensor.cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def features_of(analyzer, files, cache_path=None, progress=None):
+    """Pooled layer4 features of image files, cached by model and file list (reruns are instant)."""
+    if cache_path is not None and Path(cache_path).exists():
+        return np.load(cache_path)
+    out = []
+    for start in range(0, len(files), BATCH):
+        grays = [np.asarray(Image.open(f).convert("L")) for f in files[start:start + BATCH]]
+        out.extend(a.features for a in analyzer.analyze_many(grays))
+        if progress:
+            progress(min(start + BATCH, len(files)), len(files))
+    features = np.asarray(out, dtype=np.float32)
+    if cache_path is not None:
+        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache_path, features)
+    return features
+
+
+def features_of_grays(analyzer, grays):
+    out = []
+    for start in range(0, len(grays), BATCH):
+        out.extend(a.features for a in analyzer.analyze_many(grays[start:start + BATCH]))
+    return np.asarray(out, dtype=np.float32)
+
+
+def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None, measure=None, log=print):
+    """Fit the detector for ``model_path`` on ``data_dir``, re-save the checkpoint; returns the detector."""
+    model_path = Path(model_path)
+    model, checkpoint = load_checkpoint(model_path)
+    analyzer = Analyzer(model, checkpoint)
+    rows = read_manifest(data_dir)
+    training, validation, source = split_subjects(rows, dict(checkpoint.get("metadata") or {}))
+    log(f"split from {source}: {len(training)} training subjects, {len(validation)} validation subjects")
+
+    # Neighbouring slices of one scan are nearly identical: every other one is enough for the cloud.
+    train_rows = [r for r in rows if r["subject"] in training][::train_stride]
+    validation_rows = [r for r in rows if r["subject"] in validation]
+    # Keyed by the weights, not the file: re-saving with a new ``ood`` key keeps the cache valid.
+    key = weights_digest(checkpoint)
+
+    def cache(name, selected):
+        if not cache_dir:
+            return None
+        digest = hashlib.sha256("\n".join(r["path"] for r in selected).encode()).hexdigest()[:12]
+        return Path(cache_dir) / f"{key}-{name}-{digest}.npy"
+
+    log(f"features of {len(train_rows)} training and {len(validation_rows)} validation slices (model {key})")
+    progress = _progress(log)
+    train_features = features_of(analyzer, [r["file"] for r in train_rows], cache("train", train_rows), progress)
+    validation_features = features_of(analyzer, [r["file"] for r in validation_rows],
+                                      cache("validation", validation_rows), progress)
+    detector = ood.fit(train_features, validation_features)
+    detector.info.update({"split_source": source, "train_stride": int(train_stride)})
+    if measure is not None:
+        detector.info["measured"] = measure(analyzer, detector, validation_rows)
+
+    extra = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    extra["ood"] = detector.to_checkpoint()
+    save_checkpoint(model, model_path, input_size=checkpoint["input_size"], extra=extra)
+    # The file must load exactly as before apart from the new key.
+    reloaded = torch.load(model_path, map_location="cpu", weights_only=True)
+    assert set(reloaded) == set(checkpoint) | {"ood"}, "re-saving lost a checkpoint key"
+    return detector
+
+
+def _progress(log):
+    def report(done, total):
+        if done == total or done % (BATCH * 10) == 0:
+            log(f"  {done}/{total}")
+    return report

@@ -1,0 +1,101 @@
+"""Measuring the detector on the bad-input corpus (``tools/make_bad_inputs.py``).
+
+Every number the README gives about the detector comes from here, written into
+the checkpoint's ``ood.info.measured`` by ``manage.py fit_ood``:
+
+* ``ood_refused``: of the corpus's image-like kinds (pictures that are not
+  axial brain MRI slices), how many the detector alone refuses;
+* ``pipeline_refused``: how many the whole upload path refuses (the cheap
+  checks of ``assessments.scans`` first, then the detector);
+* ``refused_or_marked``: refused or analysed with the "outside what the model
+  was trained on" mark;
+* the same per kind, and how real brains it never saw fare (MNI152 template
+  slices, pydicom's ``MR_small.dcm``).
+
+Brain-derived kinds (inverted, rotated, cropped...) are made from validation
+slices, the very distribution the detector must tell them from.
+"""
+
+import numpy as np
+from PIL import Image
+
+from . import ood
+
+VARIANTS = 12
+
+
+def measure(analyzer, detector, validation_rows, variants=VARIANTS, seed=1):
+    from assessments.scans import ScanRejected, quality
+    from tools import make_bad_inputs
+
+    validation_files = [row["file"] for row in validation_rows]
+
+    def brain(rng):
+        return np.asarray(Image.open(validation_files[int(rng.integers(len(validation_files)))]).convert("L"))
+
+    per_kind, totals = {}, {"count": 0, "ood_refused": 0, "pipeline_refused": 0, "refused_or_marked": 0}
+    for index, name in enumerate(make_bad_inputs.PIXEL_MAKERS):
+        try:
+            grays = make_bad_inputs.variants(name, variants, seed=seed + index, brain=brain)
+        except ImportError as exc:  # nilearn (a test requirement) makes the sagittal and coronal kinds
+            per_kind[name] = f"skipped: {exc}"
+            continue
+        verdicts = verdicts_of(analyzer, detector, grays)
+        caught_early = []
+        for gray in grays:
+            try:
+                quality.check_slice(gray)
+            except ScanRejected:
+                caught_early.append(True)
+            else:
+                caught_early.append(False)
+        row = {
+            "count": len(grays),
+            "ood_refused": sum(v == ood.OUT for v in verdicts),
+            "pipeline_refused": sum(v == ood.OUT or early for v, early in zip(verdicts, caught_early)),
+            "refused_or_marked": sum(v != ood.IN or early for v, early in zip(verdicts, caught_early)),
+        }
+        per_kind[name] = row
+        for key in totals:
+            totals[key] += row[key]
+
+    count = max(totals["count"], 1)
+    result = {
+        "image_like_pictures": totals["count"],
+        "ood_refused_rate": round(totals["ood_refused"] / count, 4),
+        "pipeline_refused_rate": round(totals["pipeline_refused"] / count, 4),
+        "refused_or_marked_rate": round(totals["refused_or_marked"] / count, 4),
+        "per_kind": per_kind,
+    }
+    result.update(unseen_brains(analyzer, detector))
+    return result
+
+
+def verdicts_of(analyzer, detector, grays):
+    from .ood_fitting import features_of_grays
+
+    return [detector.verdict(d) for d in detector.distances(features_of_grays(analyzer, grays))]
+
+
+def unseen_brains(analyzer, detector):
+    """Verdicts on real brain slices from outside the training data."""
+    result = {}
+    try:
+        from tools import scan_files
+
+        slices = [scan_files.mni_axial(offset) for offset in range(-8, 24, 4)]
+        verdicts = verdicts_of(analyzer, detector, slices)
+        result["mni152_axial_slices"] = {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
+    except ImportError as exc:
+        result["mni152_axial_slices"] = f"skipped: {exc}"
+    try:
+        from pydicom.data import get_testdata_file
+
+        from assessments.scans import read_scan
+
+        with open(get_testdata_file("MR_small.dcm"), "rb") as fh:
+            gray = read_scan(fh.read(), 1 << 24).gray
+        result["MR_small.dcm"] = verdicts_of(analyzer, detector, [gray])[0]
+    except Exception as exc:  # only informative
+        result["MR_small.dcm"] = f"skipped: {exc}"
+    return result

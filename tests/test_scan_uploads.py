@@ -1,0 +1,208 @@
+"""DICOM and NIfTI through the web form and the API: results with overlays, volumes with their slices,
+personal DICOM fields nowhere, and the "outside what the model was trained on" mark."""
+
+import io
+import json
+import logging
+import os
+import warnings
+from unittest import mock
+
+import numpy as np
+from django.core import serializers
+from django.urls import reverse
+from PIL import Image
+
+from assessments import api
+from assessments.ml import ood
+from assessments.models import Assessment, AssessmentSlice
+from assessments.scans.nifti import BAND_SLICES
+from tools import scan_files
+
+from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
+
+
+def everything_is(status):
+    """A detector whose thresholds put every input in one verdict (to check how each is shown)."""
+    thresholds = {ood.IN: (np.inf, np.inf), ood.UNSURE: (-1.0, np.inf), ood.OUT: (-2.0, -1.0)}[status]
+    detector = ood.OodDetector(mean=np.zeros(2048), whitening=np.eye(2048, 4, dtype=np.float32),
+                               unsure_above=thresholds[0], refuse_above=thresholds[1])
+    return mock.patch.object(ood, "detector_for", return_value=detector)
+
+
+def without_detector():
+    return mock.patch.object(ood, "detector_for", return_value=None)
+
+
+class ScanUploadTests(AlzAwareTestCase):
+    def setUp(self):
+        super().setUp()
+        self.login(self.patient.user)
+        no_detector = without_detector()
+        no_detector.start()
+        self.addCleanup(no_detector.stop)
+
+    def submit(self, data, name):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.client.post(reverse("assessments:new"), {"scan": upload(data, name, "application/octet-stream")})
+
+    def predict(self, data, name="upload"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.client.post(reverse("api-predict"), {"file": upload(data, name, "application/octet-stream")})
+
+    def test_a_brain_slice_written_as_dicom_gets_a_result_with_an_overlay(self):
+        response = self.submit(scan_files.dicom_bytes(scan_files.mni_axial()), "IM0001")
+        assessment = Assessment.objects.get()
+        self.assertRedirects(response, assessment.get_absolute_url())
+        self.assertEqual(assessment.source_format, "dicom")
+        self.assertTrue(assessment.overlay)
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, "Heatmap Overlay")
+        self.assertContains(page, "DICOM")
+        self.assertContains(page, "Field strength (tesla)")
+        scan = Image.open(io.BytesIO(b"".join(self.client.get(
+            reverse("assessments:file", args=[assessment.pk, "scan"])).streaming_content)))
+        self.assertEqual(scan.size, (197, 233))
+
+    def test_a_compressed_brain_dicom_is_read_like_the_plain_one(self):
+        from pydicom.pixels import get_encoder
+        from pydicom.uid import JPEG2000Lossless
+
+        if not get_encoder(JPEG2000Lossless).is_available:
+            self.skipTest("no JPEG 2000 encoder installed for pydicom")
+        brain = scan_files.mni_axial().astype(np.uint16) * 16
+        plain = self.predict(scan_files.dicom_bytes(brain)).json()
+        packed = self.predict(scan_files.dicom_bytes(brain, transfer_syntax=JPEG2000Lossless)).json()
+        self.assertEqual(plain["class_probabilities"], packed["class_probabilities"])
+
+    def test_a_dicoms_personal_fields_leave_no_trace_in_the_database_files_or_logs(self):
+        records = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = records.append
+        root = logging.getLogger()
+        root.addHandler(handler)
+        old_level = root.level
+        root.setLevel(logging.DEBUG)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.submit(scan_files.dicom_bytes(scan_files.mni_axial()), "Testperson_Hermione.dcm")
+                self.predict(scan_files.dicom_bytes(scan_files.mni_axial(4)), "Testperson_Hermione.dcm")
+                # and a refused one: the logs of a refusal must be clean too
+                broken = scan_files.dicom_bytes(scan_files.mni_axial())
+                self.predict(broken[: len(broken) - 5000], "Testperson_Hermione.dcm")
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(old_level)
+        self.assertEqual(Assessment.objects.count(), 2)
+        secrets = ["Testperson", "Hermione", "PID-7741", "19480517", "Privet", "St Mungo", "Referrer",
+                   "ACC99887766", "OTHER-ID-5566"]
+        database = serializers.serialize("json", [*Assessment.objects.all(), *AssessmentSlice.objects.all()])
+        logs = " ".join([r.getMessage() for r in records] + [str(w.message) for w in caught])
+        for secret in secrets:
+            with self.subTest(secret=secret):
+                self.assertNotIn(secret.lower(), database.lower())
+                self.assertNotIn(secret.lower(), logs.lower())
+                for name in self.stored_files():
+                    self.assertNotIn(secret.lower(), name.lower())
+                    with open(os.path.join(self.media_root, name), "rb") as fh:
+                        self.assertNotIn(secret.encode(), fh.read())
+        page = self.client.get(Assessment.objects.first().get_absolute_url())
+        self.assertNotContains(page, "Testperson")
+
+    def test_a_nifti_volume_gives_a_volume_result_with_every_slice(self):
+        response = self.submit(scan_files.mni_nifti_bytes(2, compressed=True), "sub-01_T1w.nii.gz")
+        assessment = Assessment.objects.get()
+        self.assertRedirects(response, assessment.get_absolute_url())
+        slices = list(assessment.slices.all())
+        self.assertEqual(len(slices), BAND_SLICES)
+        mean = np.mean([[s.probabilities[name] for name in sorted(s.probabilities)] for s in slices], axis=0)
+        np.testing.assert_allclose([assessment.probabilities[name] for name in sorted(assessment.probabilities)],
+                                   mean, atol=1e-9)
+        self.assertEqual(sum(s.representative for s in slices), 1)
+        shown = next(s for s in slices if s.representative)
+        self.assertEqual(shown.scan.name, assessment.scan.name)
+        self.assertEqual(shown.prediction, assessment.prediction)
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, "Heatmap Overlay")
+        self.assertContains(page, "Each analysed slice")
+        for one in slices:
+            self.assertContains(page, reverse("assessments:slice_file", args=[assessment.pk, one.position, "overlay"]))
+        # Slice images are as private as the rest.
+        url = reverse("assessments:slice_file", args=[assessment.pk, slices[0].position, "overlay"])
+        self.assertEqual(self.client.get(url).status_code, 200)
+        self.client.force_login(self.other_patient.user)
+        self.assertEqual(self.client.get(url).status_code, 404)
+
+    def test_the_api_gives_a_volume_result_in_the_four_keys_plus_slices(self):
+        response = self.predict(scan_files.mni_nifti_bytes(2), "brain.nii")
+        self.assertEqual(response.status_code, 200)
+        body = response.json()
+        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url", "slices"})
+        self.assertEqual(len(body["slices"]), BAND_SLICES)
+        for one in body["slices"]:
+            self.assertEqual(set(one) >= {"position", "prediction", "confidence", "class_probabilities",
+                                          "heatmap_url"}, True)
+            self.assertTrue(one["heatmap_url"].startswith("http"))
+        self.assertEqual(self.client.get(body["slices"][0]["heatmap_url"]).status_code, 200)
+
+    def test_a_4d_nifti_is_analysed_like_its_first_volume(self):
+        three_d = self.predict(scan_files.mni_nifti_bytes(2), "a.nii").json()
+        four_d = self.predict(scan_files.mni_nifti_bytes(2, compressed=True, volumes=2), "b.nii.gz").json()
+        self.assertEqual(three_d["class_probabilities"], four_d["class_probabilities"])
+
+    def test_a_single_image_still_answers_exactly_the_four_keys(self):
+        body = self.predict(image_bytes(drawn_brain_slice(3)), "scan.png").json()
+        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url"})
+
+
+class OutOfDistributionTests(AlzAwareTestCase):
+    def setUp(self):
+        super().setUp()
+        self.login(self.patient.user)
+
+    def test_a_confident_out_of_distribution_input_is_refused_and_nothing_is_stored(self):
+        with everything_is(ood.OUT):
+            page = self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(1)))})
+            api_response = self.client.post(reverse("api-predict"), {"file": upload(image_bytes(drawn_brain_slice(1)))})
+        self.assertContains(page, "does not look like an axial brain MRI slice", status_code=400)
+        self.assertEqual(api_response.status_code, 400)
+        self.assertEqual(api_response.json()["error"], "not_brain")
+        self.assertFalse(Assessment.objects.exists())
+        self.assertEqual(self.stored_files(), [])
+
+    def test_an_unsure_input_is_analysed_and_marked_on_the_page_the_api_and_the_admin(self):
+        with everything_is(ood.UNSURE):
+            response = self.client.post(reverse("api-predict"), {"file": upload(image_bytes(drawn_brain_slice(2)))})
+        body = response.json()
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(body["warning"], api.OUTSIDE_TRAINING)
+        assessment = Assessment.objects.get()
+        self.assertEqual(assessment.ood_status, "unsure")
+        self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the model was trained on")
+        self.client.force_login(self.doctor)
+        admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
+        self.assertContains(admin_page, "OUTSIDE what the model was trained on")
+
+    def test_a_volume_is_refused_only_when_most_of_its_slices_are(self):
+        self.assertEqual(ood.combine([ood.OUT] * 5 + [ood.IN] * 4), ood.OUT)
+        self.assertEqual(ood.combine([ood.OUT] * 4 + [ood.IN] * 5), ood.UNSURE)
+        self.assertEqual(ood.combine([ood.IN] * 9), ood.IN)
+
+    def test_mr_small_gets_a_clear_answer(self):
+        """pydicom's MR_small.dcm is not a brain: the shipped model must refuse it or mark its result."""
+        from pydicom.data import get_testdata_file
+
+        from assessments.services import analyzer
+
+        if ood.detector_for(analyzer()) is None:
+            self.skipTest("the configured model has no out-of-distribution detector (run manage.py fit_ood)")
+        with open(get_testdata_file("MR_small.dcm"), "rb") as fh:
+            response = self.client.post(reverse("api-predict"), {"file": upload(fh.read(), "MR_small.dcm")})
+        body = response.json()
+        if response.status_code == 400:
+            self.assertEqual(body["error"], "not_brain")
+        else:
+            self.assertEqual(body["warning"], api.OUTSIDE_TRAINING, json.dumps(body))
