@@ -4,10 +4,8 @@ from django import forms
 class UploadForm(forms.Form):
     scan = forms.FileField(
         label="Your brain MRI scan",
-        help_text="An axial brain MRI slice (PNG, JPEG, TIFF, BMP or DICOM) or a brain MRI volume "
-                  "(NIfTI .nii or .nii.gz), up to 20 MB.",
-        # No accept filter on DICOM's many extensions (often none at all): the content decides.
-        widget=forms.ClearableFileInput(),
+        help_text="A single MRI slice as a PNG or JPEG file, up to 20 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
 
@@ -16,6 +14,11 @@ class ExplanationForm(forms.Form):
 
     klass = forms.TypedChoiceField(label="Show the map for", coerce=int)
     colormap = forms.ChoiceField(label="Colours")
+    scale = forms.ChoiceField(
+        label="Scale",
+        choices=[("relative", "This scan's own range"), ("absolute", "The same for all my scans")],
+        required=False,
+    )
 
     def __init__(self, data, classes, colormaps):
         super().__init__(data)

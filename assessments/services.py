@@ -17,7 +17,6 @@ from .ml import CLASSES, explanations
 from .ml.engine import get_analyzer
 from .ml.overlay import COLORMAPS, DEFAULT_COLORMAP, colour_bar, png_bytes
 from .models import Assessment, random_name
-from .reading import read_slices, save_slices
 from .scans import read_scan
 
 logger = logging.getLogger(__name__)
@@ -67,17 +66,15 @@ def create_assessment(patient, data):
     """
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
     engine = analyzer()
-    # All slices in one batch; refuses (not_brain) what the model was not trained on.
-    reading = read_slices(engine, scan)
-    analysis, gray = reading.analysis, reading.gray
+    analysis = engine.analyze(scan.gray)
     colormap = patient.colormap if patient.colormap in COLORMAPS else DEFAULT_COLORMAP
     faithfulness = faithfulness_of(engine, analysis)
 
-    saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(gray)))]
+    saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(scan.gray)))]
     overlay = maps = ""
     try:
         try:
-            overlay_png = render_overlay(gray, analysis, colormap)
+            overlay_png = render_overlay(scan.gray, analysis, colormap)
             maps_npz = explanations.to_npz(explanations.from_analysis(analysis))
         except Exception:
             logger.exception("Heatmap failed for an upload by patient %s; keeping the prediction", patient.pk)
@@ -87,25 +84,19 @@ def create_assessment(patient, data):
             maps = default_storage.save(random_name("heatmaps", ".npz"), ContentFile(maps_npz))
             saved.append(maps)
         with transaction.atomic():
-            assessment = Assessment.objects.create(
+            return Assessment.objects.create(
                 patient=patient,
                 scan=saved[0],
                 overlay=overlay,
                 maps=maps,
                 overlay_colormap=colormap,
                 faithfulness=faithfulness,
-                prediction=reading.prediction,
-                confidence=reading.confidence,
-                probabilities=reading.class_probabilities(),
+                prediction=analysis.prediction,
+                confidence=analysis.confidence,
+                probabilities=analysis.class_probabilities(),
                 model_trained=engine.trained,
                 model_sha256=engine.sha256,
-                source_format=scan.source_format,
-                acquisition=scan.acquisition,
-                ood_status=reading.status,
-                ood_distance=reading.distance,
             )
-            save_slices(assessment, reading, lambda g, a: render_overlay(g, a, colormap), saved)
-            return assessment
     except BaseException:
         for name in saved:
             default_storage.delete(name)
@@ -120,9 +111,30 @@ def stored_maps(assessment):
         return explanations.from_npz(fh.read())
 
 
-def render_class_overlay(assessment, class_index, colormap):
+def shared_ceiling(assessment, class_index):
+    """The highest raw map value of ``class_index`` over all this patient's scans read by the same model.
+
+    Dividing by it (instead of each map's own maximum) puts every visit on one
+    scale: a region that is hotter on one visit than on another looks hotter.
+    """
+    ceiling = 0.0
+    visits = Assessment.objects.filter(patient=assessment.patient_id, model_sha256=assessment.model_sha256)
+    for visit in visits.exclude(maps=""):
+        try:
+            maps = stored_maps(visit)
+        except (OSError, ValueError, KeyError):
+            logger.warning("Stored maps of assessment %s cannot be read; left out of the shared scale", visit.pk)
+            continue
+        if class_index < len(maps.map_max):
+            ceiling = max(ceiling, float(maps.map_max[class_index]))
+    return ceiling
+
+
+def render_class_overlay(assessment, class_index, colormap, absolute=False):
     """Any class's overlay in any colour map, from the stored scan and maps: no model run.
 
+    ``absolute``: on the scale shared by all the patient's visits (see
+    :func:`shared_ceiling`) instead of this map's own min-max range.
     Returns PNG bytes, or None when this assessment has no stored maps.
     """
     maps = stored_maps(assessment)
@@ -133,7 +145,8 @@ def render_class_overlay(assessment, class_index, colormap):
         gray = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
     if gray is None or tuple(gray.shape) != tuple(maps.image_shape):
         raise ValueError(f"The stored scan of assessment {assessment.pk} does not match its maps")
-    return explanations.overlay_png(gray, maps, class_index=class_index, colormap=colormap)
+    ceiling = shared_ceiling(assessment, class_index) if absolute else None
+    return explanations.overlay_png(gray, maps, class_index=class_index, colormap=colormap, ceiling=ceiling)
 
 
 _colour_bars = {}
@@ -164,16 +177,20 @@ def explanation_choice(assessment, query):
     stored = assessment.overlay_colormap if assessment.overlay_colormap in COLORMAPS else DEFAULT_COLORMAP
     colormaps = [(name, COLORMAP_LABELS[name]) for name in COLORMAPS]
     form = ExplanationForm(query, CLASSES, colormaps)
-    chosen = (predicted, stored)
+    chosen, absolute = (predicted, stored), False
     if assessment.maps and form.is_valid():
         chosen = (form.cleaned_data["klass"], form.cleaned_data["colormap"])
+        absolute = form.cleaned_data["scale"] == "absolute"
     else:
-        form = ExplanationForm({"klass": predicted, "colormap": stored}, CLASSES, colormaps)
-    if chosen == (predicted, stored):
+        form = ExplanationForm({"klass": predicted, "colormap": stored, "scale": "relative"}, CLASSES, colormaps)
+    if chosen == (predicted, stored) and not absolute:
         overlay_url = reverse("assessments:file", args=[assessment.pk, "overlay"])
     else:
         overlay_url = reverse("assessments:class_overlay", args=[assessment.pk, *chosen])
+        if absolute:
+            overlay_url += "?scale=absolute"
     return {
+        "absolute_scale": absolute,
         "explanation_form": form,
         "can_switch_maps": bool(assessment.maps),
         "overlay_url": overlay_url,

@@ -73,7 +73,8 @@ def class_overlay(request, pk, class_index, colormap):
     assessment = services.get_visible_assessment(request.user, pk)
     if colormap not in COLORMAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
-    png = services.render_class_overlay(assessment, class_index, colormap)
+    png = services.render_class_overlay(assessment, class_index, colormap,
+                                        absolute=request.GET.get("scale") == "absolute")
     if png is None:
         raise Http404("No maps are stored for this assessment.")
     response = HttpResponse(png, content_type="image/png")

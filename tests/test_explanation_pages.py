@@ -31,7 +31,7 @@ class ExplanationPageTests(AlzAwareTestCase):
 
     def hottest_pixel(self, assessment, png, class_index=None):
         """The overlay's colour where the class's map is hottest, and the scan's gray there."""
-        maps = explanations.from_npz(assessment.maps.read())
+        maps = explanations.from_npz(assessment.maps.open("rb").read())
         index = maps.predicted_index if class_index is None else class_index
         heat = maps.map_on_image(index)
         y, x = np.unravel_index(np.argmax(heat), heat.shape)
@@ -112,3 +112,21 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.login(self.doctor)
         admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
         self.assertContains(admin_page, f"{assessment.faithfulness:.2f}× random: {words}")
+
+    def test_the_absolute_scale_is_shared_by_all_the_patients_visits(self):
+        first, second = self.submit(5), self.submit(6)
+        index = CLASSES.index(first.prediction)
+        peaks = {a.pk: float(explanations.from_npz(a.maps.open("rb").read()).map_max[index]) for a in (first, second)}
+        low, high = sorted((first, second), key=lambda a: peaks[a.pk])
+        self.assertLess(peaks[low.pk], peaks[high.pk])
+        page = self.client.get(low.get_absolute_url(), {"klass": index, "colormap": "jet", "scale": "absolute"})
+        url = reverse("assessments:class_overlay", args=[low.pk, index, "jet"]) + "?scale=absolute"
+        self.assertContains(page, url)
+        self.assertContains(page, "one scale for all your scans")
+        png = self.client.get(url).content
+        pixel, gray = self.hottest_pixel(low, png, index)
+        # The lower visit's peak is drawn at its share of the patient's highest peak, not at the top colour.
+        expected = colourise(np.array([[peaks[low.pk] / peaks[high.pk]]]), "jet")[0, 0]
+        np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * expected, atol=2)
+        relative, _ = self.hottest_pixel(low, self.client.get(url.split("?")[0]).content, index)
+        np.testing.assert_allclose(relative, 0.6 * gray + 0.4 * colourise(np.ones((1, 1)), "jet")[0, 0], atol=2)
