@@ -4,8 +4,10 @@ from django import forms
 class UploadForm(forms.Form):
     scan = forms.FileField(
         label="Your brain MRI scan",
-        help_text="A single MRI slice as a PNG or JPEG file, up to 20 MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        help_text="An axial brain MRI slice (PNG, JPEG, TIFF, BMP or DICOM) or a brain MRI volume "
+                  "(NIfTI .nii or .nii.gz), up to 20 MB.",
+        # No accept filter on DICOM's many extensions (often none at all): the content decides.
+        widget=forms.ClearableFileInput(),
     )
 
 

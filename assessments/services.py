@@ -17,6 +17,7 @@ from .ml import CLASSES, explanations
 from .ml.engine import get_analyzer
 from .ml.overlay import COLORMAPS, DEFAULT_COLORMAP, colour_bar, png_bytes
 from .models import Assessment, random_name
+from .reading import read_slices, save_slices
 from .scans import read_scan
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,17 @@ def create_assessment(patient, data):
     """
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
     engine = analyzer()
-    analysis = engine.analyze(scan.gray)
+    # All slices in one batch; refuses (not_brain) what the model was not trained on.
+    reading = read_slices(engine, scan)
+    analysis, gray = reading.analysis, reading.gray
     colormap = patient.colormap if patient.colormap in COLORMAPS else DEFAULT_COLORMAP
     faithfulness = faithfulness_of(engine, analysis)
 
-    saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(scan.gray)))]
+    saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(gray)))]
     overlay = maps = ""
     try:
         try:
-            overlay_png = render_overlay(scan.gray, analysis, colormap)
+            overlay_png = render_overlay(gray, analysis, colormap)
             maps_npz = explanations.to_npz(explanations.from_analysis(analysis))
         except Exception:
             logger.exception("Heatmap failed for an upload by patient %s; keeping the prediction", patient.pk)
@@ -84,19 +87,25 @@ def create_assessment(patient, data):
             maps = default_storage.save(random_name("heatmaps", ".npz"), ContentFile(maps_npz))
             saved.append(maps)
         with transaction.atomic():
-            return Assessment.objects.create(
+            assessment = Assessment.objects.create(
                 patient=patient,
                 scan=saved[0],
                 overlay=overlay,
                 maps=maps,
                 overlay_colormap=colormap,
                 faithfulness=faithfulness,
-                prediction=analysis.prediction,
-                confidence=analysis.confidence,
-                probabilities=analysis.class_probabilities(),
+                prediction=reading.prediction,
+                confidence=reading.confidence,
+                probabilities=reading.class_probabilities(),
                 model_trained=engine.trained,
                 model_sha256=engine.sha256,
+                source_format=scan.source_format,
+                acquisition=scan.acquisition,
+                ood_status=reading.status,
+                ood_distance=reading.distance,
             )
+            save_slices(assessment, reading, lambda g, a: render_overlay(g, a, colormap), saved)
+            return assessment
     except BaseException:
         for name in saved:
             default_storage.delete(name)
