@@ -14,13 +14,14 @@ from PIL import Image
 from assessments.ml import CLASSES, explanations
 
 from .base import image_bytes
-from .slices import brain_slices
+from .slices import admit_slices_to_the_app, brain_slices
 
 
 class AnalyzeCommandTests(SimpleTestCase):
     def setUp(self):
         self.folder = Path(tempfile.mkdtemp(prefix="alzaware-analyze-"))
         self.addCleanup(shutil.rmtree, self.folder, ignore_errors=True)
+        admit_slices_to_the_app(self)
         self.gray = brain_slices(20)[4][1]
         self.scan = self.folder / "slice.png"
         self.scan.write_bytes(image_bytes(self.gray))

@@ -14,7 +14,7 @@ from assessments.ml.overlay import colourise
 from assessments.models import Assessment
 
 from .base import AlzAwareTestCase, image_bytes, upload
-from .slices import brain_slices
+from .slices import admit_slices_to_the_app, brain_slices
 
 
 def rgb_of(png):
@@ -23,6 +23,10 @@ def rgb_of(png):
 
 
 class ExplanationPageTests(AlzAwareTestCase):
+    def setUp(self):
+        super().setUp()
+        admit_slices_to_the_app(self)
+
     def submit(self, seed=0):
         self.login(self.patient.user)
         gray = brain_slices(20)[seed][1]
