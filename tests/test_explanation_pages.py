@@ -134,3 +134,17 @@ class ExplanationPageTests(AlzAwareTestCase):
         np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * expected, atol=2)
         relative, _ = self.hottest_pixel(low, self.client.get(url.split("?")[0]).content, index)
         np.testing.assert_allclose(relative, 0.6 * gray + 0.4 * colourise(np.ones((1, 1)), "jet")[0, 0], atol=2)
+
+    def test_an_assessment_without_stored_maps_keeps_its_overlay_and_offers_no_switch(self):
+        # As rows made before maps were stored: the overlay stays, switching has nothing to draw from.
+        self.login(self.patient.user)
+        assessment = Assessment.objects.create(
+            patient=self.patient, scan="scans/old.png", overlay="heatmaps/old.png", prediction=CLASSES[0],
+            confidence=0.7, probabilities={name: 0.1 for name in CLASSES} | {CLASSES[0]: 0.7},
+        )
+        page = self.client.get(assessment.get_absolute_url(), {"klass": 1, "colormap": "inferno"})
+        self.assertContains(page, reverse("assessments:file", args=[assessment.pk, "overlay"]))
+        self.assertNotContains(page, 'class="explanation-choice"')
+        self.assertNotContains(page, "The highlighted region matters")
+        url = reverse("assessments:class_overlay", args=[assessment.pk, 1, "inferno"])
+        self.assertEqual(self.client.get(url).status_code, 404)
