@@ -10,6 +10,7 @@ from django.test import SimpleTestCase
 from PIL import Image
 
 from assessments.scans import Scan, ScanRejected, read_scan
+from assessments.scans.dicom import read_dicom
 from assessments.scans.nifti import BAND_SLICES
 from tools import scan_files
 
@@ -33,6 +34,12 @@ MR_SMALL_VARIANTS = [
     "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm",
     "MR_small_padded.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm",
 ]
+
+
+def decode_dicom(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_dicom(data)
 
 
 def read(data):
@@ -100,15 +107,20 @@ class RasterTests(SimpleTestCase):
 
 class DicomTests(SimpleTestCase):
     def test_every_mr_small_variant_decodes_to_the_same_pixels(self):
-        reference = read(testdata("MR_small.dcm").read_bytes())
-        self.assertEqual(reference.source_format, "dicom")
-        self.assertEqual(reference.gray.shape, (64, 64))
+        # Decoding only: MR_small is not a brain slice, so read_scan itself refuses it (see the next test).
+        reference, _ = decode_dicom(testdata("MR_small.dcm").read_bytes())
+        self.assertEqual(reference.shape, (64, 64))
         for name in MR_SMALL_VARIANTS[1:]:
             with self.subTest(name=name):
                 path = testdata(name)
                 if path is None:
                     self.skipTest(f"{name} is not shipped with this pydicom and is not downloaded by the tests")
-                np.testing.assert_array_equal(read(path.read_bytes()).gray, reference.gray)
+                np.testing.assert_array_equal(decode_dicom(path.read_bytes())[0], reference)
+
+    def test_mr_small_is_refused_as_not_a_brain_slice(self):
+        with self.assertRaises(ScanRejected) as caught:
+            read(testdata("MR_small.dcm").read_bytes())
+        self.assertEqual(caught.exception.code, "not_brain")
 
     def test_mr_truncated_is_refused_clearly(self):
         with self.assertRaises(ScanRejected) as caught:
@@ -204,7 +216,7 @@ class NiftiTests(SimpleTestCase):
 
     def test_it_reorients_to_the_closest_canonical(self):
         image = scan_files.mni_volume(2)
-        data = np.asarray(image.dataobj)
+        data = scan_files.mni_array(2)
         # The same brain stored L-P-I (all axes flipped) with a matching affine.
         flip = np.diag([-1, -1, -1, 1]).astype(float)
         flip[:3, 3] = np.array(data.shape) - 1

@@ -3,10 +3,11 @@
     .venv/bin/python tools/make_bad_inputs.py OUT_DIR      # write one file of every kind
 
 Each kind is a function ``make(rng) -> (bytes, file name)``. ``image_like``
-kinds are pictures that pass the cheap checks of ``assessments.scans`` (size,
-colour, blank, noise) on the way in, so only the model-based detector
-(``assessments.ml.ood``) can refuse them; ``codes`` lists the refusals a kind
-may get. ``variants`` gives several random versions of an image-like kind for
+kinds are gray pictures of a plausible size that are not axial brain MRI
+slices: the layout checks of ``assessments.scans.quality`` or the model-based
+detector (``assessments.ml.ood``) must refuse them (code ``not_brain``), and
+``manage.py fit_ood`` measures how many each of the two refuses. ``codes``
+lists the refusals a kind may get. ``variants`` gives several random versions of an image-like kind for
 measuring the detector's refusal rate.
 
 MRI-derived kinds (inverted, rotated, cropped, sagittal...) are made from

@@ -79,6 +79,33 @@ def features_of(analyzer, files, cache_path=None, progress=None):
     return features
 
 
+def acquisition_variant(gray, rng):
+    """The same slice as another scanner or pipeline might give it: softer or sharper, another contrast,
+    resolution, noise level, a slight tilt, another frame. Never what the detector must refuse: no
+    inversion, no quarter turn, no crop into the brain."""
+    import cv2
+
+    x = np.asarray(gray, dtype=np.float32)
+    h, w = x.shape
+    if rng.random() < 0.7:
+        x = cv2.GaussianBlur(x, (0, 0), float(rng.uniform(0.6, 2.5)))
+    if rng.random() < 0.5:
+        factor = float(rng.uniform(1.3, 2.5))
+        small = cv2.resize(x, (max(8, int(w / factor)), max(8, int(h / factor))), interpolation=cv2.INTER_AREA)
+        x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    top = max(float(np.percentile(x, 99.5)), 1.0)
+    x = np.clip(x / top, 0, 1) ** float(rng.uniform(0.6, 1.6)) * top
+    x = x * float(rng.uniform(0.75, 1.25)) + float(rng.uniform(-10, 10)) * (x > 0)
+    x = x + rng.normal(0, float(rng.uniform(0, 6)), x.shape) * (x > 2)
+    angle, scale = float(rng.uniform(-12, 12)), float(rng.uniform(0.85, 1.1))
+    pad = int(rng.integers(0, max(1, w // 4)))
+    size = (w + 2 * pad, h + 2 * pad)
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    matrix[:, 2] += pad
+    x = cv2.warpAffine(x, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
+    return np.uint8(np.clip(np.round(x), 0, 255))
+
+
 def features_of_grays(analyzer, grays):
     out = []
     for start in range(0, len(grays), BATCH):
@@ -115,7 +142,7 @@ def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None,
     detector = ood.fit(train_features, validation_features)
     detector.info.update({"split_source": source, "train_stride": int(train_stride)})
     if measure is not None:
-        detector.info["measured"] = measure(analyzer, detector, validation_rows)
+        detector.info["measured"] = measure(analyzer, detector, validation_rows, validation_features)
 
     extra = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     extra["ood"] = detector.to_checkpoint()

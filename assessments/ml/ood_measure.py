@@ -6,7 +6,9 @@ the checkpoint's ``ood.info.measured`` by ``manage.py fit_ood``:
 * ``ood_refused``: of the corpus's image-like kinds (pictures that are not
   axial brain MRI slices), how many the detector alone refuses;
 * ``pipeline_refused``: how many the whole upload path refuses (the cheap
-  checks of ``assessments.scans`` first, then the detector);
+  checks of ``assessments.scans``, layout included, then the detector);
+* ``validation_pipeline_pass_rate``: how many real validation slices that
+  whole path lets through (analysed, marked or not);
 * ``refused_or_marked``: refused or analysed with the "outside what the model
   was trained on" mark;
 * the same per kind, and how real brains it never saw fare (MNI152 template
@@ -24,7 +26,7 @@ from . import ood
 VARIANTS = 12
 
 
-def measure(analyzer, detector, validation_rows, variants=VARIANTS, seed=1):
+def measure(analyzer, detector, validation_rows, validation_features=None, variants=VARIANTS, seed=1):
     from assessments.scans import ScanRejected, quality
     from tools import make_bad_inputs
 
@@ -33,7 +35,8 @@ def measure(analyzer, detector, validation_rows, variants=VARIANTS, seed=1):
     def brain(rng):
         return np.asarray(Image.open(validation_files[int(rng.integers(len(validation_files)))]).convert("L"))
 
-    per_kind, totals = {}, {"count": 0, "ood_refused": 0, "pipeline_refused": 0, "refused_or_marked": 0}
+    per_kind, totals = {}, {"count": 0, "ood_refused": 0, "pipeline_refused": 0, "refused_or_marked": 0,
+                                  "ood_refused_or_marked": 0}
     for index, name in enumerate(make_bad_inputs.PIXEL_MAKERS):
         try:
             grays = make_bad_inputs.variants(name, variants, seed=seed + index, brain=brain)
@@ -52,6 +55,7 @@ def measure(analyzer, detector, validation_rows, variants=VARIANTS, seed=1):
         row = {
             "count": len(grays),
             "ood_refused": sum(v == ood.OUT for v in verdicts),
+            "ood_refused_or_marked": sum(v != ood.IN for v in verdicts),
             "pipeline_refused": sum(v == ood.OUT or early for v, early in zip(verdicts, caught_early)),
             "refused_or_marked": sum(v != ood.IN or early for v, early in zip(verdicts, caught_early)),
         }
@@ -63,12 +67,33 @@ def measure(analyzer, detector, validation_rows, variants=VARIANTS, seed=1):
     result = {
         "image_like_pictures": totals["count"],
         "ood_refused_rate": round(totals["ood_refused"] / count, 4),
+        "ood_refused_or_marked_rate": round(totals["ood_refused_or_marked"] / count, 4),
         "pipeline_refused_rate": round(totals["pipeline_refused"] / count, 4),
         "refused_or_marked_rate": round(totals["refused_or_marked"] / count, 4),
         "per_kind": per_kind,
     }
     result.update(unseen_brains(analyzer, detector))
+    if validation_features is not None:
+        result.update(validation_pipeline(detector, validation_rows, validation_features))
     return result
+
+
+def validation_pipeline(detector, validation_rows, validation_features):
+    """How many real validation slices the whole path lets through (cheap checks, then the detector)."""
+    from assessments.scans import ScanRejected, quality
+
+    verdicts = detector.verdicts(validation_features)
+    passed = clean = 0
+    for row, verdict in zip(validation_rows, verdicts):
+        try:
+            quality.check_slice(np.asarray(Image.open(row["file"]).convert("L")))
+        except ScanRejected:
+            continue
+        passed += verdict != ood.OUT
+        clean += verdict == ood.IN
+    total = max(len(validation_rows), 1)
+    return {"validation_pipeline_pass_rate": round(passed / total, 4),
+            "validation_pipeline_unmarked_rate": round(clean / total, 4)}
 
 
 def verdicts_of(analyzer, detector, grays):
@@ -85,9 +110,9 @@ def unseen_brains(analyzer, detector):
 
         slices = [scan_files.mni_axial(offset) for offset in range(-8, 24, 4)]
         verdicts = verdicts_of(analyzer, detector, slices)
-        result["mni152_axial_slices"] = {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
+        result["mni152_axial_slices_t1_contrast"] = {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
     except ImportError as exc:
-        result["mni152_axial_slices"] = f"skipped: {exc}"
+        result["mni152_axial_slices_t1_contrast"] = f"skipped: {exc}"
     try:
         from pydicom.data import get_testdata_file
 

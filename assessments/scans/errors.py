@@ -103,9 +103,10 @@ def no_image():
     return ScanRejected("no_image", "This DICOM file holds no image (it may be a report or a folder index).")
 
 
-def not_brain():
+def not_brain(reason=""):
+    start = "This does not look like an axial brain MRI slice, so AlzAware cannot analyse it."
     return ScanRejected(
         "not_brain",
-        "This does not look like an axial brain MRI slice, so AlzAware cannot analyse it. Please upload a brain "
-        "MRI slice seen from above (axial), as the scanner produced it.",
+        f"{start} {reason}" if reason else
+        f"{start} Please upload a brain MRI slice seen from above (axial), as the scanner produced it.",
     )

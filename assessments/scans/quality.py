@@ -1,8 +1,10 @@
 """Turning pixel values into an 8-bit slice, and the checks every rendered slice must pass.
 
 These checks are cheap and need no model: they catch what is plainly not a
-scan (blank, noise, colour, a sliver, a thumbnail) before the network runs, so
-the model-based check (``assessments.ml.ood``) only has to judge real pictures.
+scan (blank, noise, colour, a sliver, a thumbnail) and what cannot be an axial
+brain slice shown the usual way (light background, cut off, several pictures,
+lying on its side) before the network runs; the model-based check
+(``assessments.ml.ood``) then judges what is left.
 """
 
 import numpy as np
@@ -82,3 +84,62 @@ def check_slice(gray):
         raise errors.blank()
     if neighbour_correlation(gray) < NOISE_NEIGHBOUR_CORRELATION:
         raise errors.noise()
+    check_layout(gray)
+
+
+# ---------------------------------------------------------------------------- layout of an axial slice
+#
+# What every axial brain MRI slice shares, whatever the scanner: a dark
+# background around the head, one head, seen whole, longer front-to-back than
+# side-to-side when shown the usual way up. The model's detector
+# (assessments.ml.ood) reads pooled features that barely change when a slice
+# is turned or inverted, so these few measurements catch what it cannot.
+BORDER = 0.04  # the outer 4% of each side is "the frame"
+DARK_FRAME = 0.25  # the frame's median must be below this share of the 99th percentile
+# Measured on the training set's validation subjects (see fit_ood's report):
+# no real slice comes near these.
+MIN_HEAD_ASPECT = 0.9  # head height / width; turned slices are well below 1
+MAX_FRAME_TOUCH = 0.35  # share of the frame's length that the head may cover
+MIN_LARGEST_PART = 0.75  # share of the head's area in its largest connected part
+
+
+def layout(gray):
+    """The measurements :func:`check_layout` judges, as a dict (also used to calibrate them)."""
+    import cv2
+
+    gray = np.asarray(gray)
+    h, w = gray.shape
+    bh, bw = max(1, int(h * BORDER)), max(1, int(w * BORDER))
+    frame = np.concatenate([gray[:bh].ravel(), gray[-bh:].ravel(), gray[:, :bw].ravel(), gray[:, -bw:].ravel()])
+    ceiling = max(float(np.percentile(gray, 99)), 1.0)
+    mask = (gray > 0.1 * ceiling).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.array([0])
+    largest = int(np.argmax(areas)) + 1 if count > 1 else 0
+    head = labels == largest if largest else np.zeros_like(mask, dtype=bool)
+    rows, cols = np.flatnonzero(head.any(axis=1)), np.flatnonzero(head.any(axis=0))
+    height = (rows[-1] - rows[0] + 1) if rows.size else 0
+    width = (cols[-1] - cols[0] + 1) if cols.size else 0
+    edge = np.concatenate([head[0], head[-1], head[:, 0], head[:, -1]])
+    return {
+        "frame_darkness": float(np.median(frame)) / ceiling,
+        "head_aspect": float(height) / max(float(width), 1.0),
+        "frame_touch": float(edge.mean()),
+        "largest_part": float(areas.max()) / max(float(areas.sum()), 1.0),
+    }
+
+
+def check_layout(gray):
+    """Raise ``not_brain`` with the reason when ``gray`` cannot be an axial brain slice shown the usual way."""
+    m = layout(gray)
+    if m["frame_darkness"] > DARK_FRAME:
+        raise errors.not_brain("Its background is light, not dark as around a head in an MRI scan (is it inverted, "
+                               "a photo or a document?).")
+    if m["frame_touch"] > MAX_FRAME_TOUCH:
+        raise errors.not_brain("The picture is cut off: the head runs into its edges. Please upload the whole slice.")
+    if m["largest_part"] < MIN_LARGEST_PART:
+        raise errors.not_brain("It seems to hold several pictures or slices. Please upload one slice at a time.")
+    if m["head_aspect"] < MIN_HEAD_ASPECT:
+        raise errors.not_brain("The head lies on its side: an axial slice shows the front of the head at the top. "
+                               "Please upload the slice the usual way up.")

@@ -9,9 +9,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from assessments.api import OUTSIDE_TRAINING
 from assessments.ml import explanations
 from assessments.ml.engine import get_analyzer
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
+from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
 
 
@@ -51,23 +53,31 @@ class Command(BaseCommand):
             return {"file": str(path), "error": "not_readable", "detail": f"Cannot read the file: {exc.strerror}."}
         try:
             scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+            # As the web app: every slice of a volume, and refused if the model does not know the content.
+            reading = read_slices(engine, scan)
         except ScanRejected as rejected:
             return {"file": str(path), "error": rejected.code, "detail": rejected.message}
-        analysis = engine.analyze(scan.gray)
+        analysis = reading.analysis
         score = engine.faithfulness(analysis)
         result = {
             "file": str(path),
-            "prediction": analysis.prediction,
-            "confidence": round(analysis.confidence, 6),
-            "class_probabilities": percentages(analysis.class_probabilities()),
+            "prediction": reading.prediction,
+            "confidence": round(reading.confidence, 6),
+            "class_probabilities": percentages(reading.class_probabilities()),
             "faithfulness": None if score is None else round(score.score, 4),
         }
+        if reading.status == "unsure":
+            result["warning"] = OUTSIDE_TRAINING
+        if len(reading.analyses) > 1:
+            result["slices"] = [{"position": position, "prediction": one.prediction,
+                                 "confidence": round(one.confidence, 6)}
+                                for position, one in zip(reading.positions, reading.analyses)]
         if out_dir:
             stored = explanations.from_analysis(analysis)
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
             stem = f"{position:03d}-{path.stem}"
             overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
-            overlay.write_bytes(explanations.overlay_png(scan.gray, stored, colormap=colormap))
+            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colormap=colormap))
             maps.write_bytes(explanations.to_npz(stored))
             result.update(overlay=str(overlay), maps=str(maps))
         return result

@@ -1,0 +1,98 @@
+"""Every kind of the bad-input corpus (tools/make_bad_inputs.py) through the web form and the API:
+a 4xx with a clear message, no assessment, no file, never a 500; and `manage.py analyze` refuses
+the same files the same way."""
+
+import io
+import json
+import tempfile
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from django.core.management import call_command
+from django.urls import reverse
+
+from assessments.ml import ood
+from assessments.models import Assessment
+from assessments.scans import ScanRejected, read_scan
+from assessments.services import analyzer
+from tools import make_bad_inputs
+
+from .base import AlzAwareTestCase, upload
+
+LIMIT = 20 * 1024 * 1024
+
+
+def corpus():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_bad_inputs.corpus(seed=0)
+
+
+class BadInputCorpusTests(AlzAwareTestCase):
+    use_ood_detector = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.items = corpus()
+        cls.has_detector = ood.detector_for(analyzer()) is not None
+
+    def needs_the_detector(self, data):
+        """True for a picture that only the model's detector can refuse (it passes every cheap check)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                read_scan(data, LIMIT)
+        except ScanRejected:
+            return False
+        return True
+
+    def test_the_corpus_has_at_least_30_kinds_each_with_a_known_refusal(self):
+        self.assertGreaterEqual(len(self.items), 30)
+        self.assertEqual(len({kind.name for kind, _, _ in self.items}), len(self.items))
+
+    def test_every_kind_is_refused_by_the_form_and_the_api_and_nothing_is_stored(self):
+        self.login(self.patient.user)
+        for kind, data, name in self.items:
+            with self.subTest(kind=kind.name):
+                if not self.has_detector and self.needs_the_detector(data):
+                    self.skipTest(f"{kind.name} passes every cheap check and the configured model has no "
+                                  "out-of-distribution detector (run manage.py fit_ood)")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    page = self.client.post(reverse("assessments:new"), {"scan": upload(data, name)})
+                    api = self.client.post(reverse("api-predict"), {"file": upload(data, name)})
+                self.assertEqual(page.status_code, 400)
+                self.assertEqual(api.status_code, 400)
+                body = api.json()
+                self.assertEqual(set(body), {"error", "detail"})
+                self.assertIn(body["error"], kind.codes)
+                self.assertGreater(len(body["detail"]), 30)
+                # Django's form refuses an empty upload itself, in its own words.
+                shown = "The submitted file is empty" if kind.name == "empty" else body["detail"].split(".")[0]
+                self.assertContains(page, shown, status_code=400)
+                self.assertFalse(Assessment.objects.exists())
+                self.assertEqual(self.stored_files(), [])
+
+    def test_manage_py_analyze_refuses_the_same_files_the_same_way(self):
+        with tempfile.TemporaryDirectory() as folder:
+            paths, expected = [], {}
+            for kind, data, name in self.items:
+                if kind.name == "over_20_mb" or (not self.has_detector and self.needs_the_detector(data)):
+                    continue
+                path = Path(folder) / f"{kind.name}{Path(name).suffix}"
+                path.write_bytes(data)
+                paths.append(str(path))
+                expected[str(path)] = kind.codes
+            out = io.StringIO()
+            with redirect_stdout(out), warnings.catch_warnings(), self.assertRaises(SystemExit) as exit_:
+                warnings.simplefilter("ignore")
+                call_command("analyze", *paths, "--json", stdout=out)
+        self.assertEqual(exit_.exception.code, 1)
+        lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+        self.assertEqual(len(lines), len(paths))
+        for line in lines:
+            with self.subTest(file=Path(line["file"]).name):
+                self.assertIn(line["error"], expected[line["file"]])
+                self.assertTrue(line["detail"])
