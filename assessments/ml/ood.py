@@ -97,8 +97,9 @@ def fit(train_features, validation_features, pass_rate=PASS_RATE, clean_rate=CLE
     detector = OodDetector.from_checkpoint(detector.to_checkpoint())
     validation = detector.distances(validation_features)
     train = detector.distances(train_features)
-    detector.refuse_above = float(np.quantile(validation, pass_rate))
-    detector.unsure_above = float(np.quantile(validation, clean_rate))
+    # "higher": a real validation distance, so at least ``pass_rate`` of them pass even when there are few.
+    detector.refuse_above = float(np.quantile(validation, pass_rate, method="higher"))
+    detector.unsure_above = float(np.quantile(validation, clean_rate, method="higher"))
     detector.info = {
         "shrinkage": float(estimate.shrinkage_),
         "training_slices": int(len(x)),

@@ -73,6 +73,7 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
         "per_kind": per_kind,
     }
     result.update(unseen_brains(analyzer, detector))
+    result["validation_slices_as_another_scanner_might_give_them"] = other_scanners(analyzer, detector, brain, seed)
     if validation_features is not None:
         result.update(validation_pipeline(detector, validation_rows, validation_features))
     return result
@@ -94,6 +95,16 @@ def validation_pipeline(detector, validation_rows, validation_features):
     total = max(len(validation_rows), 1)
     return {"validation_pipeline_pass_rate": round(passed / total, 4),
             "validation_pipeline_unmarked_rate": round(clean / total, 4)}
+
+
+def other_scanners(analyzer, detector, brain, seed, count=96):
+    """Verdicts on validation slices blurred, re-contrasted, tilted... (``acquisition_variant``):
+    how a real slice from another scanner might fare."""
+    from .ood_fitting import acquisition_variant
+
+    rng = np.random.default_rng(seed + 1000)
+    verdicts = verdicts_of(analyzer, detector, [acquisition_variant(brain(rng), rng) for _ in range(count)])
+    return {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
 
 
 def verdicts_of(analyzer, detector, grays):
