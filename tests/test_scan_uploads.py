@@ -24,9 +24,10 @@ from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
 
 def everything_is(status):
     """A detector whose thresholds put every input in one verdict (to check how each is shown)."""
-    thresholds = {ood.IN: (np.inf, np.inf), ood.UNSURE: (-1.0, np.inf), ood.OUT: (-2.0, -1.0)}[status]
-    detector = ood.OodDetector(mean=np.zeros(2048), whitening=np.eye(2048, 4, dtype=np.float32),
-                               unsure_above=thresholds[0], refuse_above=thresholds[1])
+    # Every (unit-length) feature vector is at distance 1 from this detector's centre.
+    thresholds = {ood.IN: (np.inf, np.inf), ood.UNSURE: (0.5, np.inf), ood.OUT: (0.1, 0.5)}[status]
+    detector = ood.OodDetector(mean=np.zeros(2048), components=np.eye(4, 2048), variances=np.ones(4),
+                               residual_variance=1.0, unsure_above=thresholds[0], refuse_above=thresholds[1])
     return mock.patch.object(ood, "detector_for", return_value=detector)
 
 

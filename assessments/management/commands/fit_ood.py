@@ -35,6 +35,9 @@ class Command(BaseCommand):
             f"validation slices passing {info['validation_pass_rate']:.2%} "
             f"(unmarked {info['validation_clean_rate']:.2%}) of {info['validation_slices']}"
         )
+        if "validation_variant_pass_rate" in info:
+            self.stdout.write(f"other-scanner variants of validation slices passing "
+                              f"{info['validation_variant_pass_rate']:.2%} of {info['validation_variants']}")
         for name, value in (info.get("measured") or {}).items():
             self.stdout.write(f"{name}: {value}")
         self.stdout.write(self.style.SUCCESS(f"Saved the detector in {path} and its .sha256"))
