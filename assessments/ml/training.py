@@ -63,6 +63,10 @@ DEFAULT_RECIPE = {
     "aug_gamma": 0.3,
     "aug_noise": 0.05,
     "val_fraction": 0.2,
+    # > 0: early stopping. This fraction of the *training* subjects (stratified) is set aside
+    # as an inner validation set; the EMA weights of the epoch with the lowest inner-validation
+    # loss are kept. The reported held-out subjects are never used to choose anything.
+    "inner_val_fraction": 0.0,
     "seed": 20261128,
 }
 
@@ -379,7 +383,8 @@ def _atomic_save(obj, path):
 # -------------------------------------------------------------------- train
 
 def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=None,
-          report_dir=None, recipe=None, threads=2, log=print, limit=None, time_budget_min=None):
+          report_dir=None, recipe=None, threads=2, log=print, limit=None, time_budget_min=None,
+          inner_val_fraction=None):
     """Train, calibrate, evaluate on the held-out subjects, save checkpoint and report.
 
     ``out_path``: the shipped checkpoint (float16). ``run_dir``: big resumable
@@ -397,6 +402,8 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         recipe["img_size"] = int(img_size)
     if time_budget_min is not None:
         recipe["time_budget_min"] = float(time_budget_min)
+    if inner_val_fraction is not None:
+        recipe["inner_val_fraction"] = float(inner_val_fraction)
     spec = dict(DEFAULT_PREPROCESSING)
     out_path = Path(out_path)
     run_dir = Path(run_dir or Path("runs") / out_path.stem)
@@ -424,9 +431,19 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     if limit:  # tiny smoke runs only
         rs = random.Random(0)
         tr, va = rs.sample(tr, min(limit, len(tr))), rs.sample(va, min(limit // 2, len(va)))
+    tr_all = tr
+    inner_subjects = []
+    if recipe.get("inner_val_fraction", 0) > 0:
+        fit_subjects, inner_subjects = subject_split(tr, recipe["inner_val_fraction"], recipe["seed"] + 1)
+        inner_set = set(inner_subjects)
+        iv = [r for r in tr if r["subject"] in inner_set]
+        tr = [r for r in tr if r["subject"] not in inner_set]
+    else:
+        iv = []
     split = {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
              "train": list(train_subjects), "val": list(val_subjects),
-             "train_slices": len(tr), "val_slices": len(va)}
+             "inner_val": list(inner_subjects),
+             "train_slices": len(tr_all), "val_slices": len(va), "inner_val_slices": len(iv)}
     (report_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n")
     log(f"split: {len(train_subjects)} training subjects ({len(tr)} slices), "
         f"{len(val_subjects)} validation subjects ({len(va)} slices)")
@@ -435,6 +452,8 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     t0 = time.time()
     tr_sq = cache_squares(tr, S, spec, "caching train")
     va_sq = cache_squares(va, S, spec, "caching val")
+    iv_sq = cache_squares(iv, S, spec, "caching inner val") if iv else None
+    y_iv = np.array([r["label"] for r in iv])
     y_tr = np.array([r["label"] for r in tr])
     y_va = np.array([r["label"] for r in va])
     log(f"cached {len(tr) + len(va)} slices at {S}px in {time.time() - t0:.0f}s")
@@ -447,6 +466,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     steps_per_epoch = len(tr) // recipe["batch_size"]
     total = steps_per_epoch * recipe["epochs"]
     history, start_epoch, elapsed_before = [], 0, 0.0
+    best = {"loss": float("inf"), "epoch": None, "state": None}
     if saved is not None:
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
@@ -454,6 +474,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         ema.updates = saved["ema_updates"]
         history, start_epoch = saved["history"], saved["epoch"]
         elapsed_before = saved.get("train_seconds", 0.0)
+        best = saved.get("best") or best
         log(f"resumed after epoch {start_epoch}")
     eval_model = build_model().to(memory_format=torch.channels_last)
     log(f"training {recipe['epochs']} epochs x {steps_per_epoch} steps, bf16 autocast: {autocast}, "
@@ -509,21 +530,34 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         val_logits = predict_logits(eval_model, va_sq, spec, autocast=autocast)
         val_loss = float(F.cross_entropy(val_logits, torch.as_tensor(y_va))) if len(va) else float("nan")
         m = evaluation.metrics(y_va, val_logits.softmax(1).numpy(), [r["subject"] for r in va])
+        inner_loss = None
+        if iv:
+            inner_logits = predict_logits(eval_model, iv_sq, spec, autocast=autocast)
+            inner_loss = float(F.cross_entropy(inner_logits, torch.as_tensor(y_iv)))
+            if inner_loss < best["loss"]:
+                best = {"loss": inner_loss, "epoch": epoch + 1,
+                        "state": {k: v.clone() for k, v in ema.state_dict().items()}}
         train_seconds = elapsed_before + time.time() - t_train
         progress = 1.0 if done or epoch + 1 == recipe["epochs"] else progress
         history.append({"epoch": epoch + 1, "progress": progress, "steps": b + (0 if done else 1),
                         "train_loss": running / max(seen, 1), "val_loss": val_loss,
                         "val_balanced_accuracy": m["balanced_accuracy"],
-                        "val_subject_accuracy": m["subject_accuracy"], "seconds": train_seconds})
+                        "val_subject_accuracy": m["subject_accuracy"], "inner_val_loss": inner_loss,
+                        "seconds": train_seconds})
         log(f"epoch {epoch + 1}: train loss {running / max(seen, 1):.4f}, EMA val loss {val_loss:.4f}, "
-            f"bal acc {m['balanced_accuracy']:.3f}, subject acc {m['subject_accuracy']}, "
-            f"{train_seconds / 60:.1f} min")
+            f"bal acc {m['balanced_accuracy']:.3f}, subject acc {m['subject_accuracy']}"
+            + (f", inner val loss {inner_loss:.4f} (best epoch {best['epoch']})" if iv else "")
+            + f", {train_seconds / 60:.1f} min")
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.state_dict(),
                       "ema_updates": ema.updates, "epoch": epoch + 1, "history": history, "recipe": recipe,
                       "split": {"train": list(train_subjects), "val": list(val_subjects)},
-                      "data_fingerprint": data_fp, "train_seconds": train_seconds}, state_path)
+                      "data_fingerprint": data_fp, "train_seconds": train_seconds, "best": best}, state_path)
 
-    # Final weights: the EMA at the last epoch (fixed in advance; no selection).
+    # Final weights: the EMA at the last epoch (fixed in advance; no selection), or, with an
+    # inner validation set, the EMA of the epoch with the lowest inner-validation loss.
+    if iv and best["state"] is not None:
+        ema.load_state_dict(best["state"])
+        log(f"kept the EMA weights of epoch {best['epoch']} (lowest inner-validation loss {best['loss']:.4f})")
     ema.copy_to(eval_model)
     eval_model = eval_model.to(memory_format=torch.contiguous_format).eval()
     val_logits = predict_logits(eval_model, va_sq, spec)
@@ -534,7 +568,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     probs_in = torch.softmax(val_logits / temperature, 1).numpy()
     # Calibrated, as the app and evaluate_model compute them (T changes no slice's argmax).
     model_metrics = evaluation.metrics(y_va, probs_in, subjects_va)
-    baseline = evaluation.baseline_report(tr, va)
+    baseline = evaluation.baseline_report(tr_all, va)
     calibration = {
         "bins": 15,
         "temperature": temperature,
@@ -551,6 +585,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
                      "model": model_metrics, "linear_baseline": baseline},
         "calibration": calibration,
         "recipe": recipe,
+        "early_stopping_epoch": best["epoch"] if iv else None,
         "preprocessing": spec,
         "history": history,
         "train_seconds": history[-1]["seconds"] if history else 0.0,
@@ -568,6 +603,8 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         "split": {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
                   "train_subjects": list(train_subjects), "val_subjects": list(val_subjects)},
         "val_subjects": list(val_subjects),
+        "inner_val_subjects": list(inner_subjects),
+        "early_stopping_epoch": best["epoch"] if iv else None,
         "metrics": {"held_out_model": model_metrics, "held_out_linear_baseline": baseline,
                     "calibration": calibration},
         "recipe": recipe,

@@ -21,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--resume", action="store_true", help="continue the run from runs/<name>/last.pt")
         parser.add_argument("--time-budget", type=float, default=None,
                             help="minutes for the training loop (default 50; the schedule shrinks to fit)")
+        parser.add_argument("--inner-val", type=float, default=None,
+                            help="fraction of training subjects for early stopping (default 0: none)")
         parser.add_argument("--run-dir", default=None, help="per-epoch state (default runs/<name>)")
         parser.add_argument("--threads", type=int, default=2)
 
@@ -34,7 +36,8 @@ class Command(BaseCommand):
         try:
             report = train(data, out, epochs=opts["epochs"], img_size=opts["img_size"], resume=opts["resume"],
                            run_dir=opts["run_dir"], threads=opts["threads"],
-                           time_budget_min=opts["time_budget"], log=lambda m: self.stdout.write(m))
+                           time_budget_min=opts["time_budget"],
+                           inner_val_fraction=opts["inner_val"], log=lambda m: self.stdout.write(m))
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         held = report["held_out"]
