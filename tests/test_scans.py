@@ -105,6 +105,39 @@ class RasterTests(SimpleTestCase):
         self.assertIn("PDF", self.assert_refused(b"%PDF-1.4\n...", "unsupported").message)
 
 
+class LayoutTests(SimpleTestCase):
+    """What cannot be an axial brain slice shown the usual way is refused before the model, saying why."""
+
+    def refused_because(self, gray):
+        with self.assertRaises(ScanRejected) as caught:
+            read(image_bytes(gray))
+        self.assertEqual(caught.exception.code, "not_brain")
+        return caught.exception.message
+
+    def test_it_accepts_axial_template_slices_with_and_without_a_scalp(self):
+        import cv2
+
+        for offset in (-8, 0, 8, 16):
+            read(image_bytes(scan_files.mni_axial(offset)))
+        gray = scan_files.mni_axial()
+        h, w = gray.shape
+        canvas = np.zeros((h + 40, w + 40), np.uint8)
+        canvas[20:20 + h, 20:20 + w] = gray
+        # Scalp fat is bright on T1, the skull between it and the brain dark: still one head.
+        cv2.ellipse(canvas, (canvas.shape[1] // 2, canvas.shape[0] // 2), (w // 2 + 8, h // 2 + 6), 0, 0, 360, 230, 5)
+        read(image_bytes(canvas))
+
+    def test_it_explains_each_layout_refusal(self):
+        from tools import make_bad_inputs as bad
+
+        rng = np.random.default_rng(0)
+        self.assertIn("background is light", self.refused_because(bad.inverted(rng)))
+        self.assertIn("on its side", self.refused_because(bad.rotated(rng)))
+        self.assertIn("cut off", self.refused_because(bad.chessboard(np.random.default_rng(2))))
+        self.assertIn("several pictures", self.refused_because(bad.tiled(rng)))
+        self.assertIn("coronal or sagittal", self.refused_because(bad.coronal(rng)))
+
+
 class DicomTests(SimpleTestCase):
     def test_every_mr_small_variant_decodes_to_the_same_pixels(self):
         # Decoding only: MR_small is not a brain slice, so read_scan itself refuses it (see the next test).

@@ -101,6 +101,11 @@ DARK_FRAME = 0.25  # the frame's median must be below this share of the 99th per
 MIN_HEAD_ASPECT = 0.9  # head height / width; turned slices are well below 1
 MAX_FRAME_TOUCH = 0.35  # share of the frame's length that the head may cover
 MIN_LARGEST_PART = 0.75  # share of the head's area in its largest connected part
+# Area / convex hull area of the head's outline: an axial slice through the
+# middle of the brain is an almost convex oval (training slices: 0.973 and up;
+# MNI152 axial: 0.979 and up); coronal and sagittal slices, with temporal lobes,
+# cerebellum and brainstem, measured 0.89 to 0.95.
+MIN_SOLIDITY = 0.96
 
 
 def layout(gray):
@@ -114,19 +119,26 @@ def layout(gray):
     ceiling = max(float(np.percentile(gray, 99)), 1.0)
     mask = (gray > 0.1 * ceiling).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.array([0])
-    largest = int(np.argmax(areas)) + 1 if count > 1 else 0
-    head = labels == largest if largest else np.zeros_like(mask, dtype=bool)
+    # Outer outlines only, filled: a scalp ring and the brain inside it are one head.
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    areas = [cv2.contourArea(c) for c in contours] or [0.0]
+    head = np.zeros(gray.shape, np.uint8)
+    solidity = 0.0
+    if contours:
+        outline = contours[int(np.argmax(areas))]
+        cv2.drawContours(head, [outline], -1, 1, thickness=cv2.FILLED)
+        solidity = cv2.contourArea(outline) / max(cv2.contourArea(cv2.convexHull(outline)), 1.0)
+    head = head.astype(bool)
     rows, cols = np.flatnonzero(head.any(axis=1)), np.flatnonzero(head.any(axis=0))
     height = (rows[-1] - rows[0] + 1) if rows.size else 0
     width = (cols[-1] - cols[0] + 1) if cols.size else 0
     edge = np.concatenate([head[0], head[-1], head[:, 0], head[:, -1]])
     return {
+        "solidity": float(solidity),
         "frame_darkness": float(np.median(frame)) / ceiling,
         "head_aspect": float(height) / max(float(width), 1.0),
         "frame_touch": float(edge.mean()),
-        "largest_part": float(areas.max()) / max(float(areas.sum()), 1.0),
+        "largest_part": float(max(areas)) / max(float(sum(areas)), 1.0),
     }
 
 
@@ -140,6 +152,9 @@ def check_layout(gray):
         raise errors.not_brain("The picture is cut off: the head runs into its edges. Please upload the whole slice.")
     if m["largest_part"] < MIN_LARGEST_PART:
         raise errors.not_brain("It seems to hold several pictures or slices. Please upload one slice at a time.")
+    if m["solidity"] < MIN_SOLIDITY:
+        raise errors.not_brain("Its outline is not that of an axial slice through the middle of the brain (is it "
+                               "a coronal or sagittal slice, or one low in the head?).")
     if m["head_aspect"] < MIN_HEAD_ASPECT:
         raise errors.not_brain("The head lies on its side: an axial slice shows the front of the head at the top. "
                                "Please upload the slice the usual way up.")
