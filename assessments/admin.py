@@ -31,6 +31,7 @@ def faithfulness_text(assessment):
 
 
 TRAINING_MATCH = {"in": "like the training slices", "unsure": "OUTSIDE what the model was trained on",
+                  "out": "OUTSIDE what the model was trained on, not counted",
                   "": "not checked (model without a detector)"}
 
 

@@ -52,6 +52,8 @@ def slice_json(assessment, one, request):
         "heatmap_url": request.build_absolute_uri(overlay) if one.overlay else None,
         "representative": one.representative,
         "outside_training": one.ood_status not in ("", "in"),
+        # Slices the detector refuses are listed but left out of the volume's result.
+        "counted": one.ood_status != "out",
     }
 
 

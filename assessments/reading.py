@@ -2,8 +2,10 @@
 "is this like what the model was trained on?" check, and a volume's result.
 
 A single image is a volume of one slice, so both take the same path. A volume's
-result is the mean of its slices' calibrated probabilities; the slice shown for
-it (with its overlay) is the one that agrees with that result most closely.
+result is the mean of its slices' calibrated probabilities, leaving out slices
+the out-of-distribution detector refuses (and then marking the result); the
+slice shown for it (with its overlay) is the one that agrees with that result
+most closely.
 """
 
 import logging
@@ -26,10 +28,10 @@ class Reading:
     analyses: list
     grays: list
     positions: list
-    verdicts: list  # per slice: ood.IN / UNSURE / OUT, or None without a detector
+    verdicts: list  # per slice: ood.IN / UNSURE / OUT (left out of the result), or None without a detector
     distances: list
     status: str  # the upload's verdict ("in" or "unsure"), "" without a detector
-    probabilities: np.ndarray  # the upload's result: the mean over its slices
+    probabilities: np.ndarray  # the upload's result: the mean over its usable slices
     representative: int
 
     @property
@@ -44,7 +46,7 @@ class Reading:
     def distance(self):
         if not self.distances:
             return None
-        return float(np.median(self.distances))
+        return float(self.distances[self.representative])
 
     @property
     def classes(self):
@@ -75,18 +77,19 @@ def read_slices(engine, scan):
         status = ood.combine(verdicts)
         if status == ood.OUT:
             raise errors.not_brain()
-    probabilities = np.mean([a.probabilities for a in analyses], axis=0)
+    usable = [i for i, v in enumerate(verdicts) if v != ood.OUT]
+    probabilities = np.mean([analyses[i].probabilities for i in usable], axis=0)
     return Reading(
         analyses=analyses, grays=grays, positions=list(scan.positions) or [0] * len(grays),
         verdicts=verdicts, distances=distances, status=status, probabilities=probabilities,
-        representative=most_representative(analyses, probabilities),
+        representative=most_representative(analyses, probabilities, usable),
     )
 
 
-def most_representative(analyses, probabilities):
-    """The slice that predicts the volume's class with probabilities closest to the volume's."""
+def most_representative(analyses, probabilities, usable):
+    """The usable slice that predicts the volume's class with probabilities closest to the volume's."""
     predicted = int(np.argmax(probabilities))
-    candidates = [i for i, a in enumerate(analyses) if a.predicted_index == predicted] or range(len(analyses))
+    candidates = [i for i in usable if analyses[i].predicted_index == predicted] or usable
     return min(candidates, key=lambda i: float(np.abs(analyses[i].probabilities - probabilities).sum()))
 
 

@@ -187,10 +187,34 @@ class OutOfDistributionTests(AlzAwareTestCase):
         admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
         self.assertContains(admin_page, "OUTSIDE what the model was trained on")
 
-    def test_a_volume_is_refused_only_when_most_of_its_slices_are(self):
-        self.assertEqual(ood.combine([ood.OUT] * 5 + [ood.IN] * 4), ood.OUT)
-        self.assertEqual(ood.combine([ood.OUT] * 4 + [ood.IN] * 5), ood.UNSURE)
+    def test_a_volume_is_refused_only_when_none_of_its_slices_is_usable(self):
+        self.assertEqual(ood.combine([ood.OUT] * 9), ood.OUT)
+        self.assertEqual(ood.combine([ood.OUT] * 8 + [ood.IN]), ood.UNSURE)
         self.assertEqual(ood.combine([ood.IN] * 9), ood.IN)
+
+    def test_slices_the_detector_refuses_are_left_out_of_a_volumes_result(self):
+        from assessments.reading import read_slices
+        from assessments.scans import read_scan
+        from assessments.services import analyzer
+
+        engine = analyzer()
+        scan = read_scan(scan_files.mni_nifti_bytes(2), 1 << 26)
+        real = ood.detector_for  # the base class's patch: None
+
+        class FirstSliceOut(ood.OodDetector):
+            def distances(self, features):  # the slices come in band order
+                return np.array([9.0] + [0.0] * (len(features) - 1))
+
+        detector = FirstSliceOut(mean=np.zeros(1), components=np.zeros((1, 1)), variances=np.ones(1),
+                                 residual_variance=1.0, unsure_above=1.0, refuse_above=5.0)
+        with mock.patch.object(ood, "detector_for", return_value=detector):
+            reading = read_slices(engine, scan)
+        self.assertIsNone(real(engine))
+        self.assertEqual(reading.verdicts[0], ood.OUT)
+        self.assertEqual(reading.status, ood.UNSURE)
+        np.testing.assert_allclose(reading.probabilities,
+                                   np.mean([a.probabilities for a in reading.analyses[1:]], axis=0))
+        self.assertNotEqual(reading.representative, 0)
 
     def test_mr_small_gets_a_clear_answer(self):
         """pydicom's MR_small.dcm is not a brain slice: refused, or at the least marked."""
