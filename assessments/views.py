@@ -39,17 +39,21 @@ def detail(request, pk):
                   {"assessment": assessment, **services.explanation_choice(assessment, request.GET)})
 
 
-@require_GET
-@login_required
-def scan_file(request, pk, kind):
-    """Scans and overlays are private: served only after the same check as the assessment page."""
-    assessment = services.get_visible_assessment(request.user, pk)
-    stored = {"scan": assessment.scan, "overlay": assessment.overlay}[kind]
+def private_png(stored):
+    """A stored image, never cached by shared caches; 404 when there is none."""
     if not stored:
         raise Http404("No such image.")
     response = FileResponse(stored.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+@login_required
+def scan_file(request, pk, kind):
+    """Scans and overlays are private: served only after the same check as the assessment page."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    return private_png({"scan": assessment.scan, "overlay": assessment.overlay}[kind])
 
 
 @require_GET
@@ -58,12 +62,7 @@ def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
     assessment = services.get_visible_assessment(request.user, pk)
     one = assessment.slices.filter(position=position).first()
-    stored = {"scan": one.scan, "overlay": one.overlay}[kind] if one else None
-    if not stored:
-        raise Http404("No such image.")
-    response = FileResponse(stored.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_png({"scan": one.scan, "overlay": one.overlay}[kind] if one else None)
 
 
 @require_GET
