@@ -69,9 +69,11 @@ class Command(BaseCommand):
         if reading.status == "unsure":
             result["warning"] = OUTSIDE_TRAINING
         if len(reading.analyses) > 1:
+            # As the API: a slice the detector refuses is listed but not counted in the volume's result.
             result["slices"] = [{"position": position, "prediction": one.prediction,
-                                 "confidence": round(one.confidence, 6)}
-                                for position, one in zip(reading.positions, reading.analyses)]
+                                 "confidence": round(one.confidence, 6), "counted": verdict != "out"}
+                                for position, one, verdict in zip(reading.positions, reading.analyses,
+                                                                  reading.verdicts)]
         if out_dir:
             stored = explanations.from_analysis(analysis)
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
