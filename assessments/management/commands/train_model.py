@@ -15,14 +15,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="folder with manifest.csv and the images")
         parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 20)")
-        parser.add_argument("--img-size", type=int, default=None, help="input side in pixels (default 96)")
+        parser.add_argument("--img-size", type=int, default=None, help="input side in pixels (default 80)")
         parser.add_argument("--out", default=None,
                             help="checkpoint path (default: models/alzaware-resnet50.pt)")
         parser.add_argument("--resume", action="store_true", help="continue the run from runs/<name>/last.pt")
         parser.add_argument("--time-budget", type=float, default=None,
-                            help="minutes for the training loop (default 50; the schedule shrinks to fit)")
+                            help="minutes for the training loop (default 35; the schedule shrinks to fit)")
         parser.add_argument("--inner-val", type=float, default=None,
-                            help="fraction of training subjects for early stopping (default 0: none)")
+                            help="fraction of training subjects for early stopping (default 0.2; 0: none, keep the last epoch)")
         parser.add_argument("--run-dir", default=None, help="per-epoch state (default runs/<name>)")
         parser.add_argument("--threads", type=int, default=2)
 
