@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from assessments import views as assessment_views
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="assessments:history"), name="home"),
     path("accounts/", include("accounts.urls")),
     path("assessments/", include("assessments.urls")),
     path("api/", include("assessments.api_urls")),
+    path("model-card/", assessment_views.model_card, name="model_card"),
     path("admin/", admin.site.urls),
 ]
 

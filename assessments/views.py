@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -90,3 +91,10 @@ def colour_bar(request, colormap):
     # The same picture for everyone, and no patient data in it.
     response["Cache-Control"] = "max-age=86400"
     return response
+
+
+@require_GET
+def model_card(request):
+    """The model card, so that anyone reading a result can check what the model was measured to do."""
+    text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    return render(request, "assessments/model_card.html", {"text": text})

@@ -103,3 +103,14 @@ class UploadTests(AlzAwareTestCase):
         response = self.submit(image_bytes(drawn_brain_slice(8)))
         self.assertEqual(response.status_code, 403)
         self.assertFalse(Assessment.objects.exists())
+
+
+class ModelCardTests(AlzAwareTestCase):
+    def test_the_result_page_links_to_the_model_card_which_shows_the_measured_numbers(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(9)))})
+        page = self.client.get(Assessment.objects.get().get_absolute_url())
+        self.assertContains(page, reverse("model_card"))
+        card = self.client.get(reverse("model_card"))
+        self.assertContains(card, "balanced accuracy")
+        self.assertContains(card, "not shipped")
