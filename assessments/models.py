@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Patient
 
-from .ml import CLASSES
+from .ml import CLASSES, percentages
 
 
 def random_name(folder, suffix):
@@ -24,7 +24,18 @@ class AssessmentQuerySet(models.QuerySet):
         return self.filter(patient__in=Patient.objects.visible_to(user))
 
 
-class Assessment(models.Model):
+class ClassProbabilities:
+    """Reading the stored ``probabilities``, shared by an assessment and each slice of a volume."""
+
+    def ordered_probabilities(self):
+        """``[(class name, probability)]`` in the model's class order."""
+        return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
+
+    def probabilities_as_percentages(self):
+        return percentages(self.probabilities)
+
+
+class Assessment(ClassProbabilities, models.Model):
     Prediction = models.TextChoices("Prediction", [(name, name) for name in CLASSES])
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
@@ -93,10 +104,6 @@ class Assessment(models.Model):
                 details.append((label, self.acquisition[key]))
         return details
 
-    def ordered_probabilities(self):
-        """``[(class name, probability)]`` in the model's class order."""
-        return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
-
     FAITHFULNESS_WORDS = {
         "strongly": "strongly",
         "weakly": "weakly",
@@ -110,11 +117,8 @@ class Assessment(models.Model):
 
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
 
-    def probabilities_as_percentages(self):
-        return {name: f"{p * 100:.2f}%" for name, p in self.ordered_probabilities()}
 
-
-class AssessmentSlice(models.Model):
+class AssessmentSlice(ClassProbabilities, models.Model):
     """One analysed slice of a volume; the assessment's own result is the mean of these."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="slices")
@@ -133,9 +137,3 @@ class AssessmentSlice(models.Model):
 
     def __str__(self):
         return f"slice {self.position} of assessment {self.assessment_id}"
-
-    def ordered_probabilities(self):
-        return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
-
-    def probabilities_as_percentages(self):
-        return {name: f"{p * 100:.2f}%" for name, p in self.ordered_probabilities()}

@@ -6,3 +6,8 @@ CLASSES = (
     "Mild Impairment",
     "Moderate Impairment",
 )
+
+
+def percentages(probabilities):
+    """``{class name: 0..1}`` -> ``{class name: "12.34%"}`` in output order, as the API and ``analyze`` give it."""
+    return {name: f"{float(probabilities.get(name, 0.0)) * 100:.2f}%" for name in CLASSES}

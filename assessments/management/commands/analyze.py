@@ -10,16 +10,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from assessments.api import OUTSIDE_TRAINING
-from assessments.ml import explanations
+from assessments.ml import explanations, percentages
 from assessments.ml.engine import get_analyzer
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
-
-
-def percentages(class_probabilities):
-    """As the API writes them: ``{"No Impairment": "12.34%", ...}``."""
-    return {name: f"{p * 100:.2f}%" for name, p in class_probabilities.items()}
 
 
 class Command(BaseCommand):
