@@ -150,45 +150,83 @@ def subject_split(records, val_fraction=0.2, seed=DEFAULT_RECIPE["seed"], min_su
     return sorted(train), sorted(val)
 
 
-def cache_squares(records, img_size, spec, desc="decoding"):
+def cache_squares(records, img_size, spec, desc="decoding", progress_bar=True):
     """Decode every slice once and keep the cropped, resized square (uint8) in memory."""
     out = np.empty((len(records), img_size, img_size), dtype=np.uint8)
-    for i, r in enumerate(tqdm(records, desc=desc, leave=False, mininterval=2)):
+    for i, r in enumerate(tqdm(records, desc=desc, leave=False, mininterval=2, disable=not progress_bar)):
         square, _ = to_square(read_gray(r["path"]), img_size, spec)
         out[i] = np.clip(np.rint(square), 0, 255).astype(np.uint8)
-    return out
+    return torch.from_numpy(out)
 
 
-# ---------------------------------------------------------------- augmentation
+# ---------------------------------------------------------------- devices and batches
 
-def augment(square, rng, recipe):
-    """Plausible changes for a registered axial slice: small affine, L-R flip, gamma."""
-    s = square.shape[0]
-    x = square.astype(np.float32)
-    if rng.random() < recipe["aug_flip"]:
-        x = x[:, ::-1]
-    angle = rng.uniform(-recipe["aug_rotate_deg"], recipe["aug_rotate_deg"])
-    scale = 1.0 + rng.uniform(-recipe["aug_scale"], recipe["aug_scale"])
-    m = cv2.getRotationMatrix2D((s / 2 - 0.5, s / 2 - 0.5), angle, scale)
-    m[:, 2] += rng.uniform(-recipe["aug_shift"], recipe["aug_shift"], size=2) * s
-    x = cv2.warpAffine(np.ascontiguousarray(x), m, (s, s), flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    g = recipe["aug_gamma"]
-    if g:
-        gamma = math.exp(rng.uniform(-g, g))
-        x = 255.0 * np.power(np.clip(x / 255.0, 0, 1), gamma)
+def pick_device(name=None):
+    """``"cuda"`` when a GPU is there (or asked for), else the CPU."""
+    if name in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def normalise_batch(x, spec):
+    """:func:`preprocess.normalise` for a batch on any device: (B, S, S) 0..255 -> (B, 3, S, S).
+
+    The app normalises one slice at a time in numpy; a test holds the two equal.
+    """
+    x = x.float()
+    if spec.get("intensity") == "brain_zscore":
+        flat = x.reshape(len(x), -1)
+        ceiling = torch.quantile(flat, 0.99, dim=1, keepdim=True)
+        mask = (flat > spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]) * ceiling) \
+            & (ceiling > 0)
+        mask = torch.where(mask.sum(1, keepdim=True) > 16, mask, torch.ones_like(mask))
+        m = mask.float()
+        count = m.sum(1, keepdim=True)
+        mean = (flat * m).sum(1, keepdim=True) / count
+        std = (((flat - mean) ** 2 * m).sum(1, keepdim=True) / count).sqrt().clamp_min(1e-3)
+        x = ((flat - mean) / std).reshape(x.shape)
+    else:
+        x = x / 255.0
+    return x[:, None].expand(-1, 3, -1, -1)
+
+
+def augment_batch(x, rng, recipe):
+    """Plausible changes for registered axial slices: L-R flip, small affine, gamma.
+
+    ``x``: (B, S, S) float 0..255 on the training device; ``rng``: numpy Generator
+    (the parameters are drawn on the CPU so a run is reproducible on any device).
+    """
+    b = len(x)
+    flip = torch.as_tensor(rng.random(b) < recipe["aug_flip"], device=x.device)
+    x = torch.where(flip[:, None, None], x.flip(-1), x)
+    angle = np.deg2rad(rng.uniform(-recipe["aug_rotate_deg"], recipe["aug_rotate_deg"], b))
+    scale = 1.0 + rng.uniform(-recipe["aug_scale"], recipe["aug_scale"], b)
+    shift = rng.uniform(-recipe["aug_shift"], recipe["aug_shift"], (b, 2)) * 2  # in [-1, 1] units
+    # affine_grid maps output to input coordinates: the inverse of "rotate, scale, shift".
+    cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
+    theta = np.stack([np.stack([cos, sin, -(cos * shift[:, 0] + sin * shift[:, 1])], 1),
+                      np.stack([-sin, cos, -(-sin * shift[:, 0] + cos * shift[:, 1])], 1)], 1)
+    theta = torch.as_tensor(theta, dtype=torch.float32, device=x.device)
+    grid = F.affine_grid(theta, (b, 1, *x.shape[1:]), align_corners=False)
+    x = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+    if recipe["aug_gamma"]:
+        gamma = torch.as_tensor(np.exp(rng.uniform(-recipe["aug_gamma"], recipe["aug_gamma"], b)),
+                                dtype=torch.float32, device=x.device)
+        x = 255.0 * (x / 255.0).clamp(0, 1) ** gamma[:, None, None]
     return x
 
 
 def make_batch(squares, spec, rng=None, recipe=None):
-    arrays = []
-    for sq in squares:
-        x = augment(sq, rng, recipe) if rng is not None else sq.astype(np.float32)
-        arr = normalise(x, spec, (0, 0, 0), (1, 1, 1))
-        if rng is not None and recipe["aug_noise"]:
-            arr = arr + rng.normal(0, recipe["aug_noise"], size=arr.shape[1:]).astype(np.float32)[None]
-        arrays.append(arr)
-    return torch.from_numpy(np.stack(arrays)).contiguous(memory_format=torch.channels_last)
+    """uint8 squares (B, S, S) tensor -> the network's input, augmented when ``rng`` is given."""
+    x = squares.float()
+    if rng is not None:
+        x = augment_batch(x, rng, recipe)
+    x = normalise_batch(x, spec)
+    if rng is not None and recipe["aug_noise"]:
+        noise = torch.as_tensor(rng.normal(0, recipe["aug_noise"], (len(x), 1, *x.shape[2:])),
+                                dtype=torch.float32, device=x.device)
+        x = x + noise
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 # ------------------------------------------------------------ model forward
@@ -237,8 +275,10 @@ def ordinal_targets(labels, num_classes, eps):
     return t
 
 
-def bf16_supported():
-    """bf16 autocast only pays off where the CPU computes bf16 natively."""
+def bf16_supported(device):
+    """bf16 autocast only pays off where the hardware computes bf16 natively."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -259,11 +299,14 @@ class EMA:
         self.updates += 1
         # Warm-up: a short average while there are few updates.
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        shadows, values = [], []
         for k, v in model.state_dict().items():
             if v.is_floating_point():
-                self.shadow[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
+                shadows.append(self.shadow[k])
+                values.append(v.detach().float())
             else:
                 self.shadow[k].copy_(v)
+        torch._foreach_lerp_(shadows, values, 1 - d)
 
     def state_dict(self):
         return self.shadow
@@ -276,13 +319,16 @@ class EMA:
 
 
 @torch.no_grad()
-def predict_logits(model, squares, spec, batch_size=128, autocast=False):
+def predict_logits(model, squares, spec, batch_size=256, autocast=False, flip=False):
+    """Logits for uint8 squares (N, S, S) on the model's device; ``flip``: of the mirrored slices."""
     model.eval()
+    device = next(model.parameters()).device
     outs = []
     for start in range(0, len(squares), batch_size):
-        x = make_batch(squares[start:start + batch_size], spec)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            outs.append(model(x).float())
+        chunk = squares[start:start + batch_size].to(device)
+        x = make_batch(chunk.flip(-1) if flip else chunk, spec)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            outs.append(model(x).float().cpu())
     return torch.cat(outs) if outs else torch.zeros(0, len(CLASSES))
 
 
@@ -334,6 +380,9 @@ def cross_fitted_temperature_probs(logits, labels, subjects, seed=0):
 # ------------------------------------------------------------------ helpers
 
 def git_version(cwd=None):
+    # A copy without .git (a borrowed GPU machine) is told its commit through the environment.
+    if os.environ.get("ALZAWARE_CODE_VERSION"):
+        return os.environ["ALZAWARE_CODE_VERSION"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               cwd=cwd, timeout=10).stdout.strip()
@@ -384,9 +433,137 @@ def _atomic_save(obj, path):
 
 # -------------------------------------------------------------------- train
 
+def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, watch=None,
+        resume_state=None, on_epoch=None, log=print, progress_bar=True):
+    """The training loop, on any device; no files, no report.
+
+    ``tr_sq``: uint8 tensor (N, S, S) of training squares, ``y_tr``: labels.
+    ``inner``: ``(squares, labels)`` of inner-validation subjects, or None: with it
+    the EMA weights of the epoch with the lowest inner-validation loss are kept.
+    ``watch``: ``(squares, labels, subjects)`` only measured each epoch for the
+    learning curves, never used to choose anything. ``on_epoch(state)`` gets the
+    resumable state after each epoch; ``resume_state`` continues from one.
+    Returns ``(model, history, best_epoch)`` with the kept weights, in eval mode.
+    """
+    from . import evaluation  # local: evaluation imports this module
+
+    tr_sq = tr_sq.to(device)
+    autocast = bf16_supported(device)
+    model = build_model().to(device, memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(param_groups(model, recipe["weight_decay"]), lr=recipe["lr"],
+                            fused=device.type == "cuda")
+    ema = EMA(model, recipe["ema_decay"])
+    weights = class_weights(y_tr, recipe["class_weighting"]).to(device)
+    steps_per_epoch = len(tr_sq) // recipe["batch_size"]
+    total = steps_per_epoch * recipe["epochs"]
+    history, start_epoch, elapsed_before = [], 0, 0.0
+    best = {"loss": float("inf"), "epoch": None, "state": None}
+    if resume_state is not None:
+        model.load_state_dict(resume_state["model"])
+        opt.load_state_dict(resume_state["optimizer"])
+        ema.load_state_dict({k: v.to(device) for k, v in resume_state["ema"].items()})
+        ema.updates = resume_state["ema_updates"]
+        history, start_epoch = resume_state["history"], resume_state["epoch"]
+        elapsed_before = resume_state.get("train_seconds", 0.0)
+        best = resume_state.get("best") or best
+        log(f"resumed after epoch {start_epoch}")
+    eval_model = build_model().to(device, memory_format=torch.channels_last)
+    log(f"training {recipe['epochs']} epochs x {steps_per_epoch} steps on {device}, "
+        f"bf16 autocast: {autocast}, class weights {weights.cpu().numpy().round(2).tolist()}")
+
+    t_train = time.time()
+    budget_s = 60.0 * recipe.get("time_budget_min", 0) or float("inf")
+    warmup_fraction = recipe["warmup_epochs"] / recipe["epochs"]
+    done = bool(history) and history[-1].get("progress", 0) >= 1.0
+    for epoch in range(start_epoch, recipe["epochs"]):
+        if done:
+            break
+        rng = np.random.default_rng(recipe["seed"] * 1000 + epoch)
+        torch.manual_seed(recipe["seed"] * 1000 + epoch)
+        order = rng.permutation(len(tr_sq))[:steps_per_epoch * recipe["batch_size"]]
+        model.train()
+        running = torch.zeros((), device=device)
+        seen = 0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe['epochs']}",
+                   mininterval=5, dynamic_ncols=True, disable=not progress_bar)
+        for b in bar:
+            step = epoch * steps_per_epoch + b
+            progress = max(step / total, (elapsed_before + time.time() - t_train) / budget_s)
+            if progress >= 1.0:
+                done = True
+                break
+            for g in opt.param_groups:
+                g["lr"] = lr_at(progress, warmup_fraction, recipe["lr"])
+            idx = order[b * recipe["batch_size"]:(b + 1) * recipe["batch_size"]]
+            x = make_batch(tr_sq[torch.as_tensor(idx, device=device)], spec, rng, recipe)
+            labels = torch.as_tensor(y_tr[idx])
+            target = ordinal_targets(labels, len(CLASSES), recipe["ordinal_smoothing"]).to(device)
+            labels = labels.to(device)
+            w = weights[labels]
+            if recipe["mixup_alpha"] > 0:
+                lam = float(rng.beta(recipe["mixup_alpha"], recipe["mixup_alpha"]))
+                perm = torch.as_tensor(rng.permutation(len(idx)), device=device)
+                x = lam * x + (1 - lam) * x[perm]
+                target = lam * target + (1 - lam) * target[perm]
+                w = lam * w + (1 - lam) * w[perm]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = train_forward(model, x, recipe["dropout"], recipe["drop_path"])
+            logp = F.log_softmax(logits.float(), dim=1)
+            loss = (-(target * logp).sum(1) * w).sum() / w.sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            ema.update(model)
+            running += loss.detach() * len(idx)
+            seen += len(idx)
+            if progress_bar and b % 10 == 0:
+                bar.set_postfix(loss=f"{float(running) / seen:.3f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
+        bar.close()
+        train_loss = float(running) / max(seen, 1)
+        ema.copy_to(eval_model)
+        entry = {"epoch": epoch + 1, "steps": b + (0 if done else 1), "train_loss": train_loss}
+        if watch is not None:
+            # Learning curves only: nothing is selected on these numbers.
+            w_sq, w_y, w_subjects = watch
+            w_logits = predict_logits(eval_model, w_sq, spec, autocast=autocast)
+            m = evaluation.metrics(w_y, w_logits.softmax(1).numpy(), w_subjects)
+            entry.update(val_loss=float(F.cross_entropy(w_logits, torch.as_tensor(w_y))),
+                         val_balanced_accuracy=m["balanced_accuracy"],
+                         val_subject_accuracy=m["subject_accuracy"])
+        if inner is not None:
+            i_logits = predict_logits(eval_model, inner[0], spec, autocast=autocast)
+            inner_loss = float(F.cross_entropy(i_logits, torch.as_tensor(inner[1])))
+            entry["inner_val_loss"] = inner_loss
+            if inner_loss < best["loss"]:
+                best = {"loss": inner_loss, "epoch": epoch + 1,
+                        "state": {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}}
+        train_seconds = elapsed_before + time.time() - t_train
+        entry["progress"] = 1.0 if done or epoch + 1 == recipe["epochs"] else progress
+        entry["seconds"] = train_seconds
+        history.append(entry)
+        log(f"epoch {epoch + 1}: train loss {train_loss:.4f}"
+            + (f", EMA held-out loss {entry['val_loss']:.4f}, bal acc {entry['val_balanced_accuracy']:.3f}, "
+               f"subject acc {entry['val_subject_accuracy']:.3f}" if watch is not None else "")
+            + (f", inner val loss {entry['inner_val_loss']:.4f} (best epoch {best['epoch']})"
+               if inner is not None else "")
+            + f", {train_seconds / 60:.1f} min")
+        if on_epoch is not None:
+            on_epoch({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.state_dict(),
+                      "ema_updates": ema.updates, "epoch": epoch + 1, "history": history,
+                      "train_seconds": train_seconds, "best": best})
+
+    # Final weights: the EMA at the last epoch (fixed in advance; no selection), or, with an
+    # inner validation set, the EMA of the epoch with the lowest inner-validation loss.
+    if inner is not None and best["state"] is not None:
+        ema.load_state_dict({k: v.to(device) for k, v in best["state"].items()})
+        log(f"kept the EMA weights of epoch {best['epoch']} (lowest inner-validation loss {best['loss']:.4f})")
+    ema.copy_to(eval_model)
+    return eval_model.eval(), history, (best["epoch"] if inner is not None else None)
+
+
 def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=None,
           report_dir=None, recipe=None, threads=2, log=print, limit=None, time_budget_min=None,
-          inner_val_fraction=None):
+          inner_val_fraction=None, device=None, progress_bar=True):
     """Train, calibrate, evaluate on the held-out subjects, save checkpoint and report.
 
     ``out_path``: the shipped checkpoint (float16). ``run_dir``: big resumable
@@ -397,6 +574,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
 
     t_start = time.time()
     torch.set_num_threads(threads)
+    device = pick_device(device)
     recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
     if epochs is not None:
         recipe["epochs"] = int(epochs)
@@ -420,7 +598,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     data_fp = fingerprint(data_dir, records)
     train_subjects, val_subjects = subject_split(records, recipe["val_fraction"], recipe["seed"])
     if resume and state_path.exists():
-        saved = torch.load(state_path, map_location="cpu", weights_only=False)
+        saved = torch.load(state_path, map_location=device, weights_only=False)
         if saved["data_fingerprint"] != data_fp:
             raise ValueError("--resume: the data differ from the run being resumed")
         recipe = saved["recipe"]
@@ -452,118 +630,26 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
 
     S = recipe["img_size"]
     t0 = time.time()
-    tr_sq = cache_squares(tr, S, spec, "caching train")
-    va_sq = cache_squares(va, S, spec, "caching val")
-    iv_sq = cache_squares(iv, S, spec, "caching inner val") if iv else None
-    y_iv = np.array([r["label"] for r in iv])
+    tr_sq = cache_squares(tr, S, spec, "caching train", progress_bar)
+    va_sq = cache_squares(va, S, spec, "caching val", progress_bar)
+    iv_sq = cache_squares(iv, S, spec, "caching inner val", progress_bar) if iv else None
     y_tr = np.array([r["label"] for r in tr])
     y_va = np.array([r["label"] for r in va])
-    log(f"cached {len(tr) + len(va)} slices at {S}px in {time.time() - t0:.0f}s")
-
-    autocast = bf16_supported()
-    model = build_model().to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(param_groups(model, recipe["weight_decay"]), lr=recipe["lr"])
-    ema = EMA(model, recipe["ema_decay"])
-    weights = class_weights(y_tr, recipe["class_weighting"])
-    steps_per_epoch = len(tr) // recipe["batch_size"]
-    total = steps_per_epoch * recipe["epochs"]
-    history, start_epoch, elapsed_before = [], 0, 0.0
-    best = {"loss": float("inf"), "epoch": None, "state": None}
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        ema.load_state_dict(saved["ema"])
-        ema.updates = saved["ema_updates"]
-        history, start_epoch = saved["history"], saved["epoch"]
-        elapsed_before = saved.get("train_seconds", 0.0)
-        best = saved.get("best") or best
-        log(f"resumed after epoch {start_epoch}")
-    eval_model = build_model().to(memory_format=torch.channels_last)
-    log(f"training {recipe['epochs']} epochs x {steps_per_epoch} steps, bf16 autocast: {autocast}, "
-        f"class weights {weights.numpy().round(2).tolist()}")
-
-    t_train = time.time()
-    budget_s = 60.0 * recipe.get("time_budget_min", 0) or float("inf")
-    warmup_fraction = recipe["warmup_epochs"] / recipe["epochs"]
-    done = bool(history) and history[-1].get("progress", 0) >= 1.0
-    for epoch in range(start_epoch, recipe["epochs"]):
-        if done:
-            break
-        rng = np.random.default_rng(recipe["seed"] * 1000 + epoch)
-        torch.manual_seed(recipe["seed"] * 1000 + epoch)
-        order = rng.permutation(len(tr))[:steps_per_epoch * recipe["batch_size"]]
-        model.train()
-        running, seen = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe['epochs']}",
-                   mininterval=5, dynamic_ncols=True)
-        for b in bar:
-            step = epoch * steps_per_epoch + b
-            progress = max(step / total, (elapsed_before + time.time() - t_train) / budget_s)
-            if progress >= 1.0:
-                done = True
-                break
-            for g in opt.param_groups:
-                g["lr"] = lr_at(progress, warmup_fraction, recipe["lr"])
-            idx = order[b * recipe["batch_size"]:(b + 1) * recipe["batch_size"]]
-            x = make_batch(tr_sq[idx], spec, rng, recipe)
-            labels = torch.as_tensor(y_tr[idx])
-            target = ordinal_targets(labels, len(CLASSES), recipe["ordinal_smoothing"])
-            w = weights[labels]
-            if recipe["mixup_alpha"] > 0:
-                lam = float(rng.beta(recipe["mixup_alpha"], recipe["mixup_alpha"]))
-                perm = torch.as_tensor(rng.permutation(len(idx)))
-                x = lam * x + (1 - lam) * x[perm]
-                target = lam * target + (1 - lam) * target[perm]
-                w = lam * w + (1 - lam) * w[perm]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                logits = train_forward(model, x, recipe["dropout"], recipe["drop_path"])
-            logp = F.log_softmax(logits.float(), dim=1)
-            loss = (-(target * logp).sum(1) * w).sum() / w.sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            ema.update(model)
-            running += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            bar.set_postfix(loss=f"{running / seen:.3f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
-        bar.close()
-        # Learning curves only: nothing is selected on these numbers.
-        ema.copy_to(eval_model)
-        val_logits = predict_logits(eval_model, va_sq, spec, autocast=autocast)
-        val_loss = float(F.cross_entropy(val_logits, torch.as_tensor(y_va))) if len(va) else float("nan")
-        m = evaluation.metrics(y_va, val_logits.softmax(1).numpy(), [r["subject"] for r in va])
-        inner_loss = None
-        if iv:
-            inner_logits = predict_logits(eval_model, iv_sq, spec, autocast=autocast)
-            inner_loss = float(F.cross_entropy(inner_logits, torch.as_tensor(y_iv)))
-            if inner_loss < best["loss"]:
-                best = {"loss": inner_loss, "epoch": epoch + 1,
-                        "state": {k: v.clone() for k, v in ema.state_dict().items()}}
-        train_seconds = elapsed_before + time.time() - t_train
-        progress = 1.0 if done or epoch + 1 == recipe["epochs"] else progress
-        history.append({"epoch": epoch + 1, "progress": progress, "steps": b + (0 if done else 1),
-                        "train_loss": running / max(seen, 1), "val_loss": val_loss,
-                        "val_balanced_accuracy": m["balanced_accuracy"],
-                        "val_subject_accuracy": m["subject_accuracy"], "inner_val_loss": inner_loss,
-                        "seconds": train_seconds})
-        log(f"epoch {epoch + 1}: train loss {running / max(seen, 1):.4f}, EMA val loss {val_loss:.4f}, "
-            f"bal acc {m['balanced_accuracy']:.3f}, subject acc {m['subject_accuracy']}"
-            + (f", inner val loss {inner_loss:.4f} (best epoch {best['epoch']})" if iv else "")
-            + f", {train_seconds / 60:.1f} min")
-        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.state_dict(),
-                      "ema_updates": ema.updates, "epoch": epoch + 1, "history": history, "recipe": recipe,
-                      "split": {"train": list(train_subjects), "val": list(val_subjects)},
-                      "data_fingerprint": data_fp, "train_seconds": train_seconds, "best": best}, state_path)
-
-    # Final weights: the EMA at the last epoch (fixed in advance; no selection), or, with an
-    # inner validation set, the EMA of the epoch with the lowest inner-validation loss.
-    if iv and best["state"] is not None:
-        ema.load_state_dict(best["state"])
-        log(f"kept the EMA weights of epoch {best['epoch']} (lowest inner-validation loss {best['loss']:.4f})")
-    ema.copy_to(eval_model)
-    eval_model = eval_model.to(memory_format=torch.contiguous_format).eval()
-    val_logits = predict_logits(eval_model, va_sq, spec)
     subjects_va = [r["subject"] for r in va]
+    log(f"cached {len(tr) + len(va) + len(iv)} slices at {S}px in {time.time() - t0:.0f}s")
+
+    def save_state(state):
+        _atomic_save(dict(state, recipe=recipe, data_fingerprint=data_fp,
+                          split={"train": list(train_subjects), "val": list(val_subjects)}), state_path)
+
+    eval_model, history, best_epoch = fit(
+        tr_sq, y_tr, recipe, device=device, spec=spec,
+        inner=(iv_sq, np.array([r["label"] for r in iv])) if iv else None,
+        watch=(va_sq, y_va, subjects_va) if va else None,
+        resume_state=saved, on_epoch=save_state, log=log, progress_bar=progress_bar)
+
+    eval_model = eval_model.cpu().to(memory_format=torch.contiguous_format).eval()
+    val_logits = predict_logits(eval_model, va_sq, spec)
     temperature = fit_temperature(val_logits, y_va)
     probs_raw = torch.softmax(val_logits, 1).numpy()
     probs_cf, cf_temps = cross_fitted_temperature_probs(val_logits, y_va, subjects_va, recipe["seed"])
@@ -587,12 +673,13 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
                      "model": model_metrics, "linear_baseline": baseline},
         "calibration": calibration,
         "recipe": recipe,
-        "early_stopping_epoch": best["epoch"] if iv else None,
+        "early_stopping_epoch": best_epoch,
         "preprocessing": spec,
         "history": history,
         "train_seconds": history[-1]["seconds"] if history else 0.0,
         "total_seconds_this_invocation": total_seconds,
-        "bf16_autocast": autocast,
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "bf16_autocast": bf16_supported(device),
         "threads": threads,
         "data_fingerprint_sha256": data_fp,
         "targets": {"balanced_accuracy": 0.60, "subject_accuracy": 0.70, "ece_after": 0.05},
@@ -606,13 +693,14 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
                   "train_subjects": list(train_subjects), "val_subjects": list(val_subjects)},
         "val_subjects": list(val_subjects),
         "inner_val_subjects": list(inner_subjects),
-        "early_stopping_epoch": best["epoch"] if iv else None,
+        "early_stopping_epoch": best_epoch,
         "metrics": {"held_out_model": model_metrics, "held_out_linear_baseline": baseline,
                     "calibration": calibration},
         "recipe": recipe,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "code_version": git_version(),
         "train_seconds": report["train_seconds"],
+        "device": report["device"],
     }
     save_checkpoint(eval_model, out_path, input_size=S, temperature=temperature, preprocessing=spec,
                     metadata=metadata)
