@@ -279,6 +279,12 @@ def main():
             if "error" not in result and result["kind"] != "ship":
                 stage2[(result["kind"], result["name"])].append(result)
 
+    baseline_all = []
+    for k in range(5):
+        te_idx = idx([s for s in every if all_folds[s] == k])
+        pipe = evaluation.fit_baseline([records[i] for i in idx([s for s in every if all_folds[s] != k])])
+        baseline_all.append({"test_idx": te_idx, "logits": np.log(np.clip(
+            evaluation.baseline_probs(pipe, [records[i] for i in te_idx]), 1e-9, 1))})
     report = {"cv": cv, "winner": winner, "held_out": {}, "seconds": time.time() - t_start}
     for (kind, name), results in stage2.items():
         if kind == "held-out":
@@ -291,6 +297,7 @@ def main():
         elif kind == "cv-all" and len(results) == 5:
             report["cv_all_subjects_5_fold"] = {"recipe": name,
                                                 **summary(pooled_metrics(results, labels, subjects))}
+    report["cv_all_subjects_5_fold_linear_baseline"] = summary(pooled_metrics(baseline_all, labels, subjects))
     (out / "sweep-report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     log({"stage": "done", "seconds": time.time() - t_start})
 

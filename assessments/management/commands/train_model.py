@@ -25,6 +25,8 @@ class Command(BaseCommand):
                             help="fraction of training subjects for early stopping (default 0.2; 0: none, keep the last epoch)")
         parser.add_argument("--run-dir", default=None, help="per-epoch state (default runs/<name>)")
         parser.add_argument("--threads", type=int, default=2)
+        parser.add_argument("--device", default="auto",
+                            help="cpu, cuda, or auto (default: the GPU when there is one)")
 
     def handle(self, *args, **opts):
         from assessments.ml.training import train
@@ -37,7 +39,8 @@ class Command(BaseCommand):
             report = train(data, out, epochs=opts["epochs"], img_size=opts["img_size"], resume=opts["resume"],
                            run_dir=opts["run_dir"], threads=opts["threads"],
                            time_budget_min=opts["time_budget"],
-                           inner_val_fraction=opts["inner_val"], log=lambda m: self.stdout.write(m))
+                           inner_val_fraction=opts["inner_val"], device=opts["device"],
+                           log=lambda m: self.stdout.write(m))
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         held = report["held_out"]
