@@ -10,16 +10,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from . import services
+from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
 
 
 def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
     return Response({"error": code, "detail": detail}, status=status_code)
-
-
-OUTSIDE_TRAINING = ("This scan lies outside what the model was trained on, so this result is even less "
-                    "reliable than usual.")
 
 
 def result_json(assessment, request):

@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import services
+from . import heatmaps, services
 from .forms import UploadForm
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -37,7 +37,7 @@ def new(request):
 def detail(request, pk):
     assessment = services.get_visible_assessment(request.user, pk)
     return render(request, "assessments/detail.html",
-                  {"assessment": assessment, **services.explanation_choice(assessment, request.GET)})
+                  {"assessment": assessment, **heatmaps.explanation_choice(assessment, request.GET)})
 
 
 def private_png(stored):
@@ -73,7 +73,7 @@ def class_overlay(request, pk, class_index, colormap):
     assessment = services.get_visible_assessment(request.user, pk)
     if colormap not in COLORMAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
-    png = services.render_class_overlay(assessment, class_index, colormap,
+    png = heatmaps.render_class_overlay(assessment, class_index, colormap,
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
         raise Http404("No maps are stored for this assessment.")
@@ -87,7 +87,7 @@ def class_overlay(request, pk, class_index, colormap):
 def colour_bar(request, colormap):
     if colormap not in COLORMAPS:
         raise Http404("No such colour map.")
-    response = HttpResponse(services.colour_bar_png(colormap), content_type="image/png")
+    response = HttpResponse(heatmaps.colour_bar_png(colormap), content_type="image/png")
     # The same picture for everyone, and no patient data in it.
     response["Cache-Control"] = "max-age=86400"
     return response

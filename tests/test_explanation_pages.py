@@ -52,6 +52,22 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.assertGreater(r - g, 40, (r, g, b))
         self.assertAlmostEqual(b, 0.6 * gray, delta=2)
 
+    def test_the_overlay_leaves_what_the_network_never_saw_uncoloured(self):
+        # The brain sits in the top-left of a wide black sheet: the crop around it leaves most of
+        # the sheet out, and an overlay that coloured it would call it "low importance".
+        sheet = np.zeros((208, 400), np.uint8)
+        sheet[:, :176] = brain_slices(20)[0][1]
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(sheet))})
+        assessment = Assessment.objects.latest("pk")
+        seen = explanations.from_npz(assessment.maps.open("rb").read()).seen()
+        self.assertTrue(seen.any() and not seen.all())
+        rgb = rgb_of(assessment.overlay.read()).astype(int)
+        outside, inside = rgb[~seen], rgb[seen]
+        np.testing.assert_array_equal(outside[:, 0], outside[:, 2])  # plain gray: R == G == B
+        np.testing.assert_array_equal(outside[:, 1], outside[:, 2])
+        self.assertGreater(np.abs(inside[:, 0] - inside[:, 2]).max(), 40)
+
     def test_the_chosen_colour_map_is_remembered_and_used_for_new_overlays(self):
         self.login(self.patient.user)
         page = self.client.get(reverse("assessments:history"))

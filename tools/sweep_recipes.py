@@ -20,7 +20,6 @@ process trains one model at a time on the same device.
 import argparse
 import json
 import multiprocessing as mp
-import os
 import random
 import sys
 import time

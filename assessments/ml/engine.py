@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .checkpoint import expected_sha256, load_checkpoint
-from .preprocess import Geometry, map_to_image, preprocess
+from .preprocess import Geometry, preprocess
 
 
 @dataclass
@@ -45,17 +45,8 @@ class Analysis:
     def confidence(self):
         return float(self.probabilities[self.predicted_index])
 
-    @property
-    def map_max(self):
-        return self.maps.reshape(len(self.classes), -1).max(axis=1)
-
     def class_probabilities(self):
         return {name: float(p) for name, p in zip(self.classes, self.probabilities)}
-
-    def map_on_image(self, class_index=None):
-        """The chosen class's map (default: the prediction) at the original image's size."""
-        index = self.predicted_index if class_index is None else class_index
-        return map_to_image(self.maps[index], self.geometry, self.image_shape)
 
 
 class Analyzer:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .overlay import DEFAULT_COLORMAP, blend, png_bytes, scale_map
-from .preprocess import Geometry, map_to_image
+from .preprocess import Geometry, coverage, map_to_image
 
 FORMAT_VERSION = 1
 
@@ -20,20 +20,27 @@ FORMAT_VERSION = 1
 class StoredMaps:
     classes: tuple
     maps: np.ndarray  # (C, h, w) raw Grad-CAM, un-normalised
-    map_max: np.ndarray  # (C,)
     geometry: Geometry | None
     image_shape: tuple
     predicted_index: int
 
+    @property
+    def map_max(self):
+        """Each class's highest value: the ceiling of a scale shared across visits."""
+        return self.maps.reshape(len(self.maps), -1).max(axis=1)
+
     def map_on_image(self, class_index):
         return map_to_image(self.maps[class_index], self.geometry, self.image_shape)
+
+    def seen(self):
+        """The part of the image the network looked at."""
+        return coverage(self.geometry, self.image_shape)
 
 
 def from_analysis(analysis):
     return StoredMaps(
         classes=tuple(analysis.classes),
         maps=np.asarray(analysis.maps, dtype=np.float32),
-        map_max=np.asarray(analysis.map_max, dtype=np.float32),
         geometry=analysis.geometry,
         image_shape=tuple(int(n) for n in analysis.image_shape),
         predicted_index=analysis.predicted_index,
@@ -48,7 +55,6 @@ def to_npz(stored):
         version=np.int32(FORMAT_VERSION),
         classes=np.array(stored.classes, dtype=str),
         maps=stored.maps.astype(np.float32),
-        map_max=stored.map_max.astype(np.float32),
         # (top, left, side); side 0 means "no crop: the whole frame was stretched".
         geometry=np.array([g.top, g.left, g.side] if g else [0, 0, 0], dtype=np.int64),
         image_shape=np.array(stored.image_shape, dtype=np.int64),
@@ -65,7 +71,6 @@ def from_npz(data_or_file):
         return StoredMaps(
             classes=tuple(str(c) for c in npz["classes"]),
             maps=npz["maps"].astype(np.float32),
-            map_max=npz["map_max"].astype(np.float32),
             geometry=Geometry(top, left, side) if side > 0 else None,
             image_shape=tuple(int(n) for n in npz["image_shape"]),
             predicted_index=int(npz["predicted_index"]),
@@ -75,4 +80,5 @@ def from_npz(data_or_file):
 def overlay_png(gray, stored, class_index=None, colormap=DEFAULT_COLORMAP, ceiling=None):
     """The overlay of one class's map over ``gray`` as PNG bytes (predicted class by default)."""
     index = stored.predicted_index if class_index is None else int(class_index)
-    return png_bytes(blend(gray, scale_map(stored.map_on_image(index), ceiling), colormap))
+    seen = stored.seen()
+    return png_bytes(blend(gray, scale_map(stored.map_on_image(index), ceiling, where=seen), colormap, where=seen))

@@ -44,6 +44,10 @@ PASS_RATE = 0.99
 CLEAN_RATE = 0.975
 VARIANT_PASS_RATE = 0.80
 
+# What the API and ``manage.py analyze`` say of a result the detector is unsure about.
+OUTSIDE_TRAINING = ("This scan lies outside what the model was trained on, so this result is even less "
+                    "reliable than usual.")
+
 
 def transform(features):
     """Unit-length feature vectors (see the module docstring)."""

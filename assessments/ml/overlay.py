@@ -15,15 +15,18 @@ DEFAULT_COLORMAP = "jet"
 ALPHA = 0.4
 
 
-def scale_map(heat, ceiling=None):
-    """To 0..1: min-max by default, or divided by ``ceiling`` for a scale shared across visits."""
+def scale_map(heat, ceiling=None, where=None):
+    """To 0..1: min-max over ``where`` (default everywhere), or divided by ``ceiling`` for a scale shared across visits."""
     heat = np.asarray(heat, dtype=np.float32)
     if ceiling is not None:
         return np.clip(heat / ceiling, 0, 1) if ceiling > 0 else np.zeros_like(heat)
-    low, high = float(heat.min()), float(heat.max())
+    inside = heat if where is None else heat[where]
+    if inside.size == 0:
+        return np.zeros_like(heat)
+    low, high = float(inside.min()), float(inside.max())
     if high - low <= 1e-12:
         return np.zeros_like(heat)
-    return (heat - low) / (high - low)
+    return np.clip((heat - low) / (high - low), 0, 1)
 
 
 def colourise(unit_heat, colormap=DEFAULT_COLORMAP):
@@ -32,12 +35,19 @@ def colourise(unit_heat, colormap=DEFAULT_COLORMAP):
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def blend(gray, unit_heat, colormap=DEFAULT_COLORMAP, alpha=ALPHA):
-    """The scan in gray with the coloured map laid over it at ``alpha``."""
+def blend(gray, unit_heat, colormap=DEFAULT_COLORMAP, alpha=ALPHA, where=None):
+    """The scan in gray with the coloured map laid over it at ``alpha``.
+
+    Outside ``where`` (the part of the image the network never saw) the scan stays
+    plain gray: colouring it would claim "low importance" for pixels never looked at.
+    """
     gray = np.asarray(gray, dtype=np.uint8)
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
     heat = colourise(unit_heat, colormap).astype(np.float32)
-    return np.uint8(np.clip((1 - alpha) * base + alpha * heat, 0, 255))
+    out = (1 - alpha) * base + alpha * heat
+    if where is not None:
+        out = np.where(np.asarray(where)[..., None], out, base)
+    return np.uint8(np.clip(out, 0, 255))
 
 
 def colour_bar(colormap=DEFAULT_COLORMAP, height=256, width=24):

@@ -117,6 +117,17 @@ def preprocess(gray, input_size, spec, mean=(0, 0, 0), std=(1, 1, 1)):
     return torch.from_numpy(normalise(square, spec, mean, std)), geometry
 
 
+def coverage(geometry, shape):
+    """Where the network's square input lies on the original image (all of it without a crop)."""
+    seen = np.zeros(shape, dtype=bool)
+    if geometry is None:
+        seen[:] = True
+        return seen
+    g = geometry
+    seen[max(g.top, 0):max(g.top + g.side, 0), max(g.left, 0):max(g.left + g.side, 0)] = True
+    return seen
+
+
 def map_to_image(square_map, geometry, shape):
     """Place a map over the network input onto the original image of ``shape``."""
     if geometry is None:

@@ -25,7 +25,7 @@ import os
 import random
 import subprocess
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from . import CLASSES
 from .checkpoint import build_model, save_checkpoint
-from .preprocess import DEFAULT_PREPROCESSING, normalise, to_square
+from .preprocess import DEFAULT_PREPROCESSING, to_square
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 

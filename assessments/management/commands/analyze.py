@@ -9,9 +9,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.api import OUTSIDE_TRAINING
 from assessments.ml import explanations, percentages
 from assessments.ml.engine import get_analyzer
+from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
