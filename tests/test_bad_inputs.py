@@ -10,15 +10,17 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from django.core.management import call_command
+from django.test import SimpleTestCase
 from django.urls import reverse
 
 from assessments.ml import ood
 from assessments.models import Assessment
-from assessments.scans import ScanRejected, read_scan
+from assessments.scans import ScanRejected, quality, read_scan
 from assessments.services import analyzer
 from tools import make_bad_inputs
 
 from .base import AlzAwareTestCase, upload
+from .slices import brain_slices, have_training_data, source
 
 LIMIT = 20 * 1024 * 1024
 
@@ -96,3 +98,37 @@ class BadInputCorpusTests(AlzAwareTestCase):
             with self.subTest(file=Path(line["file"]).name):
                 self.assertIn(line["error"], expected[line["file"]])
                 self.assertTrue(line["detail"])
+
+
+class ChecksWithoutAModelTests(SimpleTestCase):
+    """What a fresh clone refuses before any model runs: its stand-in has no detector."""
+
+    def test_they_refuse_every_picture_of_every_image_like_kind(self):
+        # Made from training slices, as the README's figure is. The template's rounder slices high in the
+        # head, turned on their side, keep a head-like shape: only the model's detector can tell those.
+        if not have_training_data():
+            self.skipTest("the training slices are absent; the README's figure is measured on them")
+        slices = [gray for _, gray in brain_slices(24)]
+
+        def brain(rng):
+            return slices[int(rng.integers(len(slices)))]
+
+        for index, name in enumerate(make_bad_inputs.PIXEL_MAKERS):
+            with self.subTest(kind=name):
+                try:
+                    grays = make_bad_inputs.variants(name, 12, seed=1 + index, brain=brain)
+                except ImportError as exc:
+                    self.skipTest(f"{name} needs a test requirement: {exc}")
+                passed = 0
+                for gray in grays:
+                    try:
+                        quality.check_slice(gray)
+                        passed += 1
+                    except ScanRejected:
+                        pass
+                self.assertEqual(passed, 0, f"{passed} of {len(grays)} {name} pictures pass")
+
+    def test_they_let_real_slices_through(self):
+        for name, gray in brain_slices(24):
+            with self.subTest(slice=name, source=source()):
+                quality.check_slice(gray)

@@ -136,6 +136,7 @@ class LayoutTests(SimpleTestCase):
         self.assertIn("cut off", self.refused_because(bad.chessboard(np.random.default_rng(2))))
         self.assertIn("several pictures", self.refused_because(bad.tiled(rng)))
         self.assertIn("coronal or sagittal", self.refused_because(bad.coronal(rng)))
+        self.assertIn("no detail inside", self.refused_because(bad.disc(rng)))
 
 
 class DicomTests(SimpleTestCase):
