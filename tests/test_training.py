@@ -1,10 +1,20 @@
-"""Training's batch pipeline (issue 3): the same inputs on any device as the app builds one slice at a time."""
+"""Training (issue 3): batches built on any device exactly as the app builds one slice, and train_model end to end."""
+
+import csv
+import io
+import json
+import tempfile
+from contextlib import redirect_stderr
+from pathlib import Path
 
 import numpy as np
 import torch
+from django.core.management import call_command
 from django.test import SimpleTestCase
+from PIL import Image
 
-from assessments.ml import training
+from assessments.ml import CLASSES, training
+from assessments.ml.checkpoint import load_checkpoint
 from assessments.ml.preprocess import DEFAULT_PREPROCESSING, normalise, to_square
 
 from .base import drawn_brain_slice
@@ -46,3 +56,66 @@ class BatchPipelineTests(SimpleTestCase):
                          aug_gamma=0)
         out = training.augment_batch(batch, np.random.default_rng(0), flip_only)
         np.testing.assert_allclose(out.numpy(), batch.flip(-1).numpy(), atol=1e-2)
+
+
+class TrainModelCommandTests(SimpleTestCase):
+    """``manage.py train_model`` end to end on a tiny folder the test draws: every promised output."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.TemporaryDirectory()
+        root = Path(cls.tmp.name)
+        cls.data = root / "data"
+        rows = []
+        for label in CLASSES[:3]:
+            for subject in range(4):
+                folder = cls.data / "images" / label
+                folder.mkdir(parents=True, exist_ok=True)
+                for s in range(8):
+                    name = f"{label[:3].lower()}{subject}_s{s}.png"
+                    Image.fromarray(drawn_brain_slice(100 * CLASSES.index(label) + 10 * subject + s)).save(folder / name)
+                    rows.append([f"images/{label}/{name}", label, f"{label[:3].lower()}{subject}", s])
+        with open(cls.data / "manifest.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["path", "label", "subject", "slice"])
+            writer.writerows(rows)
+        cls.checkpoint = root / "models" / "tiny.pt"
+        cls.run_dir = root / "run"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        super().tearDownClass()
+
+    def train(self, *extra):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stderr(err):  # the progress bars
+            call_command("train_model", "--data", str(self.data), "--epochs", "1", "--img-size", "32",
+                         "--out", str(self.checkpoint), "--run-dir", str(self.run_dir), "--device", "cpu",
+                         *extra, stdout=out)
+        return out.getvalue()
+
+    def test_it_writes_a_loadable_checkpoint_and_the_whole_report_then_resumes(self):
+        printed = self.train()
+        self.assertIn("held-out model: balanced accuracy", printed)
+        model, ckpt = load_checkpoint(self.checkpoint)  # also checks the recorded SHA-256
+        self.assertEqual(ckpt["input_size"], 32)
+        meta = ckpt["metadata"]
+        self.assertIs(meta["trained"], True)
+        train, val = set(meta["split"]["train_subjects"]), set(meta["split"]["val_subjects"])
+        self.assertEqual(len(val), 3)  # one subject of each class's four
+        self.assertFalse(train & val)
+        self.assertEqual({r["label"] for r in csv.DictReader(open(self.data / "manifest.csv"))
+                          if r["subject"] in val}, set(CLASSES[:3]))
+        report_dir = self.checkpoint.with_suffix("")
+        for name in ("metrics.json", "confusion_matrix.png", "learning_curves.png", "split.json"):
+            self.assertTrue((report_dir / name).stat().st_size > 0, name)
+        metrics = json.loads((report_dir / "metrics.json").read_text())
+        self.assertEqual(len(metrics["history"]), 1)
+        self.assertIn("linear_baseline", metrics["held_out"])
+        self.assertGreater(metrics["calibration"]["temperature"], 0)
+        self.assertEqual(json.loads((report_dir / "split.json").read_text())["val"], sorted(val))
+
+        printed = self.train("--resume")
+        self.assertIn("resumed after epoch 1", printed)
