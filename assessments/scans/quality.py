@@ -108,7 +108,7 @@ MIN_LARGEST_PART = 0.75  # share of the head's area in its largest connected par
 MIN_SOLIDITY = 0.96
 # Spread of the head's inner pixels, (90th - 10th percentile) / the image's 99th: a slice shows gray
 # matter, white matter and fluid (training slices: 0.50 and up; MNI152 axial: 0.54 and up; the tests'
-# drawn slices: 0.11 and up); a filled shape with nothing inside measures 0.
+# drawn slices: 0.10 and up); a filled shape with nothing inside measures 0.
 MIN_INSIDE_DETAIL = 0.05
 
 
