@@ -1,5 +1,6 @@
 """WSGI entry point. The model is loaded (and its hash checked) here, once per
-process, so a bad checkpoint stops the server at start, not at the first upload."""
+process, so a bad checkpoint stops the server at start, not at the first upload;
+its out-of-distribution detector is built here too, not during a patient's upload."""
 
 import os
 
@@ -9,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
 
 application = get_wsgi_application()
 
+from assessments.ml.ood import detector_for  # noqa: E402
 from assessments.services import analyzer  # noqa: E402
 
-analyzer()
+detector_for(analyzer())

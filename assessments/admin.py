@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import Assessment
+from .templatetags.results import percent
 
 
 def scan_pair(assessment, size=120):
@@ -45,7 +46,7 @@ def slice_table(assessment):
         "<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td></tr>",
         one.position, " (shown)" if one.representative else "",
         reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
-        one.prediction, f"{one.confidence:.1%}", TRAINING_MATCH.get(one.ood_status, one.ood_status),
+        one.prediction, percent(one.confidence), TRAINING_MATCH.get(one.ood_status, one.ood_status),
     ) for one in assessment.slices.all()]
     if not rows:
         return "-"
@@ -53,7 +54,23 @@ def slice_table(assessment):
                        "<th>Training match</th></tr>{}</table>", format_html("".join(["{}"] * len(rows)), *rows))
 
 
-class AssessmentInline(admin.TabularInline):
+class ResultColumns:
+    """The columns an assessment shows both inline on its patient and on its own page."""
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_percent(self, obj):
+        return percent(obj.confidence)
+
+    @admin.display(description="Training match", ordering="ood_status")
+    def training_match(self, obj):
+        return training_match_text(obj)
+
+    @admin.display(description="Heatmap faithfulness", ordering="faithfulness")
+    def explanation_faithfulness(self, obj):
+        return faithfulness_text(obj)
+
+
+class AssessmentInline(ResultColumns, admin.TabularInline):
     model = Assessment
     extra = 0
     can_delete = False
@@ -62,10 +79,6 @@ class AssessmentInline(admin.TabularInline):
               "explanation_faithfulness", "model_trained"]
     readonly_fields = fields
 
-    @admin.display(description="Training match")
-    def training_match(self, obj):
-        return training_match_text(obj)
-
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -73,17 +86,9 @@ class AssessmentInline(admin.TabularInline):
     def images(self, obj):
         return scan_pair(obj)
 
-    @admin.display(description="Confidence")
-    def confidence_percent(self, obj):
-        return f"{obj.confidence:.1%}"
-
-    @admin.display(description="Heatmap faithfulness")
-    def explanation_faithfulness(self, obj):
-        return faithfulness_text(obj)
-
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
     list_display = ["created_at", "patient", "prediction", "confidence_percent", "training_match",
                     "explanation_faithfulness", "thumbnails"]
     list_filter = ["prediction", "ood_status", "source_format", "created_at"]
@@ -94,10 +99,6 @@ class AssessmentAdmin(admin.ModelAdmin):
               "training_match", "source_format", "acquisition", "slice_results",
               "explanation_faithfulness", "model_trained", "model_sha256"]
     readonly_fields = fields
-
-    @admin.display(description="Training match", ordering="ood_status")
-    def training_match(self, obj):
-        return training_match_text(obj)
 
     @admin.display(description="Slices of the volume")
     def slice_results(self, obj):
@@ -116,11 +117,3 @@ class AssessmentAdmin(admin.ModelAdmin):
     @admin.display(description="Images")
     def thumbnails(self, obj):
         return scan_pair(obj, size=64)
-
-    @admin.display(description="Confidence", ordering="confidence")
-    def confidence_percent(self, obj):
-        return f"{obj.confidence:.1%}"
-
-    @admin.display(description="Heatmap faithfulness", ordering="faithfulness")
-    def explanation_faithfulness(self, obj):
-        return faithfulness_text(obj)

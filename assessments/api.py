@@ -48,9 +48,9 @@ def slice_json(assessment, one, request):
         "class_probabilities": one.probabilities_as_percentages(),
         "heatmap_url": request.build_absolute_uri(overlay) if one.overlay else None,
         "representative": one.representative,
-        "outside_training": one.ood_status not in ("", "in"),
+        "outside_training": one.outside_training,
         # Slices the detector refuses are listed but left out of the volume's result.
-        "counted": one.ood_status != "out",
+        "counted": one.counted,
     }
 
 
@@ -84,7 +84,7 @@ def predict(request):
 
 @api_view(["GET"])
 def assessments(request):
-    queryset = Assessment.objects.for_user(request.user)
+    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices")
     return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
 
 

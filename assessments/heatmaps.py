@@ -1,14 +1,16 @@
 """The result page's heatmaps, drawn from a stored assessment: any class, any colour map, no model run."""
 
 import logging
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from .forms import ExplanationForm
 from .ml import CLASSES, explanations
-from .ml.overlay import COLORMAPS, DEFAULT_COLORMAP, colour_bar, png_bytes
+from .ml.overlay import COLORMAPS, colour_bar, png_bytes, valid_colormap
 from .models import Assessment
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,17 @@ def stored_maps(assessment):
         return explanations.from_npz(fh.read())
 
 
+@lru_cache(maxsize=4096)
+def map_maxima(name):
+    """Each class's highest value in the stored map file ``name``.
+
+    Map files are written once under a random name and never changed, so this is
+    read from disk once per process, not for every visit on every request.
+    """
+    with default_storage.open(name, "rb") as fh:
+        return tuple(explanations.from_npz(fh.read()).map_max.tolist())
+
+
 def shared_ceiling(assessment, class_index):
     """The highest raw map value of ``class_index`` over all this patient's scans read by the same model.
 
@@ -30,14 +43,14 @@ def shared_ceiling(assessment, class_index):
     """
     ceiling = 0.0
     visits = Assessment.objects.filter(patient=assessment.patient_id, model_sha256=assessment.model_sha256)
-    for visit in visits.exclude(maps=""):
+    for pk, name in visits.exclude(maps="").values_list("pk", "maps"):
         try:
-            maps = stored_maps(visit)
+            maxima = map_maxima(name)
         except (OSError, ValueError, KeyError):
-            logger.warning("Stored maps of assessment %s cannot be read; left out of the shared scale", visit.pk)
+            logger.warning("Stored maps of assessment %s cannot be read; left out of the shared scale", pk)
             continue
-        if class_index < len(maps.map_max):
-            ceiling = max(ceiling, float(maps.map_max[class_index]))
+        if class_index < len(maxima):
+            ceiling = max(ceiling, maxima[class_index])
     return ceiling
 
 
@@ -60,14 +73,10 @@ def render_class_overlay(assessment, class_index, colormap, absolute=False):
     return explanations.overlay_png(gray, maps, class_index=class_index, colormap=colormap, ceiling=ceiling)
 
 
-_colour_bars = {}
-
-
+@cache
 def colour_bar_png(colormap):
     """The colour bar image of ``colormap`` (high importance at the top); the same bytes every time."""
-    if colormap not in _colour_bars:
-        _colour_bars[colormap] = png_bytes(colour_bar(colormap))
-    return _colour_bars[colormap]
+    return png_bytes(colour_bar(colormap))
 
 
 COLORMAP_LABELS = {
@@ -85,7 +94,7 @@ def explanation_choice(assessment, query):
     colour map the patient had chosen when the scan was analysed.
     """
     predicted = CLASSES.index(assessment.prediction)
-    stored = assessment.overlay_colormap if assessment.overlay_colormap in COLORMAPS else DEFAULT_COLORMAP
+    stored = valid_colormap(assessment.overlay_colormap)
     colormaps = [(name, COLORMAP_LABELS[name]) for name in COLORMAPS]
     form = ExplanationForm(query, CLASSES, colormaps)
     chosen, absolute = (predicted, stored), False

@@ -24,8 +24,19 @@ class AssessmentQuerySet(models.QuerySet):
         return self.filter(patient__in=Patient.objects.visible_to(user))
 
 
-class ClassProbabilities:
-    """Reading the stored ``probabilities``, shared by an assessment and each slice of a volume."""
+class StoredResult:
+    """Reading a stored result, shared by an assessment and each slice of a volume."""
+
+    # ``ood_status``: "in" like the training slices; "unsure" analysed, but outside what the model was
+    # trained on; "out" (a volume's slices only) refused, listed but left out of the volume's result;
+    # blank: the model had no detector.
+    @property
+    def outside_training(self):
+        return self.ood_status in ("unsure", "out")
+
+    @property
+    def counted(self):
+        return self.ood_status != "out"
 
     def ordered_probabilities(self):
         """``[(class name, probability)]`` in the model's class order."""
@@ -35,7 +46,7 @@ class ClassProbabilities:
         return percentages(self.probabilities)
 
 
-class Assessment(ClassProbabilities, models.Model):
+class Assessment(StoredResult, models.Model):
     Prediction = models.TextChoices("Prediction", [(name, name) for name in CLASSES])
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
@@ -47,7 +58,7 @@ class Assessment(ClassProbabilities, models.Model):
     probabilities = models.JSONField(help_text="Calibrated probability of each class, 0..1.")
     model_trained = models.BooleanField(default=True)
     model_sha256 = models.CharField(max_length=64, blank=True)
-    # The raw (un-normalised) Grad-CAM maps of every class and their maxima, so
+    # The raw (un-normalised) Grad-CAM maps of every class, so
     # the result page can show any class in any colour map without re-running the model.
     maps = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
     overlay_colormap = models.CharField(max_length=20, blank=True, default="jet",
@@ -62,8 +73,6 @@ class Assessment(ClassProbabilities, models.Model):
     # slices that were analysed (AssessmentSlice); the result above is then the volume's.
     source_format = models.CharField(max_length=20, blank=True)
     acquisition = models.JSONField(default=dict, blank=True)
-    # "unsure": analysed, but the input lies outside what the model was trained on.
-    OUT_OF_DISTRIBUTION = "unsure"
     ood_status = models.CharField(
         max_length=10, blank=True,
         help_text="in: like the training slices; unsure: outside what the model was trained on; "
@@ -81,10 +90,6 @@ class Assessment(ClassProbabilities, models.Model):
 
     def get_absolute_url(self):
         return reverse("assessments:detail", args=[self.pk])
-
-    @property
-    def outside_training(self):
-        return self.ood_status == self.OUT_OF_DISTRIBUTION
 
     @property
     def is_volume(self):
@@ -118,7 +123,7 @@ class Assessment(ClassProbabilities, models.Model):
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
 
 
-class AssessmentSlice(ClassProbabilities, models.Model):
+class AssessmentSlice(StoredResult, models.Model):
     """One analysed slice of a volume; the assessment's own result is the mean of these."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="slices")

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from .ml import explanations
 from .ml.engine import get_analyzer
-from .ml.overlay import COLORMAPS, DEFAULT_COLORMAP, png_bytes
+from .ml.overlay import DEFAULT_COLORMAP, png_bytes, valid_colormap
 from .models import Assessment, random_name
 from .reading import read_slices, save_slices
 from .scans import read_scan
@@ -40,9 +40,9 @@ def get_visible_assessment(user, pk):
         raise Http404("No such assessment.") from None
 
 
-def render_overlay(gray, analysis, colormap=DEFAULT_COLORMAP):
-    """The predicted class's overlay as PNG bytes."""
-    return explanations.overlay_png(gray, explanations.from_analysis(analysis), colormap=colormap)
+def render_overlay(gray, stored, colormap=DEFAULT_COLORMAP):
+    """The predicted class's overlay of ``stored`` (:class:`explanations.StoredMaps`) as PNG bytes."""
+    return explanations.overlay_png(gray, stored, colormap=colormap)
 
 
 def faithfulness_of(engine, analysis):
@@ -66,15 +66,16 @@ def create_assessment(patient, data):
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
     reading = read_slices(engine, scan)
     analysis, gray = reading.analysis, reading.gray
-    colormap = patient.colormap if patient.colormap in COLORMAPS else DEFAULT_COLORMAP
+    colormap = valid_colormap(patient.colormap)
     faithfulness = faithfulness_of(engine, analysis)
 
     saved = [default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(gray)))]
     overlay = maps = ""
     try:
         try:
-            overlay_png = render_overlay(gray, analysis, colormap)
-            maps_npz = explanations.to_npz(explanations.from_analysis(analysis))
+            stored = explanations.from_analysis(analysis)
+            overlay_png = render_overlay(gray, stored, colormap)
+            maps_npz = explanations.to_npz(stored)
         except Exception:
             logger.exception("Heatmap failed for an upload by patient %s; keeping the prediction", patient.pk)
         else:
@@ -100,7 +101,8 @@ def create_assessment(patient, data):
                 ood_status=reading.status,
                 ood_distance=reading.distance,
             )
-            save_slices(assessment, reading, lambda g, a: render_overlay(g, a, colormap), saved)
+            save_slices(assessment, reading,
+                        lambda g, a: render_overlay(g, explanations.from_analysis(a), colormap), saved)
             return assessment
     except BaseException:
         for name in saved:

@@ -12,6 +12,11 @@ COLORMAPS = {
     "cividis": cv2.COLORMAP_CIVIDIS,
 }
 DEFAULT_COLORMAP = "jet"
+
+
+def valid_colormap(name):
+    """``name`` if it is one of ours, else the default (a stored or chosen name can be stale)."""
+    return name if name in COLORMAPS else DEFAULT_COLORMAP
 ALPHA = 0.4
 
 

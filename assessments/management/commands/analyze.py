@@ -15,6 +15,7 @@ from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
+from assessments.services import faithfulness_of, render_overlay
 
 
 class Command(BaseCommand):
@@ -53,13 +54,14 @@ class Command(BaseCommand):
         except ScanRejected as rejected:
             return {"file": str(path), "error": rejected.code, "detail": rejected.message}
         analysis = reading.analysis
-        score = engine.faithfulness(analysis)
+        # As the web app: a failing faithfulness score loses the score, not the result.
+        score = faithfulness_of(engine, analysis)
         result = {
             "file": str(path),
             "prediction": reading.prediction,
             "confidence": round(reading.confidence, 6),
             "class_probabilities": percentages(reading.class_probabilities()),
-            "faithfulness": None if score is None else round(score.score, 4),
+            "faithfulness": None if score is None else round(score, 4),
         }
         if reading.status == "unsure":
             result["warning"] = OUTSIDE_TRAINING
@@ -74,7 +76,7 @@ class Command(BaseCommand):
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
             stem = f"{position:03d}-{path.stem}"
             overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
-            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colormap=colormap))
+            overlay.write_bytes(render_overlay(reading.gray, stored, colormap))
             maps.write_bytes(explanations.to_npz(stored))
             result.update(overlay=str(overlay), maps=str(maps))
         return result
