@@ -95,7 +95,8 @@ def most_representative(analyses, probabilities, usable):
 
 def save_slices(assessment, reading, render_overlay, saved):
     """Per-slice rows of a volume (nothing for a single image). Stored names go into ``saved`` for cleanup."""
-    if len(reading.analyses) < 2:
+    # A volume lists its slices even when only one of them passed the checks.
+    if not assessment.is_volume:
         return []
     rows = []
     for i, (analysis, gray) in enumerate(zip(reading.analyses, reading.grays)):

@@ -16,7 +16,7 @@ from PIL import Image
 from assessments import api
 from assessments.ml import ood
 from assessments.models import Assessment, AssessmentSlice
-from assessments.scans.nifti import BAND_SLICES
+from assessments.scans.nifti import BAND_SLICES, band_positions
 from tools import scan_files
 
 from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
@@ -138,6 +138,18 @@ class ScanUploadTests(AlzAwareTestCase):
         self.assertEqual(self.client.get(url).status_code, 200)
         self.client.force_login(self.other_patient.user)
         self.assertEqual(self.client.get(url).status_code, 404)
+
+    def test_a_volume_with_one_usable_slice_still_lists_it(self):
+        volume = scan_files.mni_array(2).copy()
+        positions = band_positions(volume.shape[2])
+        for position in positions[:4] + positions[5:]:
+            volume[:, :, position] = 0  # blank slices: refused one by one, the volume kept
+        data = scan_files.nifti_bytes(volume, scan_files.mni_volume(2).affine)
+        self.submit(data, "one-good-slice.nii")
+        assessment = Assessment.objects.get()
+        self.assertEqual([s.position for s in assessment.slices.all()], [positions[4]])
+        self.assertEqual([one["position"] for one in self.predict(data, "again.nii").json()["slices"]],
+                         [positions[4]])
 
     def test_the_api_gives_a_volume_result_in_the_four_keys_plus_slices(self):
         response = self.predict(scan_files.mni_nifti_bytes(2), "brain.nii")

@@ -65,7 +65,7 @@ class Command(BaseCommand):
         }
         if reading.status == "unsure":
             result["warning"] = OUTSIDE_TRAINING
-        if len(reading.analyses) > 1:
+        if scan.is_volume:
             # As the API: a slice the detector refuses is listed but not counted in the volume's result.
             result["slices"] = [{"position": position, "prediction": one.prediction,
                                  "confidence": round(one.confidence, 6), "counted": verdict != "out"}
