@@ -35,6 +35,16 @@ class BatchPipelineTests(SimpleTestCase):
         np.testing.assert_allclose(training.make_batch(batch, DEFAULT_PREPROCESSING).numpy(), expected,
                                    atol=1e-4)
 
+    def test_slices_are_normalised_as_the_model_card_describes(self):
+        # Step 4: z-scored over the pixels brighter than 0.1 x the 99th percentile; step 5: three channels.
+        for square in squares().numpy().astype(np.float64):
+            brain = square[square > 0.1 * np.percentile(square, 99)]
+            expected = (square - brain.mean()) / brain.std()
+            out = normalise(square, DEFAULT_PREPROCESSING, (0, 0, 0), (1, 1, 1))
+            self.assertEqual(out.shape, (3, *square.shape))
+            for channel in out:
+                np.testing.assert_allclose(channel, expected, atol=1e-4)
+
     def test_augmentation_with_every_range_at_zero_leaves_the_slice_alone(self):
         batch = squares().float()
         still = dict(training.DEFAULT_RECIPE, aug_flip=0, aug_rotate_deg=0, aug_scale=0, aug_shift=0,

@@ -100,10 +100,9 @@ def run_job(job):
         labels = np.asarray(job["labels"])
         tr = np.asarray(job["train_idx"])
         inner = None
-        if recipe.get("inner_val_fraction", 0) > 0:
-            recs = [{"subject": job["subjects"][i], "label": int(labels[i])} for i in tr]
-            _, inner_subjects = training.subject_split(recs, recipe["inner_val_fraction"], recipe["seed"] + 1)
-            inner_set = set(inner_subjects)
+        inner_set = set(training.inner_subjects(
+            [{"subject": job["subjects"][i], "label": int(labels[i])} for i in tr], recipe))
+        if inner_set:
             is_inner = np.array([job["subjects"][i] in inner_set for i in tr])
             inner = (squares[tr[is_inner]], labels[tr[is_inner]])
             tr = tr[~is_inner]
@@ -236,6 +235,9 @@ def main():
                 cv[name]["with_flip_tta"] = summary(pooled_metrics(results, labels, subjects, flip=True))
                 cv[name]["score"] = selection_score(cv[name])
         ranked = sorted((n for n in cv if n != "linear_baseline"), key=lambda n: -cv[n]["score"])
+        if not ranked:
+            log({"stage": "failed", "reason": "no recipe finished all its folds; see the errors above"})
+            raise SystemExit(1)
         winner = ranked[0]
         log({"stage": "cross-validation", "folds": args.folds, "cv": cv, "ranking": ranked, "winner": winner,
              "rule": "highest mean of out-of-fold slice balanced accuracy and subject accuracy",

@@ -88,6 +88,14 @@ def verify(path):
         )
 
 
+def recorded_split(metadata):
+    """``(training subjects, validation subjects)`` a checkpoint was trained with; empty sets if it records none."""
+    split = metadata.get("split") or {}
+    validation = (metadata.get("validation_subjects") or metadata.get("val_subjects")
+                  or split.get("val_subjects") or split.get("val") or [])
+    return set(split.get("train_subjects") or split.get("train") or []), set(validation)
+
+
 def load_checkpoint(path, verify_hash=True):
     """Return ``(model, checkpoint_dict)`` with the model in float32 eval mode."""
     if verify_hash:

@@ -156,15 +156,14 @@ def read_subject_list(path):
 def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True, threads=2,
              progress=False):
     """Evaluate a checkpoint on ``data_dir``; returns the report dict (see evaluate_model)."""
-    from .checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint, recorded_split
     from .engine import Analyzer
 
     torch.set_num_threads(threads)
     analyzer = Analyzer(*load_checkpoint(model_path))
     records = load_records(data_dir)
-    meta = analyzer.metadata
+    train_subjects, wanted = recorded_split(analyzer.metadata)
     if held_out:
-        wanted = set(meta.get("val_subjects") or meta.get("split", {}).get("val_subjects") or [])
         if not wanted:
             raise ValueError("the checkpoint records no validation subjects")
         subjects = wanted if subjects is None else set(subjects) & wanted
@@ -184,7 +183,6 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
     report["trained"] = analyzer.trained
     report["linear_baseline"] = None
     if baseline and has_subjects:
-        train_subjects = set(meta.get("split", {}).get("train_subjects") or [])
         train_records = [r for r in all_records if r["subject"] in train_subjects
                          and r["subject"] not in {x["subject"] for x in records}]
         if len({r["label"] for r in train_records}) >= 2:

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from . import ood
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, recorded_split, save_checkpoint
 from .engine import Analyzer
 
 BATCH = 32
@@ -35,13 +35,10 @@ def read_manifest(data_dir):
 
 def split_subjects(rows, metadata, validation_fraction=0.2):
     """``(training subjects, validation subjects, source)`` from the checkpoint, or made here."""
-    split = metadata.get("split") or {}
-    validation = (metadata.get("validation_subjects") or metadata.get("val_subjects")
-                  or split.get("val_subjects") or split.get("val"))
+    training, validation = recorded_split(metadata)
     subjects = sorted({row["subject"] for row in rows})
     if validation:
-        validation = set(validation)
-        training = set(split.get("train_subjects") or split.get("train") or []) or set(subjects) - validation
+        training = training or set(subjects) - validation
         return training - validation, validation, "checkpoint metadata"
     # No recorded split: every fifth subject of each class (by a stable hash order) validates.
     by_class = {}
@@ -62,21 +59,26 @@ def weights_digest(checkpoint):
     return digest.hexdigest()[:16]
 
 
-def features_of(analyzer, files, cache_path=None, progress=None):
-    """Pooled layer4 features of image files, cached by model and file list (reruns are instant)."""
+def read_file(path):
+    # Pillow, as the app reads an uploaded PNG or JPEG.
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def cached(cache_path, compute):
+    """``compute()``'s array, kept at ``cache_path`` (None: not kept) so that reruns are instant."""
     if cache_path is not None and Path(cache_path).exists():
         return np.load(cache_path)
-    out = []
-    for start in range(0, len(files), BATCH):
-        grays = [np.asarray(Image.open(f).convert("L")) for f in files[start:start + BATCH]]
-        out.extend(a.features for a in analyzer.analyze_many(grays))
-        if progress:
-            progress(min(start + BATCH, len(files)), len(files))
-    features = np.asarray(out, dtype=np.float32)
+    features = compute()
     if cache_path is not None:
         Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
         np.save(cache_path, features)
     return features
+
+
+def features_of(analyzer, files, cache_path=None, progress=None):
+    """Pooled layer4 features of image files, cached by model and file list."""
+    return cached(cache_path, lambda: features_of_grays(analyzer, (read_file(f) for f in files), len(files),
+                                                       progress))
 
 
 def acquisition_variant(gray, rng):
@@ -108,23 +110,27 @@ def acquisition_variant(gray, rng):
 
 def variant_features_of(analyzer, files, cache_path=None, progress=None, seed=0):
     """Features of one :func:`acquisition_variant` of each file (seeded: reruns give the same)."""
-    if cache_path is not None and Path(cache_path).exists():
-        return np.load(cache_path)
-    rng = np.random.default_rng(seed)
-    grays = [acquisition_variant(np.asarray(Image.open(f).convert("L")), rng) for f in files]
-    features = features_of_grays(analyzer, grays)
-    if progress:
-        progress(len(files), len(files))
-    if cache_path is not None:
-        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache_path, features)
-    return features
+    def compute():
+        rng = np.random.default_rng(seed)
+        return features_of_grays(analyzer, (acquisition_variant(read_file(f), rng) for f in files), len(files),
+                                 progress)
+    return cached(cache_path, compute)
 
 
-def features_of_grays(analyzer, grays):
-    out = []
-    for start in range(0, len(grays), BATCH):
-        out.extend(a.features for a in analyzer.analyze_many(grays[start:start + BATCH]))
+def features_of_grays(analyzer, grays, total=None, progress=None):
+    """Pooled layer4 features of rendered slices (any iterable), a batch at a time."""
+    out, batch = [], []
+    for gray in grays:
+        batch.append(gray)
+        if len(batch) == BATCH:
+            out.extend(a.features for a in analyzer.analyze_many(batch))
+            batch = []
+            if progress:
+                progress(len(out), total)
+    if batch:
+        out.extend(a.features for a in analyzer.analyze_many(batch))
+        if progress:
+            progress(len(out), total)
     return np.asarray(out, dtype=np.float32)
 
 

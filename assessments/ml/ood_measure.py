@@ -19,9 +19,9 @@ slices, the very distribution the detector must tell them from.
 """
 
 import numpy as np
-from PIL import Image
 
 from . import ood
+from .ood_fitting import acquisition_variant, features_of_grays, read_file
 
 VARIANTS = 12
 
@@ -33,7 +33,7 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
     validation_files = [row["file"] for row in validation_rows]
 
     def brain(rng):
-        return np.asarray(Image.open(validation_files[int(rng.integers(len(validation_files)))]).convert("L"))
+        return read_file(validation_files[int(rng.integers(len(validation_files)))])
 
     per_kind, totals = {}, {"count": 0, "ood_refused": 0, "pipeline_refused": 0, "refused_or_marked": 0,
                                   "ood_refused_or_marked": 0}
@@ -87,7 +87,7 @@ def validation_pipeline(detector, validation_rows, validation_features):
     passed = clean = 0
     for row, verdict in zip(validation_rows, verdicts):
         try:
-            quality.check_slice(np.asarray(Image.open(row["file"]).convert("L")))
+            quality.check_slice(read_file(row["file"]))
         except ScanRejected:
             continue
         passed += verdict != ood.OUT
@@ -100,17 +100,13 @@ def validation_pipeline(detector, validation_rows, validation_features):
 def other_scanners(analyzer, detector, brain, seed, count=96):
     """Verdicts on validation slices blurred, re-contrasted, tilted... (``acquisition_variant``):
     how a real slice from another scanner might fare."""
-    from .ood_fitting import acquisition_variant
-
     rng = np.random.default_rng(seed + 1000)
     verdicts = verdicts_of(analyzer, detector, [acquisition_variant(brain(rng), rng) for _ in range(count)])
     return {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
 
 
 def verdicts_of(analyzer, detector, grays):
-    from .ood_fitting import features_of_grays
-
-    return [detector.verdict(d) for d in detector.distances(features_of_grays(analyzer, grays))]
+    return detector.verdicts(features_of_grays(analyzer, grays))
 
 
 def unseen_brains(analyzer, detector):

@@ -13,6 +13,9 @@ the app, and the checkpoint's ``preprocessing`` dict names which ones apply:
   a shortcut to a person's identity, not to their disease); ``"unit"`` divides
   by 255. The checkpoint's ``mean``/``std`` are then applied per channel.
 * the gray image is repeated over three channels.
+
+The last two steps are :func:`normalise_batch`, one implementation for the app (a batch
+of one) and for training (whole batches, on any device).
 """
 
 from dataclasses import dataclass
@@ -82,18 +85,34 @@ def paste(square_map, geometry, shape):
     return out
 
 
-def normalise(square, spec, mean, std):
-    """``square`` (uint8 or float 0..255, already input_size) -> float32 CHW array."""
-    x = np.asarray(square, dtype=np.float32)
+def normalise_batch(x, spec):
+    """The intensity and channel steps for a batch on any device: (B, S, S) 0..255 -> (B, 3, S, S).
+
+    The one implementation: the app calls it on a batch of one, training on whole batches.
+    """
+    x = x.float()
     if spec.get("intensity") == "brain_zscore":
-        mask = brain_mask(x, spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]))
-        pixels = x[mask] if mask.sum() > 16 else x.ravel()
-        x = (x - pixels.mean()) / max(float(pixels.std()), 1e-3)
+        flat = x.reshape(len(x), -1)
+        ceiling = torch.quantile(flat, 0.99, dim=1, keepdim=True)
+        mask = (flat > spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]) * ceiling) \
+            & (ceiling > 0)
+        mask = torch.where(mask.sum(1, keepdim=True) > 16, mask, torch.ones_like(mask))
+        m = mask.float()
+        count = m.sum(1, keepdim=True)
+        mean = (flat * m).sum(1, keepdim=True) / count
+        std = (((flat - mean) ** 2 * m).sum(1, keepdim=True) / count).sqrt().clamp_min(1e-3)
+        x = ((flat - mean) / std).reshape(x.shape)
     else:
         x = x / 255.0
-    chw = np.repeat(x[None], 3, axis=0)
-    chw = (chw - np.asarray(mean, np.float32)[:, None, None]) / np.asarray(std, np.float32)[:, None, None]
-    return chw.astype(np.float32)
+    return x[:, None].expand(-1, 3, -1, -1)
+
+
+def normalise(square, spec, mean, std):
+    """``square`` (uint8 or float 0..255, already input_size) -> float32 CHW array."""
+    chw = normalise_batch(torch.as_tensor(np.asarray(square, dtype=np.float32))[None], spec)[0]
+    mean = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
+    std = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    return ((chw - mean) / std).numpy()
 
 
 def to_square(gray, input_size, spec):

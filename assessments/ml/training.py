@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from . import CLASSES
 from .checkpoint import build_model, save_checkpoint
-from .preprocess import DEFAULT_PREPROCESSING, to_square
+from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
@@ -150,6 +150,13 @@ def subject_split(records, val_fraction=0.2, seed=DEFAULT_RECIPE["seed"], min_su
     return sorted(train), sorted(val)
 
 
+def inner_subjects(records, recipe):
+    """The training subjects set aside for early stopping (none when ``inner_val_fraction`` is 0)."""
+    if recipe.get("inner_val_fraction", 0) <= 0:
+        return []
+    return subject_split(records, recipe["inner_val_fraction"], recipe["seed"] + 1)[1]
+
+
 def cache_squares(records, img_size, spec, desc="decoding", progress_bar=True):
     """Decode every slice once and keep the cropped, resized square (uint8) in memory."""
     out = np.empty((len(records), img_size, img_size), dtype=np.uint8)
@@ -166,28 +173,6 @@ def pick_device(name=None):
     if name in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def normalise_batch(x, spec):
-    """:func:`preprocess.normalise` for a batch on any device: (B, S, S) 0..255 -> (B, 3, S, S).
-
-    The app normalises one slice at a time in numpy; a test holds the two equal.
-    """
-    x = x.float()
-    if spec.get("intensity") == "brain_zscore":
-        flat = x.reshape(len(x), -1)
-        ceiling = torch.quantile(flat, 0.99, dim=1, keepdim=True)
-        mask = (flat > spec.get("brain_threshold", DEFAULT_PREPROCESSING["brain_threshold"]) * ceiling) \
-            & (ceiling > 0)
-        mask = torch.where(mask.sum(1, keepdim=True) > 16, mask, torch.ones_like(mask))
-        m = mask.float()
-        count = m.sum(1, keepdim=True)
-        mean = (flat * m).sum(1, keepdim=True) / count
-        std = (((flat - mean) ** 2 * m).sum(1, keepdim=True) / count).sqrt().clamp_min(1e-3)
-        x = ((flat - mean) / std).reshape(x.shape)
-    else:
-        x = x / 255.0
-    return x[:, None].expand(-1, 3, -1, -1)
 
 
 def augment_batch(x, rng, recipe):
@@ -455,6 +440,8 @@ def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, 
     ema = EMA(model, recipe["ema_decay"])
     weights = class_weights(y_tr, recipe["class_weighting"]).to(device)
     steps_per_epoch = len(tr_sq) // recipe["batch_size"]
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(tr_sq)} training slices are fewer than one batch of {recipe['batch_size']}")
     total = steps_per_epoch * recipe["epochs"]
     history, start_epoch, elapsed_before = [], 0, 0.0
     best = {"loss": float("inf"), "epoch": None, "state": None}
@@ -612,17 +599,12 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         rs = random.Random(0)
         tr, va = rs.sample(tr, min(limit, len(tr))), rs.sample(va, min(limit // 2, len(va)))
     tr_all = tr
-    inner_subjects = []
-    if recipe.get("inner_val_fraction", 0) > 0:
-        fit_subjects, inner_subjects = subject_split(tr, recipe["inner_val_fraction"], recipe["seed"] + 1)
-        inner_set = set(inner_subjects)
-        iv = [r for r in tr if r["subject"] in inner_set]
-        tr = [r for r in tr if r["subject"] not in inner_set]
-    else:
-        iv = []
+    inner = inner_subjects(tr, recipe)
+    iv = [r for r in tr if r["subject"] in inner]
+    tr = [r for r in tr if r["subject"] not in inner]
     split = {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
              "train": list(train_subjects), "val": list(val_subjects),
-             "inner_val": list(inner_subjects),
+             "inner_val": list(inner),
              "train_slices": len(tr_all), "val_slices": len(va), "inner_val_slices": len(iv)}
     (report_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n")
     log(f"split: {len(train_subjects)} training subjects ({len(tr)} slices), "
@@ -654,7 +636,8 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     probs_raw = torch.softmax(val_logits, 1).numpy()
     probs_cf, cf_temps = cross_fitted_temperature_probs(val_logits, y_va, subjects_va, recipe["seed"])
     probs_in = torch.softmax(val_logits / temperature, 1).numpy()
-    # Calibrated, as the app and evaluate_model compute them (T changes no slice's argmax).
+    # Calibrated like the app's (T changes no slice's argmax), though from the cached squares, which are
+    # rounded to 8 bits where the app's are not: evaluate_model measures the saved file exactly.
     model_metrics = evaluation.metrics(y_va, probs_in, subjects_va)
     baseline = evaluation.baseline_report(tr_all, va)
     calibration = {
@@ -692,7 +675,7 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
         "split": {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
                   "train_subjects": list(train_subjects), "val_subjects": list(val_subjects)},
         "val_subjects": list(val_subjects),
-        "inner_val_subjects": list(inner_subjects),
+        "inner_val_subjects": list(inner),
         "early_stopping_epoch": best_epoch,
         "metrics": {"held_out_model": model_metrics, "held_out_linear_baseline": baseline,
                     "calibration": calibration},
