@@ -17,6 +17,16 @@ from accounts.models import Patient, User, doctors_group
 PASSWORD = "a-Long-pass-phrase-42"
 
 
+def without_detector():
+    """The configured model's out-of-distribution detector switched off (its checks left to the cheap ones)."""
+    return mock.patch("assessments.ml.ood.detector_for", return_value=None)
+
+
+def rgb_of(png):
+    """Decoded with Pillow, which reads the file's channels in their stored (RGB) order."""
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
 def drawn_brain_slice(seed=0, size=(176, 208)):
     """A gray, roughly brain-shaped axial slice: skull-stripped head, darker ventricles, some texture."""
     rng = np.random.default_rng(seed)
@@ -66,7 +76,7 @@ class AlzAwareTestCase(TestCase):
 
     def setUp(self):
         if not self.use_ood_detector:
-            no_detector = mock.patch("assessments.ml.ood.detector_for", return_value=None)
+            no_detector = without_detector()
             no_detector.start()
             self.addCleanup(no_detector.stop)
         self.media_root = tempfile.mkdtemp(prefix="alzaware-media-")

@@ -8,7 +8,6 @@ import csv
 import os
 from functools import lru_cache
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 from django.conf import settings
@@ -75,8 +74,8 @@ def admit_slices_to_the_app(testcase):
     """
     if have_training_data():
         return
-    from assessments.ml import ood
+    from .base import without_detector
 
-    patcher = mock.patch.object(ood, "detector_for", return_value=None)
+    patcher = without_detector()
     patcher.start()
     testcase.addCleanup(patcher.stop)

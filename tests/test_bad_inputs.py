@@ -9,6 +9,7 @@ import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.test import SimpleTestCase
 from django.urls import reverse
@@ -22,7 +23,7 @@ from tools import make_bad_inputs
 from .base import AlzAwareTestCase, upload
 from .slices import brain_slices, have_training_data, source
 
-LIMIT = 20 * 1024 * 1024
+LIMIT = settings.MAX_UPLOAD_BYTES
 
 
 def corpus():

@@ -1,6 +1,5 @@
 """What patients and doctors see of the explanations: overlays, colour maps, class switching, faithfulness."""
 
-import io
 from unittest import mock
 
 import cv2
@@ -13,19 +12,13 @@ from assessments.ml import CLASSES, explanations
 from assessments.ml.overlay import colourise
 from assessments.models import Assessment
 
-from .base import AlzAwareTestCase, image_bytes, upload
-from .slices import admit_slices_to_the_app, brain_slices
-
-
-def rgb_of(png):
-    """Decoded with Pillow, which reads the file's channels in their stored (RGB) order."""
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+from .base import AlzAwareTestCase, image_bytes, rgb_of, upload
+from .slices import brain_slices
 
 
 class ExplanationPageTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
-        admit_slices_to_the_app(self)
 
     def submit(self, seed=0):
         self.login(self.patient.user)

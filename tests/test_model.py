@@ -22,9 +22,9 @@ from assessments.ml.evaluation import ece, metrics
 from assessments.ml.training import cross_fitted_temperature_probs, fit_temperature, subject_split
 
 from .base import drawn_brain_slice
+from .slices import DATA_DIR
 
 SHIPPED = Path(settings.BASE_DIR) / "models" / "alzaware-resnet50.pt"
-DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "alzheimer-mri"
 DOCUMENTED_KEYS = {"state_dict", "classes", "input_size", "mean", "std", "temperature",
                    "preprocessing", "metadata"}
 JSON_KEYS = {"accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "confusion_matrix",

@@ -48,9 +48,12 @@ def t1_contrast(data):
     return (data / top) ** T1_GAMMA * top
 
 
+@functools.lru_cache(maxsize=2)
 def mni_array(resolution=1):
-    """The template's voxels with a single T1 scan's contrast (see T1_GAMMA)."""
-    return t1_contrast(mni_volume(resolution).dataobj)
+    """The template's voxels with a single T1 scan's contrast (see T1_GAMMA); read-only, computed once."""
+    data = t1_contrast(mni_volume(resolution).dataobj)
+    data.flags.writeable = False
+    return data
 
 
 def as_uint8(plane):
