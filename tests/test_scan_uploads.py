@@ -144,6 +144,7 @@ class ScanUploadTests(AlzAwareTestCase):
         self.submit(data, "one-good-slice.nii")
         assessment = Assessment.objects.get()
         self.assertEqual([s.position for s in assessment.slices.all()], [positions[4]])
+        self.assertContains(self.client.get(assessment.get_absolute_url()), "1 axial slice from the middle")
         self.assertEqual([one["position"] for one in self.predict(data, "again.nii").json()["slices"]],
                          [positions[4]])
 
