@@ -44,6 +44,26 @@ def drawn_brain_slice(seed=0, size=(176, 208)):
     return np.uint8(np.clip(pixels, 0, 255))
 
 
+def draw_dataset(folder, classes, subjects_per_class=4, slices=8):
+    """A tiny training folder of drawn slices with manifest.csv (path,label,subject,slice); returns ``folder``."""
+    import csv
+
+    rows = []
+    for index, label in enumerate(classes):
+        (folder / "images" / label).mkdir(parents=True, exist_ok=True)
+        for subject in range(subjects_per_class):
+            name = f"{label[:3].lower()}{subject}"
+            for s in range(slices):
+                path = f"images/{label}/{name}_s{s}.png"
+                Image.fromarray(drawn_brain_slice(100 * index + 10 * subject + s)).save(folder / path)
+                rows.append([path, label, name, s])
+    with open(folder / "manifest.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "subject", "slice"])
+        writer.writerows(rows)
+    return folder
+
+
 def image_bytes(pixels, fmt="PNG"):
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt)

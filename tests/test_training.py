@@ -17,7 +17,7 @@ from assessments.ml import CLASSES, training
 from assessments.ml.checkpoint import load_checkpoint
 from assessments.ml.preprocess import DEFAULT_PREPROCESSING, normalise, to_square
 
-from .base import drawn_brain_slice
+from .base import draw_dataset, drawn_brain_slice
 
 
 def squares(n=4, size=64):
@@ -48,7 +48,7 @@ class BatchPipelineTests(SimpleTestCase):
     def test_augmentation_with_every_range_at_zero_leaves_the_slice_alone(self):
         batch = squares().float()
         still = dict(training.DEFAULT_RECIPE, aug_flip=0, aug_rotate_deg=0, aug_scale=0, aug_shift=0,
-                     aug_gamma=0)
+                     aug_gamma=0, aug_resolution=1, aug_blur=0, aug_bias=0)
         out = training.augment_batch(batch, np.random.default_rng(0), still)
         np.testing.assert_allclose(out.numpy(), batch.numpy(), atol=1e-2)
 
@@ -63,9 +63,22 @@ class BatchPipelineTests(SimpleTestCase):
     def test_the_flip_mirrors_left_and_right_only(self):
         batch = squares(2).float()
         flip_only = dict(training.DEFAULT_RECIPE, aug_flip=1.0, aug_rotate_deg=0, aug_scale=0, aug_shift=0,
-                         aug_gamma=0)
+                         aug_gamma=0, aug_resolution=1, aug_blur=0, aug_bias=0)
         out = training.augment_batch(batch, np.random.default_rng(0), flip_only)
         np.testing.assert_allclose(out.numpy(), batch.flip(-1).numpy(), atol=1e-2)
+
+    def test_other_pipelines_soften_the_slice_and_leave_the_background_black(self):
+        batch = squares(16).float()
+        pipeline_only = dict(training.DEFAULT_RECIPE, aug_resolution=2.0, aug_blur=1.0, aug_bias=0.3)
+        out = training.other_pipeline(batch.clone(), np.random.default_rng(0), pipeline_only)
+
+        def edges(x):
+            return (x[:, :, 1:] - x[:, :, :-1]).abs().mean((1, 2))
+
+        softened = edges(out) < edges(batch) * 0.97
+        self.assertGreaterEqual(int(softened.sum()), 4)  # about half get a lower resolution or a blur
+        self.assertLess(int(softened.sum()), 16)  # and some stay as they are
+        self.assertLess(float(out[:, :3, :3].abs().max()), 1e-3)  # a corner far from the brain stays black
 
 
 class TrainModelCommandTests(SimpleTestCase):
@@ -76,20 +89,7 @@ class TrainModelCommandTests(SimpleTestCase):
         super().setUpClass()
         cls.tmp = tempfile.TemporaryDirectory()
         root = Path(cls.tmp.name)
-        cls.data = root / "data"
-        rows = []
-        for label in CLASSES[:3]:
-            for subject in range(4):
-                folder = cls.data / "images" / label
-                folder.mkdir(parents=True, exist_ok=True)
-                for s in range(8):
-                    name = f"{label[:3].lower()}{subject}_s{s}.png"
-                    Image.fromarray(drawn_brain_slice(100 * CLASSES.index(label) + 10 * subject + s)).save(folder / name)
-                    rows.append([f"images/{label}/{name}", label, f"{label[:3].lower()}{subject}", s])
-        with open(cls.data / "manifest.csv", "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["path", "label", "subject", "slice"])
-            writer.writerows(rows)
+        cls.data = draw_dataset(root / "data", CLASSES[:3])
         cls.checkpoint = root / "models" / "tiny.pt"
         cls.run_dir = root / "run"
 

@@ -29,13 +29,14 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from tqdm import tqdm
 
 from . import CLASSES
+from .calibration import fit_temperature
 from .checkpoint import build_model, save_checkpoint
 from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
 
@@ -64,6 +65,13 @@ DEFAULT_RECIPE = {
     "aug_flip": 0.5,
     "aug_gamma": 0.3,
     "aug_noise": 0.05,
+    # What other pipelines and scanners change (issue 9). At 80 px an input pixel is already about
+    # 2.3 mm of brain, so these are mild: resolution lost down to 3 mm and
+    # back (largest downsampling factor at the input's scale), blur (largest sigma in input
+    # pixels), and a smooth multiplicative bias field (largest log-gain at the edges).
+    "aug_resolution": 1.3,
+    "aug_blur": 0.6,
+    "aug_bias": 0.3,
     "val_fraction": 0.2,
     # > 0: early stopping. This fraction of the *training* subjects (stratified) is set aside
     # as an inner validation set; the EMA weights of the epoch with the lowest inner-validation
@@ -76,11 +84,15 @@ DEFAULT_RECIPE = {
 # --------------------------------------------------------------------------- data
 
 def read_gray(path):
-    """A slice on disk -> 2-D uint8 array (what the app's renderers produce)."""
-    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if gray is None:
-        raise ValueError(f"cannot read image {path}")
-    return gray
+    """A slice on disk -> 2-D uint8 array, decoded by Pillow as the app decodes an upload.
+
+    (OpenCV's JPEG decoder differs from Pillow's by a grey level here and there.)
+    """
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read image {path}") from exc
 
 
 def load_records(data_dir):
@@ -194,11 +206,49 @@ def augment_batch(x, rng, recipe):
     theta = torch.as_tensor(theta, dtype=torch.float32, device=x.device)
     grid = F.affine_grid(theta, (b, 1, *x.shape[1:]), align_corners=False)
     x = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+    x = other_pipeline(x, rng, recipe)
     if recipe["aug_gamma"]:
         gamma = torch.as_tensor(np.exp(rng.uniform(-recipe["aug_gamma"], recipe["aug_gamma"], b)),
                                 dtype=torch.float32, device=x.device)
         x = 255.0 * (x / 255.0).clamp(0, 1) ** gamma[:, None, None]
     return x
+
+
+def other_pipeline(x, rng, recipe):
+    """Resolution loss, blur and a bias field, each drawn per slice; ranges of 0 switch them off.
+
+    Half the slices keep their resolution and sharpness, so the network still sees
+    the training data as it is.
+    """
+    b, side = len(x), x.shape[-1]
+    factor = np.where(rng.random(b) < 0.5, 1.0, rng.uniform(1.0, max(recipe.get("aug_resolution", 1.0), 1.0), b))
+    for i in np.flatnonzero(factor > 1.01):
+        low = F.interpolate(x[i][None, None], size=max(int(side / factor[i]), 8), mode="area")
+        x[i] = F.interpolate(low, size=(side, side), mode="bilinear", align_corners=False)[0, 0]
+    sigma = np.where(rng.random(b) < 0.5, 0.0, rng.uniform(0, recipe.get("aug_blur", 0.0), b))
+    if sigma.max() > 0.05:
+        x = gaussian_blur(x, sigma)
+    strength = recipe.get("aug_bias", 0.0)
+    if strength:
+        coords = torch.linspace(-1, 1, side, device=x.device)
+        yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+        terms = torch.stack([xx, yy, xx * yy, xx ** 2 - 0.5, yy ** 2 - 0.5])  # smooth, low order
+        coef = torch.as_tensor(rng.uniform(-strength, strength, (b, len(terms))), dtype=torch.float32,
+                               device=x.device) / 2
+        x = x * torch.exp(torch.einsum("bt,thw->bhw", coef, terms))
+    return x
+
+
+def gaussian_blur(x, sigma):
+    """Each slice of ``x`` (B, S, S) blurred with its own ``sigma`` (pixels; 0 leaves it sharp)."""
+    radius = int(np.ceil(3 * max(sigma.max(), 1e-3)))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernels = np.exp(-offsets[None] ** 2 / (2 * np.maximum(sigma[:, None], 1e-3) ** 2))
+    kernels = torch.as_tensor(kernels / kernels.sum(1, keepdims=True), dtype=torch.float32, device=x.device)
+    b = len(x)
+    out = F.conv2d(F.pad(x[None], (radius, radius, 0, 0), mode="replicate"), kernels[:, None, None, :], groups=b)
+    out = F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), kernels[:, None, :, None], groups=b)
+    return out[0]
 
 
 def make_batch(squares, spec, rng=None, recipe=None):
@@ -318,22 +368,6 @@ def predict_logits(model, squares, spec, batch_size=256, autocast=False, flip=Fa
 
 
 # ------------------------------------------------------------- calibration
-
-def fit_temperature(logits, labels):
-    """The temperature minimising the NLL of ``softmax(logits / T)`` (log-T grid, then refine)."""
-    logits = torch.as_tensor(logits, dtype=torch.float64)
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    if len(labels) == 0:
-        return 1.0
-
-    def nll(t):
-        return float(F.cross_entropy(logits / t, labels))
-
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
-    best = min(grid, key=nll)
-    fine = np.exp(np.linspace(np.log(best) - 0.05, np.log(best) + 0.05, 101))
-    return float(min(fine, key=nll))
-
 
 def cross_fitted_temperature_probs(logits, labels, subjects, seed=0):
     """Honest calibrated probabilities: T fitted on one half of the subjects, applied to the other."""
