@@ -8,7 +8,9 @@ torchvision alone::
     model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
 
 Keys: ``state_dict`` (float16 to keep the file small), ``classes`` (output order),
-``input_size``, ``mean``, ``std``, ``temperature``, ``preprocessing`` and ``metadata``.
+``input_size``, ``mean``, ``std``, ``temperature``, ``preprocessing`` and ``metadata``;
+a trained model also has ``calibration`` (see :mod:`.calibration`) and, once fitted,
+``ood`` (the out-of-distribution detector).
 """
 
 import hashlib
@@ -44,7 +46,7 @@ def build_model(num_classes=len(CLASSES)):
 
 
 def save_checkpoint(model, path, *, input_size, temperature=1.0, preprocessing=None,
-                    mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), metadata=None, extra=None):
+                    mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), metadata=None, extra=None, calibration=None):
     """Write the checkpoint in half precision and record its SHA-256 beside it."""
     state = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().clone()
              for k, v in model.state_dict().items()}
@@ -58,6 +60,8 @@ def save_checkpoint(model, path, *, input_size, temperature=1.0, preprocessing=N
         "preprocessing": dict(preprocessing or DEFAULT_PREPROCESSING),
         "metadata": dict(metadata or {}),
     }
+    if calibration is not None:
+        payload["calibration"] = dict(calibration)
     payload.update(extra or {})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

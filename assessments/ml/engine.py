@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import calibration
 from .checkpoint import expected_sha256, load_checkpoint
 from .preprocess import Geometry, preprocess
 
@@ -25,8 +26,8 @@ class Analysis:
     """What one image gives: calibrated probabilities and raw Grad-CAM maps of all classes."""
 
     classes: tuple
-    probabilities: np.ndarray  # (C,), calibrated with the checkpoint's temperature
-    logits: np.ndarray  # (C,), before temperature
+    probabilities: np.ndarray  # (C,), with the checkpoint's calibration
+    logits: np.ndarray  # (C,), before calibration
     maps: np.ndarray  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
     features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
     geometry: Geometry | None = None
@@ -62,7 +63,10 @@ class Analyzer:
         self.spec = dict(checkpoint.get("preprocessing") or {})
         self.mean = checkpoint.get("mean", (0, 0, 0))
         self.std = checkpoint.get("std", (1, 1, 1))
+        self.calibration = calibration.from_checkpoint(checkpoint)
         self.temperature = float(checkpoint.get("temperature", 1.0))
+        self._scale = torch.tensor(self.calibration["scale"], dtype=torch.float32)
+        self._bias = torch.tensor(self.calibration["bias"], dtype=torch.float32)
         self.metadata = dict(checkpoint.get("metadata") or {})
         self.fc_weight = model.fc.weight.detach()
         self.fc_bias = model.fc.bias.detach()
@@ -88,7 +92,7 @@ class Analyzer:
         return logits, maps, features
 
     def calibrated(self, logits):
-        return torch.softmax(logits / self.temperature, dim=-1)
+        return torch.softmax(logits * self._scale + self._bias, dim=-1)
 
     def probabilities(self, batch):
         """Calibrated probabilities only, for perturbed inputs (no maps needed)."""

@@ -84,6 +84,37 @@ def ece(probs, labels, bins=15):
     return float(total)
 
 
+def subject_means(probs, labels, subjects):
+    """Per subject, in first-seen order: ``(subject ids, mean probabilities, label)``."""
+    groups = defaultdict(list)
+    for i, s in enumerate(subjects):
+        groups[s].append(i)
+    names = list(groups)
+    means = np.stack([np.asarray(probs)[groups[s]].mean(0) for s in names])
+    y = np.array([np.bincount(np.asarray(labels)[groups[s]]).argmax() for s in names])
+    return names, means, y
+
+
+def any_impairment_figures(labels, probs, subjects=None, threshold=0.5):
+    """ROC AUC and balanced accuracy (at ``threshold``) of P(any impairment) = 1 - P(No Impairment).
+
+    Per subject (mean probabilities) when subjects are known, else per slice;
+    None where the data hold only impaired or only unimpaired people.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels, probs = np.asarray(labels, dtype=int), np.asarray(probs, dtype=np.float64)
+    if subjects is not None and len(subjects) and all(s is not None for s in subjects):
+        _, probs, labels = subject_means(probs, labels, subjects)
+    impaired, p_any = labels != 0, 1.0 - probs[:, 0] if len(labels) else np.zeros(0)
+    if impaired.all() or not impaired.any():
+        return {"any_impairment_auc": None, "any_impairment_balanced_accuracy": None}
+    predicted = p_any >= threshold
+    return {"any_impairment_auc": float(roc_auc_score(impaired, p_any)),
+            "any_impairment_balanced_accuracy": float((predicted[impaired].mean() + (~predicted[~impaired]).mean()) / 2),
+            "any_impairment_threshold": float(threshold)}
+
+
 # ------------------------------------------------------------------ baseline
 
 def baseline_features(records):
@@ -178,6 +209,9 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
                      [r["subject"] for r in records] if has_subjects else None,
                      classes=analyzer.classes)
     report["ece"] = ece(probs, [r["label"] for r in records])
+    threshold = (analyzer.metadata.get("cross_validation") or {}).get("any_impairment_threshold", 0.5)
+    report.update(any_impairment_figures([r["label"] for r in records], probs,
+                                         [r["subject"] for r in records] if has_subjects else None, threshold))
     report["temperature"] = analyzer.temperature
     report["model"] = str(model_path)
     report["trained"] = analyzer.trained
@@ -211,8 +245,12 @@ def format_report(report, classes=CLASSES):
     lines.append("confusion matrix (rows: true, columns: predicted; order " + ", ".join(classes) + "):")
     for name, row in zip(classes, report["confusion_matrix"]):
         lines.append(f"  {name:20}" + "".join(f"{v:>6}" for v in row))
+    if report.get("any_impairment_auc") is not None:
+        lines.append(f"any impairment: ROC AUC {f(report['any_impairment_auc'])}, balanced accuracy "
+                     f"{f(report['any_impairment_balanced_accuracy'])} at P >= {report['any_impairment_threshold']:.2f}"
+                     + (" (per subject)" if report.get("n_subjects") else " (per slice)"))
     if report.get("ece") is not None:
-        lines.append(f"ECE (15 bins, calibrated, T={report.get('temperature', 1.0):.3f}): {report['ece']:.3f}")
+        lines.append(f"ECE (15 bins, slices, calibrated): {report['ece']:.3f}")
     if base:
         lines.append("baseline: " + base["description"])
     return "\n".join(lines)
