@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assessments.ml import training  # noqa: E402
+from assessments.ml.data import load_records  # noqa: E402
 
 # Each differs from the default recipe only in the keys named. Chosen before any run,
 # from what the notes and the earlier CPU runs suggest (the networks learn the people:
@@ -173,7 +174,7 @@ def main():
         quiet = ("logits", "logits_flipped", "history", "test_idx", "report", "recipe", "recipes", "cache_dir")
         print(json.dumps({k: v for k, v in obj.items() if k not in quiet}, default=float)[:1500], flush=True)
 
-    records = training.load_records(args.data)
+    records = load_records(args.data)
     seed = training.DEFAULT_RECIPE["seed"]
     train_subjects, val_subjects = training.subject_split(records, training.DEFAULT_RECIPE["val_fraction"], seed)
     recipes = {name: dict(training.DEFAULT_RECIPE, **RECIPES[name]) for name in args.recipes.split(",")}

@@ -81,8 +81,8 @@ def verify(path):
     path = Path(path)
     if not path.exists():
         raise CheckpointError(
-            f"The model checkpoint {path} is missing. Run `make run` (it creates one) "
-            "or set ALZAWARE_MODEL_PATH to a checkpoint."
+            f"The model checkpoint {path} is missing. A clone of the repository has "
+            "models/alzaware-resnet50.pt; or set ALZAWARE_MODEL_PATH to a checkpoint."
         )
     actual, expected = sha256_of(path), expected_sha256(path)
     if actual != expected:

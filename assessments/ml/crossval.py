@@ -27,8 +27,9 @@ import torch
 from . import CLASSES
 from .calibration import fit_temperature
 from .checkpoint import build_model, save_checkpoint
-from .training import (DEFAULT_PREPROCESSING, DEFAULT_RECIPE, _atomic_save, bf16_supported, cache_squares,
-                       fingerprint, fit, git_version, inner_subjects, load_records, pick_device, predict_logits)
+from .data import fingerprint, load_records
+from .training import (DEFAULT_PREPROCESSING, DEFAULT_RECIPE, _atomic_save, bf16_supported, cache_squares, fit,
+                       git_version, inner_subjects, pick_device, predict_logits)
 
 OOF_COLUMNS = ["path", "subject", "label", *[f"logit_{i}" for i in range(len(CLASSES))], "fold"]
 

@@ -224,7 +224,7 @@ def from_file(oof_path, data_dir=None):
     from pathlib import Path
 
     from .crossval import read_rows
-    from .training import load_records
+    from .data import load_records
 
     labels, logits, subjects, folds, paths = read_rows(oof_path)
     baseline = None

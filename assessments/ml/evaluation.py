@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import CLASSES
-from .training import load_records, read_gray
+from .data import load_records, read_gray
 
 BASELINE_SHAPE = (52, 44)  # rows, columns: the 176x208 slices divided by four
 BASELINE_DESCRIPTION = ("44x52 pixels / 255 -> StandardScaler -> PCA 100 -> "

@@ -7,30 +7,18 @@ metadata, so no validation slice leaked into the fit; a checkpoint without it
 (the untrained stand-in) gets a deterministic split by subject.
 """
 
-import csv
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import ood
 from .checkpoint import load_checkpoint, recorded_split, save_checkpoint
+from .data import load_records, read_gray
 from .engine import Analyzer
 
 BATCH = 32
-
-
-def read_manifest(data_dir):
-    data_dir = Path(data_dir)
-    with open(data_dir / "manifest.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "subject" not in rows[0]:
-        raise ValueError(f"{data_dir / 'manifest.csv'} needs the columns path,label,subject,slice")
-    for row in rows:
-        row["file"] = data_dir / row["path"]
-    return rows
 
 
 def split_subjects(rows, metadata, validation_fraction=0.2):
@@ -59,11 +47,6 @@ def weights_digest(checkpoint):
     return digest.hexdigest()[:16]
 
 
-def read_file(path):
-    # Pillow, as the app reads an uploaded PNG or JPEG.
-    return np.asarray(Image.open(path).convert("L"))
-
-
 def cached(cache_path, compute):
     """``compute()``'s array, kept at ``cache_path`` (None: not kept) so that reruns are instant."""
     if cache_path is not None and Path(cache_path).exists():
@@ -77,7 +60,7 @@ def cached(cache_path, compute):
 
 def features_of(analyzer, files, cache_path=None, progress=None):
     """Pooled layer4 features of image files, cached by model and file list."""
-    return cached(cache_path, lambda: features_of_grays(analyzer, (read_file(f) for f in files), len(files),
+    return cached(cache_path, lambda: features_of_grays(analyzer, (read_gray(f) for f in files), len(files),
                                                        progress))
 
 
@@ -112,7 +95,7 @@ def variant_features_of(analyzer, files, cache_path=None, progress=None, seed=0)
     """Features of one :func:`acquisition_variant` of each file (seeded: reruns give the same)."""
     def compute():
         rng = np.random.default_rng(seed)
-        return features_of_grays(analyzer, (acquisition_variant(read_file(f), rng) for f in files), len(files),
+        return features_of_grays(analyzer, (acquisition_variant(read_gray(f), rng) for f in files), len(files),
                                  progress)
     return cached(cache_path, compute)
 
@@ -139,7 +122,9 @@ def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None,
     model_path = Path(model_path)
     model, checkpoint = load_checkpoint(model_path)
     analyzer = Analyzer(model, checkpoint)
-    rows = read_manifest(data_dir)
+    rows = load_records(data_dir)
+    if any(r["subject"] is None for r in rows):
+        raise ValueError(f"{data_dir} needs a manifest.csv with subjects (path,label,subject,slice)")
     training, validation, source = split_subjects(rows, dict(checkpoint.get("metadata") or {}))
     log(f"split from {source}: {len(training)} training subjects, {len(validation)} validation subjects")
 
@@ -158,12 +143,12 @@ def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None,
     log(f"features of {len(train_rows)} training and {len(validation_rows)} validation slices, and variants of "
         f"{len(validation_rows[::2])} of those (model {key})")
     progress = _progress(log)
-    train_features = features_of(analyzer, [r["file"] for r in train_rows], cache("train", train_rows), progress)
-    validation_features = features_of(analyzer, [r["file"] for r in validation_rows],
+    train_features = features_of(analyzer, [r["path"] for r in train_rows], cache("train", train_rows), progress)
+    validation_features = features_of(analyzer, [r["path"] for r in validation_rows],
                                       cache("validation", validation_rows), progress)
     # The same validation slices as another scanner might give them: the refusal threshold leaves room for those.
     variant_rows = validation_rows[::2]
-    variant_features = variant_features_of(analyzer, [r["file"] for r in variant_rows],
+    variant_features = variant_features_of(analyzer, [r["path"] for r in variant_rows],
                                            cache("variants", variant_rows), progress)
     detector = ood.fit(train_features, validation_features, variant_features)
     detector.info.update({"split_source": source, "train_stride": int(train_stride)})

@@ -21,7 +21,8 @@ slices, the very distribution the detector must tell them from.
 import numpy as np
 
 from . import ood
-from .ood_fitting import acquisition_variant, features_of_grays, read_file
+from .data import read_gray
+from .ood_fitting import acquisition_variant, features_of_grays
 
 VARIANTS = 12
 
@@ -30,10 +31,10 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
     from assessments.scans import ScanRejected, quality
     from tools import make_bad_inputs
 
-    validation_files = [row["file"] for row in validation_rows]
+    validation_files = [row["path"] for row in validation_rows]
 
     def brain(rng):
-        return read_file(validation_files[int(rng.integers(len(validation_files)))])
+        return read_gray(validation_files[int(rng.integers(len(validation_files)))])
 
     per_kind, totals = {}, {"count": 0, "ood_refused": 0, "pipeline_refused": 0, "refused_or_marked": 0,
                                   "ood_refused_or_marked": 0}
@@ -87,7 +88,7 @@ def validation_pipeline(detector, validation_rows, validation_features):
     passed = clean = 0
     for row, verdict in zip(validation_rows, verdicts):
         try:
-            quality.check_slice(read_file(row["file"]))
+            quality.check_slice(read_gray(row["path"]))
         except ScanRejected:
             continue
         passed += verdict != ood.OUT

@@ -17,8 +17,6 @@ weight decay, ordinal label smoothing (probability leaks to neighbouring grades
 only) and weight averaging.
 """
 
-import csv
-import hashlib
 import json
 import math
 import os
@@ -32,15 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from tqdm import tqdm
 
-from . import CLASSES
+from . import CLASSES, evaluation
 from .calibration import fit_temperature
 from .checkpoint import build_model, save_checkpoint
+from .data import fingerprint, load_records, read_gray
 from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 DEFAULT_RECIPE = {
     "img_size": 80,
@@ -81,66 +77,7 @@ DEFAULT_RECIPE = {
 }
 
 
-# --------------------------------------------------------------------------- data
-
-def read_gray(path):
-    """A slice on disk -> 2-D uint8 array, decoded by Pillow as the app decodes an upload.
-
-    (OpenCV's JPEG decoder differs from Pillow's by a grey level here and there.)
-    """
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read image {path}") from exc
-
-
-def load_records(data_dir):
-    """Rows ``{path, label, subject, slice}`` for a folder.
-
-    With ``manifest.csv`` its rows are used (paths relative to the folder);
-    otherwise every image under ``<class name>/`` (or ``images/<class name>/``)
-    with ``subject`` set to ``None``.
-    """
-    data_dir = Path(data_dir)
-    manifest = data_dir / "manifest.csv"
-    records = []
-    if manifest.exists():
-        with open(manifest, newline="") as fh:
-            for row in csv.DictReader(fh):
-                if row["label"] not in CLASSES:
-                    raise ValueError(f"unknown class {row['label']!r} in {manifest}")
-                records.append({
-                    "path": str(data_dir / row["path"]),
-                    "label": CLASSES.index(row["label"]),
-                    "subject": row.get("subject") or None,
-                    "slice": int(row["slice"]) if row.get("slice") not in (None, "") else None,
-                })
-        return records
-    root = data_dir / "images" if (data_dir / "images").is_dir() else data_dir
-    for index, name in enumerate(CLASSES):
-        folder = root / name
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                records.append({"path": str(path), "label": index, "subject": None, "slice": None})
-    if not records:
-        raise ValueError(f"no images found under {data_dir} (expected <class name>/<images>)")
-    return records
-
-
-def fingerprint(data_dir, records):
-    """SHA-256 over the manifest (or over the sorted file list when there is none)."""
-    manifest = Path(data_dir) / "manifest.csv"
-    digest = hashlib.sha256()
-    if manifest.exists():
-        digest.update(manifest.read_bytes())
-    else:
-        for r in sorted(records, key=lambda r: r["path"]):
-            digest.update(f"{r['path']}|{r['label']}\n".encode())
-    return digest.hexdigest()
-
+# --------------------------------------------------------------- splits and caching
 
 def subject_split(records, val_fraction=0.2, seed=DEFAULT_RECIPE["seed"], min_subjects=3):
     """Stratified split by subject: about ``val_fraction`` of each class's subjects.
@@ -464,8 +401,6 @@ def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, 
     resumable state after each epoch; ``resume_state`` continues from one.
     Returns ``(model, history, best_epoch)`` with the kept weights, in eval mode.
     """
-    from . import evaluation  # local: evaluation imports this module
-
     tr_sq = tr_sq.to(device)
     autocast = bf16_supported(device)
     model = build_model().to(device, memory_format=torch.channels_last)
@@ -591,8 +526,6 @@ def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=
     per-epoch training state (default ``runs/<checkpoint stem>``). ``report_dir``:
     metrics.json, PNGs and the split (default ``<checkpoint dir>/<stem>/``).
     """
-    from . import evaluation  # local: evaluation imports this module
-
     t_start = time.time()
     torch.set_num_threads(threads)
     device = pick_device(device)
