@@ -23,7 +23,7 @@ class Command(BaseCommand):
         path = model or settings.ALZAWARE_MODEL_PATH
         measure = None
         if not no_measure:
-            from assessments.ml.ood_measure import measure as measure
+            from tools.measure_ood import measure
         try:
             detector = fit_into_checkpoint(path, data, train_stride=train_stride, cache_dir=cache_dir or None,
                                            measure=measure, log=self.stdout.write)

@@ -15,22 +15,22 @@ the checkpoint's ``ood.info.measured`` by ``manage.py fit_ood``:
   slices, pydicom's ``MR_small.dcm``).
 
 Brain-derived kinds (inverted, rotated, cropped...) are made from validation
-slices, the very distribution the detector must tell them from.
+slices, the very distribution the detector must tell them from. It lives in
+tools/, not in assessments/ml/, because it runs the app's scan checks.
 """
 
 import numpy as np
 
-from . import ood
-from .data import read_gray
-from .ood_fitting import acquisition_variant, features_of_grays
+from assessments.ml import ood
+from assessments.ml.data import read_gray
+from assessments.ml.ood_fitting import acquisition_variant, features_of_grays
+from assessments.scans import ScanRejected, quality
+from tools import make_bad_inputs
 
 VARIANTS = 12
 
 
 def measure(analyzer, detector, validation_rows, validation_features=None, variants=VARIANTS, seed=1):
-    from assessments.scans import ScanRejected, quality
-    from tools import make_bad_inputs
-
     validation_files = [row["path"] for row in validation_rows]
 
     def brain(rng):
@@ -82,8 +82,6 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
 
 def validation_pipeline(detector, validation_rows, validation_features):
     """How many real validation slices the whole path lets through (cheap checks, then the detector)."""
-    from assessments.scans import ScanRejected, quality
-
     verdicts = detector.verdicts(validation_features)
     passed = clean = 0
     for row, verdict in zip(validation_rows, verdicts):
