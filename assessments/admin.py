@@ -41,17 +41,22 @@ def training_match_text(assessment):
 
 
 def slice_table(assessment):
-    """A volume's per-slice results with thumbnails, through the access-checked slice view."""
+    """Every slice of a volume's band with a thumbnail, through the access-checked slice view: its result, or
+    the check that left it out."""
     rows = [format_html(
-        "<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
         one.position, " (shown)" if one.representative else "",
         reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
-        one.prediction, percent(one.confidence), TRAINING_MATCH.get(one.ood_status, one.ood_status),
+        one.prediction if one.analysed else "-", percent(one.confidence) if one.analysed else "-",
+        TRAINING_MATCH.get(one.ood_status, one.ood_status) if one.analysed else "-",
+        "yes" if one.counted else f"no: {one.reason} ({one.left_out})",
     ) for one in assessment.slices.all()]
     if not rows:
         return "-"
     return format_html("<table><tr><th>Slice</th><th>Scan</th><th>Prediction</th><th>Confidence</th>"
-                       "<th>Training match</th></tr>{}</table>", format_html("".join(["{}"] * len(rows)), *rows))
+                       "<th>Training match</th><th>Counted</th></tr>{}</table>",
+                       format_html("".join(["{}"] * len(rows)), *rows))
 
 
 class ResultColumns:
@@ -60,6 +65,10 @@ class ResultColumns:
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_percent(self, obj):
         return percent(obj.confidence)
+
+    @admin.display(description="Any impairment")
+    def any_impairment_percent(self, obj):
+        return percent(obj.any_impairment)
 
     @admin.display(description="Training match", ordering="ood_status")
     def training_match(self, obj):
@@ -75,8 +84,8 @@ class AssessmentInline(ResultColumns, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "images", "prediction", "confidence_percent", "training_match",
-              "explanation_faithfulness", "model_trained"]
+    fields = ["created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
+              "training_match", "explanation_faithfulness", "model_trained"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -89,13 +98,14 @@ class AssessmentInline(ResultColumns, admin.TabularInline):
 
 @admin.register(Assessment)
 class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
-    list_display = ["created_at", "patient", "prediction", "confidence_percent", "training_match",
-                    "explanation_faithfulness", "thumbnails"]
+    list_display = ["created_at", "patient", "prediction", "confidence_percent", "any_impairment_percent",
+                    "training_match", "explanation_faithfulness", "thumbnails"]
     list_filter = ["prediction", "ood_status", "source_format", "created_at"]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
-    fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "probabilities",
+    fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
+              "probabilities",
               "training_match", "source_format", "acquisition", "slice_results",
               "explanation_faithfulness", "model_trained", "model_sha256"]
     readonly_fields = fields

@@ -20,11 +20,12 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
 
 
 def result_json(assessment, request):
-    """The four documented keys; a volume adds ``slices``, a doubtful input ``warning``."""
+    """The four documented keys and ``any_impairment``; a volume adds ``slices``, a doubtful input ``warning``."""
     result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
         "class_probabilities": assessment.probabilities_as_percentages(),
+        "any_impairment": round(assessment.any_impairment, 6),
         "heatmap_url": (
             request.build_absolute_uri(reverse("assessments:file", args=[assessment.pk, "overlay"]))
             if assessment.overlay
@@ -39,18 +40,25 @@ def result_json(assessment, request):
 
 
 def slice_json(assessment, one, request):
-    """One analysed slice of a volume, in the same shape as a result plus its axial position."""
+    """One slice of a volume's band, in the same shape as a result plus its axial position.
+
+    Every slice of the band is listed. ``counted`` says whether the volume's result includes it and
+    ``reason`` why not (a code of ``AssessmentSlice.LeftOut``, else None): a slice a check refused was never
+    analysed, so its result keys are None; one the detector refused was analysed but is not counted.
+    """
     overlay = reverse("assessments:slice_file", args=[assessment.pk, one.position, "overlay"])
+    analysed = one.analysed
     return {
         "position": one.position,
-        "prediction": one.prediction,
-        "confidence": round(float(one.confidence), 6),
-        "class_probabilities": one.probabilities_as_percentages(),
+        "prediction": one.prediction if analysed else None,
+        "confidence": round(float(one.confidence), 6) if analysed else None,
+        "class_probabilities": one.probabilities_as_percentages() if analysed else None,
+        "any_impairment": round(one.any_impairment, 6) if analysed else None,
         "heatmap_url": request.build_absolute_uri(overlay) if one.overlay else None,
         "representative": one.representative,
         "outside_training": one.outside_training,
-        # Slices the detector refuses are listed but left out of the volume's result.
         "counted": one.counted,
+        "reason": one.left_out or None,
     }
 
 

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from accounts.models import Patient
 
-from .ml import CLASSES, percentages
+from .ml import CLASSES, any_impairment, percentages
+from .scans.quality import CHECKS
 
 
 def random_name(folder, suffix):
@@ -44,6 +45,11 @@ class StoredResult:
 
     def probabilities_as_percentages(self):
         return percentages(self.probabilities)
+
+    @property
+    def any_impairment(self):
+        """P(any grade above No Impairment): the clinical question "CDR 0 or above?" in one number."""
+        return any_impairment(self.probabilities)
 
 
 class Assessment(StoredResult, models.Model):
@@ -95,6 +101,16 @@ class Assessment(StoredResult, models.Model):
     def is_volume(self):
         return self.source_format == "nifti"
 
+    @property
+    def counted_slice_count(self):
+        """How many of a volume's slices its result is the mean of."""
+        return sum(one.counted for one in self.slices.all())
+
+    @property
+    def left_out_slice_count(self):
+        """How many of a volume's band slices are listed but not counted (refused by a check or the detector)."""
+        return sum(not one.counted for one in self.slices.all())
+
     FORMAT_NAMES = {"png": "PNG image", "jpeg": "JPEG image", "tiff": "TIFF image", "bmp": "BMP image",
                     "dicom": "DICOM", "nifti": "NIfTI volume"}
     ACQUISITION_LABELS = {"modality": "Modality", "field_strength_tesla": "Field strength (tesla)",
@@ -123,22 +139,51 @@ class Assessment(StoredResult, models.Model):
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
 
 
+# Why a slice of a volume's band is not counted in the volume's result: one of the checks of
+# assessments.scans.quality refused it (it is listed, not analysed), or the model's out-of-distribution
+# detector did (analysed and listed, not counted). The one vocabulary of the page, the API's ``reason``,
+# the admin and `manage.py analyze`.
+OUTSIDE_TRAINING = "outside_training"
+LeftOut = models.TextChoices("LeftOut", [(name.upper(), (name, text)) for name, text in {
+    **CHECKS, OUTSIDE_TRAINING: "unlike the slices the model was trained on"}.items()])
+
+
 class AssessmentSlice(StoredResult, models.Model):
-    """One analysed slice of a volume; the assessment's own result is the mean of these."""
+    """One slice of a volume's band: analysed (the assessment's result is the mean of those counted), or
+    left out by a check, with the reason."""
+
+    LeftOut = LeftOut
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="slices")
     position = models.PositiveIntegerField(help_text="Axial slice index in the reoriented (RAS) volume.")
     scan = models.FileField(upload_to="scans/", max_length=200)
     overlay = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
-    prediction = models.CharField(max_length=40, choices=Assessment.Prediction.choices)
-    confidence = models.FloatField()
-    probabilities = models.JSONField()
+    # Blank, None and {} for a slice the checks left out: it was never analysed.
+    prediction = models.CharField(max_length=40, choices=Assessment.Prediction.choices, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(default=dict, blank=True)
     ood_status = models.CharField(max_length=10, blank=True)
     ood_distance = models.FloatField(null=True, blank=True)
     representative = models.BooleanField(default=False, help_text="The slice shown for the whole volume.")
+    left_out = models.CharField(max_length=20, blank=True, choices=LeftOut.choices,
+                                help_text="Why the slice is not counted in the volume's result; blank if it is.")
 
     class Meta:
         ordering = ["position"]
 
     def __str__(self):
         return f"slice {self.position} of assessment {self.assessment_id}"
+
+    @property
+    def analysed(self):
+        """False for a slice the checks refused before the model saw it."""
+        return bool(self.prediction)
+
+    @property
+    def counted(self):
+        return not self.left_out and self.ood_status != "out"
+
+    @property
+    def reason(self):
+        """Why it is not counted, in words ('' when it is)."""
+        return self.get_left_out_display() if self.left_out else ""

@@ -9,7 +9,7 @@ most closely.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -17,8 +17,8 @@ from django.core.files.storage import default_storage
 
 from .ml import ood
 from .ml.overlay import png_bytes
-from .models import AssessmentSlice, random_name
-from .scans import errors
+from .models import OUTSIDE_TRAINING, AssessmentSlice, random_name
+from .scans import errors, log_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Reading:
     status: str  # the upload's verdict ("in" or "unsure"), "" without a detector
     probabilities: np.ndarray  # the upload's result: the mean over its usable slices
     representative: int
+    left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (scans.LeftOut)
 
     @property
     def analysis(self):
@@ -76,13 +77,15 @@ def read_slices(engine, scan):
         verdicts = [detector.verdict(d) for d in distances]
         status = ood.combine(verdicts)
         if status == ood.OUT:
-            raise errors.not_brain()
+            refused = errors.not_brain().because("ood_distance", min(distances), detector.refuse_above)
+            log_refusal(refused)
+            raise refused
     usable = [i for i, v in enumerate(verdicts) if v != ood.OUT]
     probabilities = np.mean([analyses[i].probabilities for i in usable], axis=0)
     return Reading(
         analyses=analyses, grays=grays, positions=list(scan.positions) or [0] * len(grays),
         verdicts=verdicts, distances=distances, status=status, probabilities=probabilities,
-        representative=most_representative(analyses, probabilities, usable),
+        representative=most_representative(analyses, probabilities, usable), left_out=list(scan.left_out),
     )
 
 
@@ -94,8 +97,8 @@ def most_representative(analyses, probabilities, usable):
 
 
 def save_slices(assessment, reading, render_overlay, saved):
-    """Per-slice rows of a volume (nothing for a single image). Stored names go into ``saved`` for cleanup."""
-    # A volume lists its slices even when only one of them passed the checks.
+    """Per-slice rows of a volume (nothing for a single image): every slice of its band, analysed or left out
+    with the reason. Stored names go into ``saved`` for cleanup."""
     if not assessment.is_volume:
         return []
     rows = []
@@ -124,5 +127,12 @@ def save_slices(assessment, reading, render_overlay, saved):
             ood_status=reading.verdicts[i] or "",
             ood_distance=reading.distances[i] if reading.distances else None,
             representative=i == reading.representative,
+            left_out=OUTSIDE_TRAINING if reading.verdicts[i] == ood.OUT else "",
         ))
-    return AssessmentSlice.objects.bulk_create(rows)
+    for one in reading.left_out:
+        # Not analysed: only the slice itself, so that the page can show what was left out.
+        scan_name = default_storage.save(random_name("scans", ".png"), ContentFile(png_bytes(one.gray)))
+        saved.append(scan_name)
+        rows.append(AssessmentSlice(assessment=assessment, position=one.position, scan=scan_name,
+                                    left_out=one.check))
+    return AssessmentSlice.objects.bulk_create(sorted(rows, key=lambda row: row.position))

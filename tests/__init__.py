@@ -1,0 +1,5 @@
+import logging
+
+# Every refused upload and left-out slice is logged at INFO for the server's operators (assessments.scans);
+# the tests refuse hundreds on purpose. Tests that check those lines capture them with assertLogs.
+logging.getLogger("assessments.scans").setLevel(logging.WARNING)

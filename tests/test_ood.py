@@ -43,6 +43,16 @@ class DetectorTests(SimpleTestCase):
         far = self.detector.verdicts(self.far)
         self.assertEqual(far.count(ood.OUT), len(far))
 
+    def test_real_brains_from_elsewhere_move_the_refusal_threshold_so_that_99_percent_pass(self):
+        rng = np.random.default_rng(2)
+        elsewhere = cloud(rng, 300, silent=6)  # real, but unlike the training slices
+        before = self.detector.verdicts(elsewhere).count(ood.OUT)
+        widened = ood.fit(self.train, self.validation, real_features=elsewhere)
+        self.assertGreater(before, 3)
+        self.assertGreaterEqual(widened.info["real_variety_pass_rate"], 0.99)
+        self.assertGreater(widened.refuse_above, self.detector.refuse_above)
+        self.assertEqual(widened.unsure_above, self.detector.unsure_above)  # the mark is still set on validation
+
     def test_it_survives_the_checkpoint_round_trip_with_weights_only(self):
         buffer = io.BytesIO()
         torch.save({"ood": self.detector.to_checkpoint()}, buffer)
@@ -94,7 +104,7 @@ class FitOodCommandTests(SimpleTestCase):
     def fit(self):
         out = io.StringIO()
         call_command("fit_ood", "--data", str(self.data), "--model", str(self.model), "--no-measure",
-                     "--cache-dir", "", "--train-stride", "1", stdout=out)
+                     "--no-real-variety", "--cache-dir", "", "--train-stride", "1", stdout=out)
         return out.getvalue()
 
     def test_it_adds_the_detector_keeps_every_other_key_and_rewrites_the_hash(self):

@@ -16,7 +16,8 @@ from PIL import Image
 from assessments import api
 from assessments.ml import ood
 from assessments.models import Assessment, AssessmentSlice
-from assessments.scans.nifti import BAND_SLICES, band_positions
+from assessments.scans.nifti import BAND_FOREGROUND, BAND_SLICES, band_positions
+from assessments.scans.quality import robust_window
 from tools import scan_files
 
 from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload, without_detector
@@ -135,32 +136,45 @@ class ScanUploadTests(AlzAwareTestCase):
         self.client.force_login(self.other_patient.user)
         self.assertEqual(self.client.get(url).status_code, 404)
 
-    def test_a_volume_with_one_usable_slice_still_lists_it(self):
+    def test_a_volume_with_one_usable_slice_lists_every_slice_with_the_reason(self):
         volume = scan_files.mni_array(2).copy()
-        positions = band_positions(volume.shape[2])
+        positions = band_positions(volume, (2.0, 2.0, 2.0))
+        high = robust_window(volume.ravel())[1]
         for position in positions[:4] + positions[5:]:
-            volume[:, :, position] = 0  # blank slices: refused one by one, the volume kept
+            # Flat slices with the brain's cross-section kept (and so the band): refused one by one, the volume kept.
+            volume[:, :, position] = np.where(volume[:, :, position] > BAND_FOREGROUND * high, high / 2, 0)
         data = scan_files.nifti_bytes(volume, scan_files.mni_volume(2).affine)
         self.submit(data, "one-good-slice.nii")
         assessment = Assessment.objects.get()
-        self.assertEqual([s.position for s in assessment.slices.all()], [positions[4]])
-        self.assertContains(self.client.get(assessment.get_absolute_url()), "1 axial slice from the middle")
-        self.assertEqual([one["position"] for one in self.predict(data, "again.nii").json()["slices"]],
-                         [positions[4]])
+        slices = list(assessment.slices.all())
+        self.assertEqual([s.position for s in slices], positions)
+        self.assertEqual([s.position for s in slices if s.counted], [positions[4]])
+        self.assertEqual({s.left_out for s in slices if not s.counted}, {"inside_detail"})
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, "1 axial slice from the middle of the brain; 8 more")
+        self.assertContains(page, "Not analysed", count=8)
+        self.assertContains(page, "left out of the result: no detail inside the head", count=8)
+        body = self.predict(data, "again.nii").json()
+        self.assertEqual([one["position"] for one in body["slices"]], positions)
+        self.assertEqual([one["position"] for one in body["slices"] if one["counted"]], [positions[4]])
+        left_out = [one for one in body["slices"] if not one["counted"]]
+        self.assertEqual({one["reason"] for one in left_out}, {"inside_detail"})
+        self.assertEqual({one["prediction"] for one in left_out}, {None})
 
-    def test_the_api_gives_a_volume_result_in_the_four_keys_plus_slices(self):
+    def test_the_api_gives_a_volume_result_in_the_documented_keys_plus_slices(self):
         response = self.predict(scan_files.mni_nifti_bytes(2), "brain.nii")
         self.assertEqual(response.status_code, 200)
         body = response.json()
         # "warning" too when part of the volume lies outside what the model was trained on.
         self.assertEqual(set(body) - {"warning"},
-                         {"prediction", "confidence", "class_probabilities", "heatmap_url", "slices"})
+                         {"prediction", "confidence", "class_probabilities", "heatmap_url", "any_impairment",
+                          "slices"})
         if "warning" in body:
             self.assertTrue(any(one["outside_training"] for one in body["slices"]))
         self.assertEqual(len(body["slices"]), BAND_SLICES)
         for one in body["slices"]:
-            self.assertLessEqual({"position", "prediction", "confidence", "class_probabilities", "heatmap_url"},
-                                 set(one))
+            self.assertLessEqual({"position", "prediction", "confidence", "class_probabilities", "heatmap_url",
+                                  "any_impairment"}, set(one))
             self.assertTrue(one["heatmap_url"].startswith("http"))
         self.assertEqual(self.client.get(body["slices"][0]["heatmap_url"]).status_code, 200)
 
@@ -169,10 +183,11 @@ class ScanUploadTests(AlzAwareTestCase):
         four_d = self.predict(scan_files.mni_nifti_bytes(2, compressed=True, volumes=2), "b.nii.gz").json()
         self.assertEqual(three_d["class_probabilities"], four_d["class_probabilities"])
 
-    def test_a_single_image_still_answers_exactly_the_four_keys(self):
+    def test_a_single_image_still_answers_exactly_the_documented_keys(self):
         with without_detector():  # the API's shape, whatever the detector thinks of a drawn slice
             body = self.predict(image_bytes(drawn_brain_slice(3)), "scan.png").json()
-        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url"})
+        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url",
+                                     "any_impairment"})
 
 
 class OutOfDistributionTests(AlzAwareTestCase):

@@ -413,6 +413,13 @@ def kinds():
     return rng_free + pictures
 
 
+# Kinds that neither the layout checks nor the detector can tell from real axial brains: a coronal slice
+# through the middle of the brain has an outline as convex as a skull-stripped axial slice's, and the shipped
+# model's features put it among real axial brains from other pipelines. Refusing them would refuse real
+# brains, so they are analysed and marked "outside what the model was trained on" (README, "Accepted formats").
+MARKED_NOT_REFUSED = {"mri_coronal"}
+
+
 NOT_BRAIN = ("not_brain",)
 
 

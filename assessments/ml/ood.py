@@ -17,10 +17,12 @@ a shrinkage covariance of the raw features.
 Two thresholds, read off the distances of held-out validation slices:
 
 * above ``refuse_above``: refused as "not a brain MRI slice". At least 99% of
-  validation slices pass it, and at least 80% of the same slices as another
+  validation slices pass it, at least 99% of the same slices as another
   scanner might give them (blurred, re-contrasted, noisier, tilted a little:
-  ``ood_fitting.acquisition_variant``), so a real slice from elsewhere is
-  analysed and marked rather than turned away;
+  ``ood_fitting.acquisition_variant``) and, where given, 99% of real brains
+  from other pipelines (``tools/real_variety.py``), so a real slice from
+  elsewhere is analysed and marked rather than turned away: refusing a real
+  brain is a worse error than analysing an unusual one;
 * between ``unsure_above`` and ``refuse_above``: analysed, but the result is
   marked "outside what the model was trained on" (the farthest 2.5% of
   validation slices and beyond).
@@ -42,7 +44,7 @@ COMPONENTS = 512
 # the share analysed without a mark.
 PASS_RATE = 0.99
 CLEAN_RATE = 0.975
-VARIANT_PASS_RATE = 0.80
+VARIANT_PASS_RATE = 0.99
 
 # What the API and ``manage.py analyze`` say of a result the detector is unsure about.
 OUTSIDE_TRAINING = ("This scan lies outside what the model was trained on, so this result is even less "
@@ -111,8 +113,9 @@ class OodDetector:
 
 
 def fit(train_features, validation_features, variant_features=None, pass_rate=PASS_RATE, clean_rate=CLEAN_RATE,
-        variant_pass_rate=VARIANT_PASS_RATE, components=COMPONENTS):
-    """Fit on training slices' features, set both thresholds from the validation slices' (and their variants')."""
+        variant_pass_rate=VARIANT_PASS_RATE, components=COMPONENTS, real_features=None):
+    """Fit on training slices' features, set both thresholds from the validation slices' (their variants' and
+    other real brains' too)."""
     x = transform(train_features)
     n, dims = x.shape
     k = max(1, min(components, n // 2, dims - 1))
@@ -130,11 +133,14 @@ def fit(train_features, validation_features, variant_features=None, pass_rate=PA
     # "higher": a real validation distance, so at least ``pass_rate`` of them pass even when there are few.
     detector.refuse_above = float(np.quantile(validation, pass_rate, method="higher"))
     detector.unsure_above = float(np.quantile(validation, clean_rate, method="higher"))
-    variants = None
+    variants = real = None
     if variant_features is not None and len(variant_features):
         variants = detector.distances(variant_features)
         detector.refuse_above = max(detector.refuse_above,
                                     float(np.quantile(variants, variant_pass_rate, method="higher")))
+    if real_features is not None and len(real_features):
+        real = detector.distances(real_features)
+        detector.refuse_above = max(detector.refuse_above, float(np.quantile(real, variant_pass_rate, method="higher")))
     detector.info = {
         "components": int(k),
         "training_slices": int(n),
@@ -150,6 +156,10 @@ def fit(train_features, validation_features, variant_features=None, pass_rate=PA
             "validation_variants": int(len(variants)),
             "validation_variant_pass_rate": float(np.mean(variants <= detector.refuse_above)),
         })
+    if real is not None:
+        detector.info.update({"real_variety_slices": int(len(real)),
+                              "real_variety_pass_rate": float(np.mean(real <= detector.refuse_above)),
+                              "real_variety_clean_rate": float(np.mean(real <= detector.unsure_above))})
     return detector
 
 

@@ -117,8 +117,13 @@ def features_of_grays(analyzer, grays, total=None, progress=None):
     return np.asarray(out, dtype=np.float32)
 
 
-def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None, measure=None, log=print):
-    """Fit the detector for ``model_path`` on ``data_dir``, re-save the checkpoint; returns the detector."""
+def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None, measure=None, real_brains=(),
+                        log=print):
+    """Fit the detector for ``model_path`` on ``data_dir``, re-save the checkpoint; returns the detector.
+
+    ``real_brains``: rendered slices of real brains from elsewhere (other pipelines, scanners, people);
+    like the validation slices' variants, at least ``ood.VARIANT_PASS_RATE`` of them must pass.
+    """
     model_path = Path(model_path)
     model, checkpoint = load_checkpoint(model_path)
     analyzer = Analyzer(model, checkpoint)
@@ -150,7 +155,8 @@ def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None,
     variant_rows = validation_rows[::2]
     variant_features = variant_features_of(analyzer, [r["path"] for r in variant_rows],
                                            cache("variants", variant_rows), progress)
-    detector = ood.fit(train_features, validation_features, variant_features)
+    real_features = features_of_grays(analyzer, real_brains, len(real_brains)) if len(real_brains) else None
+    detector = ood.fit(train_features, validation_features, variant_features, real_features=real_features)
     detector.info.update({"split_source": source, "train_stride": int(train_stride)})
     if measure is not None:
         detector.info["measured"] = measure(analyzer, detector, validation_rows, validation_features)

@@ -7,6 +7,7 @@ same checks (:mod:`.quality`); whether the content is a brain MRI at all is
 judged later, by the model (``assessments.ml.ood``).
 """
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,27 @@ from . import dicom, errors, nifti, quality, rasters
 from .errors import ScanRejected
 from .rasters import MAX_PIXELS
 
-__all__ = ["MAX_PIXELS", "Scan", "ScanRejected", "read_scan"]
+__all__ = ["MAX_PIXELS", "LeftOut", "Scan", "ScanRejected", "log_refusal", "read_scan"]
+
+logger = logging.getLogger(__name__)
+
+
+def log_refusal(problem, what="An upload"):
+    """One line for the server's log: the refusal's code, the check that made it and what it measured.
+
+    Numbers and names of checks only: never the file's name, its header fields or its pixels.
+    """
+    logger.info("%s was refused (%s): check %s measured %s, limit %s", what, problem.code, problem.check,
+                "-" if problem.measured is None else problem.measured, "-" if problem.limit is None else problem.limit)
+
+
+@dataclass
+class LeftOut:
+    """A slice of a volume's band that a check refused: listed with the reason, not analysed."""
+
+    position: int  # its axial index in the volume
+    gray: np.ndarray
+    check: str  # the check that refused it, a key of quality.CHECKS
 
 
 @dataclass
@@ -25,6 +46,7 @@ class Scan:
     acquisition: dict = field(default_factory=dict)  # non-identifying fields only
     slices: list = field(default_factory=list)  # every slice to analyse, ``gray`` among them
     positions: list = field(default_factory=list)  # each slice's axial index in a volume
+    left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (LeftOut)
 
     def __post_init__(self):
         if not self.slices:
@@ -69,11 +91,19 @@ def identify_other(data):
 
 
 def read_scan(data, max_bytes):
-    """``data`` (bytes) -> :class:`Scan`, or raise :class:`ScanRejected`."""
+    """``data`` (bytes) -> :class:`Scan`, or raise :class:`ScanRejected` (and say why in the server's log)."""
+    try:
+        return read_any(data, max_bytes)
+    except ScanRejected as problem:
+        log_refusal(problem)
+        raise
+
+
+def read_any(data, max_bytes):
     if not data:
         raise errors.empty()
     if len(data) > max_bytes:
-        raise errors.too_large(max_bytes)
+        raise errors.too_large(max_bytes).because("too_large", len(data), max_bytes)
 
     if dicom.is_dicom(data):
         gray, acquisition = dicom.read_dicom(data)
@@ -100,13 +130,16 @@ def read_scan(data, max_bytes):
 
 
 def volume_scan(slices, positions, acquisition):
-    """Keep the band's slices that pass the checks; the central one stands for the volume."""
-    kept, kept_positions, first_problem = [], [], None
+    """Analyse the band's slices that pass the checks and list the others with the check that refused each;
+    the central analysed one stands for the volume. A volume is refused only when no slice passes."""
+    kept, kept_positions, left_out, first_problem = [], [], [], None
     for gray, position in zip(slices, positions):
         try:
             quality.check_slice(gray)
         except ScanRejected as problem:
             first_problem = first_problem or problem
+            left_out.append(LeftOut(position=position, gray=gray, check=problem.check))
+            log_refusal(problem, f"Slice {position} of a volume")
         else:
             kept.append(gray)
             kept_positions.append(position)
@@ -114,4 +147,4 @@ def volume_scan(slices, positions, acquisition):
         raise first_problem or errors.blank()
     middle = len(kept) // 2
     return Scan(gray=kept[middle], source_format="nifti", acquisition=acquisition,
-                slices=kept, positions=kept_positions)
+                slices=kept, positions=kept_positions, left_out=left_out)

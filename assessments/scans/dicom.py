@@ -63,7 +63,7 @@ def read_dicom(data):
     except (AttributeError, TypeError, ValueError):
         raise errors.unreadable("DICOM") from None
     if rows * columns > MAX_PIXELS:
-        raise errors.too_many_pixels(MAX_PIXELS)
+        raise errors.too_many_pixels(MAX_PIXELS).because("too_many_pixels", rows * columns, MAX_PIXELS)
     quality.check_geometry(columns, rows)
 
     # A multi-frame file is a stack: its middle frame is the one most likely to
@@ -80,7 +80,7 @@ def read_dicom(data):
         if rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise errors.unreadable("DICOM")
         if quality.is_colour(rgb):
-            raise errors.colour()
+            raise errors.colour().because("colour", quality.colour_share(rgb), quality.COLOUR_PIXEL_FRACTION)
         gray = quality.rgb_to_gray(rgb)
     else:
         gray = render_gray(np.asarray(raw), ds)

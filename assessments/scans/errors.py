@@ -14,12 +14,20 @@ class ScanRejected(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        # Which check refused it and what it measured (for the server log: numbers, never patient data).
+        self.check = code
+        self.measured = None
+        self.limit = None
+
+    def because(self, check, measured, limit=None):
+        """This refusal, naming the ``check`` that made it, the value it ``measured`` and its ``limit``."""
+        self.check = check
+        self.measured = measured if isinstance(measured, str) else round(float(measured), 4)
+        self.limit = limit
+        return self
 
     def __repr__(self):
         return f"ScanRejected({self.code!r}, {self.message!r})"
-
-    def as_json(self):
-        return {"error": self.code, "detail": self.message}
 
 
 def empty():

@@ -1,9 +1,10 @@
 """NIfTI volumes (.nii, .nii.gz) from research pipelines, read with nibabel.
 
 A volume is reoriented to the closest canonical (RAS) orientation and a band
-of axial slices over its middle third is rendered, all with one intensity
-window so the slices stay comparable. Each slice is shown as radiologists look
-at an axial image: anterior at the top, the patient's right on the left.
+of axial slices is rendered, chosen by what the volume holds (see
+:func:`band_range`), all with one intensity window so the slices stay
+comparable. Each slice is shown as radiologists look at an axial image:
+anterior at the top, the patient's right on the left.
 """
 
 import struct
@@ -58,6 +59,11 @@ def gunzip(data):
 
 def read_nifti(raw, version):
     """Uncompressed NIfTI bytes -> ``(slices, positions, acquisition)`` or raise ScanRejected."""
+    return render_band(*read_volume(raw, version))
+
+
+def read_volume(raw, version):
+    """Uncompressed NIfTI bytes -> ``(RAS float32 volume, voxel sizes in mm)`` or raise ScanRejected."""
     if version == "pair":
         raise errors.unsupported("a NIfTI header without its image (a .hdr/.img pair)",
                                  "Please convert it to a single .nii or .nii.gz file and upload that.")
@@ -70,7 +76,7 @@ def read_nifti(raw, version):
     if len(shape) < 2 or any(int(n) < 1 for n in shape):
         raise errors.unreadable("NIfTI")
     if int(np.prod(shape[:3])) > MAX_VOXELS:
-        raise errors.too_many_pixels(MAX_VOXELS)
+        raise errors.too_many_pixels(MAX_VOXELS).because("too_many_pixels", int(np.prod(shape[:3])), MAX_VOXELS)
     try:
         if len(shape) == 2:
             image = image_class(np.asarray(image.dataobj)[:, :, None], image.affine)
@@ -83,23 +89,76 @@ def read_nifti(raw, version):
         raise errors.unreadable("NIfTI") from None
     if volume.ndim != 3:
         raise errors.unreadable("NIfTI")
-    spacing = nib.affines.voxel_sizes(image.affine)
-    return render_band(volume, spacing)
+    return volume, nib.affines.voxel_sizes(image.affine)
 
 
-def band_positions(depth, count=BAND_SLICES):
-    """``count`` evenly spaced axial positions over the middle third of ``depth`` slices."""
-    if depth <= 2:
-        return list(range(depth))
-    start, stop = depth / 3.0, 2.0 * depth / 3.0
-    positions = np.unique(np.round(np.linspace(start, stop - 1, count)).astype(int))
-    return [int(p) for p in np.clip(positions, 0, depth - 1)]
+# The band is chosen by the brain's axial cross-section (the area inside the head's outline on each slice),
+# not by where the volume's array happens to start and stop: a 2 mm template-space volume (91x109x91) has
+# 36 mm of empty space above the brain and its middle third starts in the cerebellum. The cross-section is
+# largest from the temporal lobes up to the ventricles (MNI152: within 3% of its largest from z = -12 to
+# +16 mm); below that level the slice splits into temporal lobes, brainstem and cerebellum, above it the
+# brain narrows towards the vertex. The band runs from the middle of that widest level (MNI152: z = +2 mm,
+# the third ventricle) up to where the cross-section has shrunk to 75% of its largest (z = +44 mm, above
+# the lateral ventricles): the slices through the ventricles, like the training slices.
+BAND_FOREGROUND = 0.1  # a voxel is head above this share of the volume's robust maximum (as quality.layout)
+BAND_WIDEST = 0.97  # slices within 3% of the largest cross-section make up the widest level
+BAND_TOP = 0.75  # the band reaches up to the last slice with at least 75% of the largest cross-section
+BAND_SMOOTH_MM = 10.0  # the cross-sections are averaged over 10 mm, so one odd slice cannot move the band
 
 
-def render_band(volume, spacing):
+def cross_sections(volume, spacing=(1.0, 1.0, 1.0), high=None):
+    """Area (mm^2) inside the head's outlines on each axial slice of a RAS ``volume``."""
+    if high is None:
+        high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])[1]
+    sx, sy = (float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing[:2])
+    foreground = (volume > BAND_FOREGROUND * high).astype(np.uint8) if high > 0 else np.zeros(volume.shape, np.uint8)
+    areas = []
+    for z in range(volume.shape[2]):
+        contours, _ = cv2.findContours(np.ascontiguousarray(foreground[:, :, z]), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        # The filled outlines: dark ventricles inside the brain are part of its cross-section.
+        areas.append(sum(cv2.contourArea(c) for c in contours))
+    return np.asarray(areas, dtype=np.float64) * sx * sy
+
+
+def band_range(volume, spacing=(1.0, 1.0, 1.0), high=None):
+    """``(first, last)`` axial indices of the band: from the widest level up to 75% of its cross-section."""
+    depth = volume.shape[2]
+    areas = cross_sections(volume, spacing, high)
+    if depth <= 2 or not areas.max() > 0:
+        return 0, depth - 1
+    sz = float(spacing[2]) if np.isfinite(spacing[2]) and spacing[2] > 0 else 1.0
+    width = max(1, int(round(BAND_SMOOTH_MM / sz)))
+    smooth = np.convolve(np.pad(areas, width // 2, mode="edge"), np.ones(width) / width, mode="valid")[:depth]
+    peak = int(np.argmax(smooth))
+    low = high_ = peak
+    while low > 0 and smooth[low - 1] >= BAND_WIDEST * smooth[peak]:
+        low -= 1
+    while high_ < depth - 1 and smooth[high_ + 1] >= BAND_WIDEST * smooth[peak]:
+        high_ += 1
+    first = (low + high_) // 2
+    last = first
+    while last < depth - 1 and smooth[last + 1] >= BAND_TOP * smooth[peak]:
+        last += 1
+    return first, last
+
+
+def band_positions(volume, spacing=(1.0, 1.0, 1.0), count=BAND_SLICES, high=None):
+    """``count`` evenly spaced axial positions over :func:`band_range` (fewer if the band is thinner)."""
+    first, last = band_range(volume, spacing, high)
+    positions = np.unique(np.round(np.linspace(first, last, count)).astype(int))
+    return [int(p) for p in positions]
+
+
+def render_band(volume, spacing, count=BAND_SLICES):
+    """``(slices, positions, acquisition)``: ``count`` slices of the band, or every one of its levels if None."""
     volume = np.nan_to_num(volume, nan=0.0, posinf=0.0, neginf=0.0)
     low, high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])
-    positions = band_positions(volume.shape[2])
+    if count is None:
+        first, last = band_range(volume, spacing, high)
+        positions = list(range(first, last + 1))
+    else:
+        positions = band_positions(volume, spacing, count, high)
     slices = [axial_image(to_uint8(volume[:, :, z], low, high), spacing) for z in positions]
     acquisition = {"slice_thickness_mm": round(float(spacing[2]), 3)} if np.isfinite(spacing[2]) else {}
     return slices, positions, acquisition

@@ -14,7 +14,6 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
-NAMES = {"PNG": "PNG", "JPEG": "JPEG", "TIFF": "TIFF", "BMP": "BMP"}
 
 
 def read_raster(data):
@@ -27,11 +26,11 @@ def read_raster(data):
         raise errors.unrecognised() from None
     except (OSError, ValueError, SyntaxError, EOFError):
         raise errors.unreadable(kind_by_signature(data)) from None
-    kind = NAMES.get(image.format, "image")
+    kind = image.format if image.format in FORMATS else "image"
     with image:
         width, height = image.size
         if width * height > MAX_PIXELS:
-            raise errors.too_many_pixels(MAX_PIXELS)
+            raise errors.too_many_pixels(MAX_PIXELS).because("too_many_pixels", width * height, MAX_PIXELS)
         # Geometry first: a 10x10 000 sliver is refused without decoding it.
         quality.check_geometry(width, height)
         try:
@@ -71,5 +70,5 @@ def to_gray(image):
     else:
         rgb = np.asarray(image.convert("RGB"))
     if quality.is_colour(rgb):
-        raise errors.colour()
+        raise errors.colour().because("colour", quality.colour_share(rgb), quality.COLOUR_PIXEL_FRACTION)
     return quality.rgb_to_gray(rgb)

@@ -9,10 +9,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.ml import explanations, percentages
+from assessments.ml import any_impairment, explanations, percentages
 from assessments.ml.engine import get_analyzer
 from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
+from assessments.models import OUTSIDE_TRAINING as OUTSIDE_TRAINING_REASON
+from assessments.models import LeftOut
 from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
 from assessments.services import faithfulness_of, render_overlay
@@ -61,16 +63,20 @@ class Command(BaseCommand):
             "prediction": reading.prediction,
             "confidence": round(reading.confidence, 6),
             "class_probabilities": percentages(reading.class_probabilities()),
+            "any_impairment": round(any_impairment(reading.class_probabilities()), 6),
             "faithfulness": None if score is None else round(score, 4),
         }
         if reading.status == "unsure":
             result["warning"] = OUTSIDE_TRAINING
         if scan.is_volume:
-            # As the API: a slice the detector refuses is listed but not counted in the volume's result.
-            result["slices"] = [{"position": position, "prediction": one.prediction,
-                                 "confidence": round(one.confidence, 6), "counted": verdict != "out"}
-                                for position, one, verdict in zip(reading.positions, reading.analyses,
-                                                                  reading.verdicts)]
+            # As the API: every slice of the band; one the detector refuses is analysed but not counted, one a
+            # check refuses is not analysed; ``reason`` says why (AssessmentSlice.LeftOut).
+            slices = [{"position": position, "prediction": one.prediction, "confidence": round(one.confidence, 6),
+                       "counted": verdict != "out", "reason": OUTSIDE_TRAINING_REASON if verdict == "out" else None}
+                      for position, one, verdict in zip(reading.positions, reading.analyses, reading.verdicts)]
+            slices += [{"position": one.position, "prediction": None, "confidence": None, "counted": False,
+                        "reason": one.check} for one in reading.left_out]
+            result["slices"] = sorted(slices, key=lambda one: one["position"])
         if out_dir:
             stored = explanations.from_analysis(analysis)
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
@@ -90,4 +96,10 @@ class Command(BaseCommand):
         line = f"{result['file']}: {result['prediction']} ({result['confidence']:.1%})"
         if result["faithfulness"] is not None:
             line += f", faithfulness {result['faithfulness']:.2f}× random"
+        slices = result.get("slices", [])
+        if slices:
+            line += f", from {sum(one['counted'] for one in slices)} of the band's {len(slices)} axial slices"
+        # A volume's slices that are not counted, each with the reason.
+        line += "".join(f"\n  slice {one['position']} left out: {LeftOut(one['reason']).label}"
+                        for one in slices if not one["counted"])
         return line + "".join(f"\n  wrote {result[k]}" for k in ("overlay", "maps") if k in result)
