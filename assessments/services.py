@@ -24,6 +24,18 @@ def analyzer():
     return get_analyzer(settings.ALZAWARE_MODEL_PATH)
 
 
+def track_record(assessment):
+    """How the model that made ``assessment`` did on people it never saw (its checkpoint's own figures), or None.
+
+    None for an untrained model, one without cross-validated figures, or an
+    assessment made by an earlier model than the one loaded now.
+    """
+    engine = analyzer()
+    if not engine.trained or assessment.model_sha256 != engine.sha256:
+        return None
+    return engine.metadata.get("cross_validation")
+
+
 def patient_of(user):
     """Only patients submit scans; doctors and admins review them."""
     patient = getattr(user, "patient", None) if user.is_authenticated else None

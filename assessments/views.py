@@ -37,7 +37,8 @@ def new(request):
 def detail(request, pk):
     assessment = services.get_visible_assessment(request.user, pk)
     return render(request, "assessments/detail.html",
-                  {"assessment": assessment, **heatmaps.explanation_choice(assessment, request.GET)})
+                  {"assessment": assessment, "track_record": services.track_record(assessment),
+                   **heatmaps.explanation_choice(assessment, request.GET)})
 
 
 def private_png(stored):

@@ -22,7 +22,10 @@ class ApiTests(AlzAwareTestCase):
         response = self.predict(image_bytes(drawn_brain_slice(31)), HTTP_AUTHORIZATION=f"Token {token}")
         self.assertEqual(response.status_code, 200)
         body = response.json()
-        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url"})
+        self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url",
+                                     "any_impairment"})
+        no_impairment = float(body["class_probabilities"]["No Impairment"].rstrip("%")) / 100
+        self.assertAlmostEqual(body["any_impairment"], 1 - no_impairment, delta=0.0001)
         self.assertIn(body["prediction"], CLASSES)
         self.assertIsInstance(body["confidence"], float)
         self.assertTrue(0 <= body["confidence"] <= 1)

@@ -1,7 +1,13 @@
+import io
+import tempfile
+from pathlib import Path
 from unittest import mock
 
+from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 
+from assessments import services
 from assessments.ml import CLASSES
 from assessments.models import Assessment
 
@@ -59,13 +65,29 @@ class UploadTests(AlzAwareTestCase):
         self.assertNotContains(self.client.get(reverse("assessments:history")), first.get_absolute_url())
 
     def test_an_untrained_model_is_named_as_such(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            stand_in = Path(tmp) / "untrained.pt"
+            call_command("make_untrained_model", "--out", str(stand_in), "--input-size", "64", stdout=io.StringIO())
+            with override_settings(ALZAWARE_MODEL_PATH=stand_in):
+                self.submit(image_bytes(drawn_brain_slice(5)))
+                page = self.client.get(Assessment.objects.get().get_absolute_url())
+        self.assertIs(Assessment.objects.get().model_trained, False)
+        self.assertContains(page, "The model that produced this result is untrained")
+        self.assertNotContains(page, "How often this model is right")
+
+    def test_the_shipped_model_says_how_likely_any_impairment_is_and_how_often_it_was_right(self):
         self.submit(image_bytes(drawn_brain_slice(5)))
         assessment = Assessment.objects.get()
+        self.assertIs(assessment.model_trained, True)
         page = self.client.get(assessment.get_absolute_url())
-        if assessment.model_trained:
-            self.assertNotContains(page, "untrained")
-        else:
-            self.assertContains(page, "The model that produced this result is untrained")
+        self.assertNotContains(page, "untrained")
+        text = " ".join(page.content.decode().split())
+        any_impairment = 1 - assessment.probabilities["No Impairment"]
+        self.assertIn(f"as the model sees it: <strong>{any_impairment * 100:.1f}%</strong>", text)
+        record = services.analyzer().metadata["cross_validation"]
+        self.assertIn(f"tested on {record['subjects']} people whose scans it had not learned from, it gave the "
+                      f"right grade for {record['subject_accuracy'] * 100:.0f} in 100", text)
+        self.assertContains(page, reverse("model_card"))
 
     def test_a_failing_heatmap_still_saves_and_shows_the_prediction(self):
         with mock.patch("assessments.services.render_overlay", side_effect=RuntimeError("boom")), \
@@ -113,4 +135,6 @@ class ModelCardTests(AlzAwareTestCase):
         self.assertContains(page, reverse("model_card"))
         card = self.client.get(reverse("model_card"))
         self.assertContains(card, "balanced accuracy")
-        self.assertContains(card, "not shipped")
+        # The card's headline is the figure the checkpoint carries, so page and card cannot disagree.
+        record = services.analyzer().metadata["cross_validation"]
+        self.assertContains(card, f"for **{record['subject_accuracy']:.3f} of {record['subjects']} people**")

@@ -27,7 +27,6 @@ class Analysis:
 
     classes: tuple
     probabilities: np.ndarray  # (C,), with the checkpoint's calibration
-    logits: np.ndarray  # (C,), before calibration
     maps: np.ndarray  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
     features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
     geometry: Geometry | None = None
@@ -120,7 +119,6 @@ class Analyzer:
             Analysis(
                 classes=self.classes,
                 probabilities=probabilities[i].numpy().astype(np.float64),
-                logits=logits[i].numpy(),
                 maps=maps[i].numpy(),
                 features=features[i].numpy(),
                 geometry=prepared[i][1],
