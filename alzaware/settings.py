@@ -105,13 +105,10 @@ MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-# The trained model that ships in the repo; `make` falls back to an untrained
-# stand-in (models/untrained-resnet50.pt) while none is there.
+# The trained model that ships in the repo (MODEL_CARD.md). The untrained stand-in of
+# `manage.py make_untrained_model` is a test fixture, never served by default.
 SHIPPED_MODEL = BASE_DIR / "models" / "alzaware-resnet50.pt"
-UNTRAINED_MODEL = BASE_DIR / "models" / "untrained-resnet50.pt"
-ALZAWARE_MODEL_PATH = Path(
-    os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL if SHIPPED_MODEL.exists() else UNTRAINED_MODEL)
-)
+ALZAWARE_MODEL_PATH = Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,15 +4,17 @@ import io
 import os
 import shutil
 import tempfile
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 from PIL import Image, ImageDraw
 
 from accounts.management.commands.createdoctor import grant_doctor_permissions
 from accounts.models import Patient, User, doctors_group
+from assessments.ml import CLASSES
 
 PASSWORD = "a-Long-pass-phrase-42"
 
@@ -62,6 +64,27 @@ def draw_dataset(folder, classes, subjects_per_class=4, slices=8):
         writer.writerow(["path", "label", "subject", "slice"])
         writer.writerows(rows)
     return folder
+
+
+class DrawnTrainingFolder(SimpleTestCase):
+    """A tiny training folder drawn once per class (``cls.data``), and where a model trained on it goes."""
+
+    subjects_per_class = 4
+    slices = 8
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.TemporaryDirectory()
+        root = Path(cls.tmp.name)
+        cls.data = draw_dataset(root / "data", CLASSES[:3], cls.subjects_per_class, cls.slices)
+        cls.checkpoint = root / "models" / "tiny.pt"
+        cls.run_dir = root / "run"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        super().tearDownClass()
 
 
 def image_bytes(pixels, fmt="PNG"):

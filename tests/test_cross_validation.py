@@ -12,12 +12,12 @@ import torch
 from django.core.management import call_command
 from django.test import SimpleTestCase
 
-from assessments.ml import CLASSES, calibration, crossval, cv_report
+from assessments.ml import calibration, crossval, cv_report
 from assessments.ml.checkpoint import build_model, load_checkpoint, save_checkpoint
 from assessments.ml.engine import Analyzer
 from assessments.ml.evaluation import ece
 
-from .base import draw_dataset, drawn_brain_slice
+from .base import DrawnTrainingFolder, drawn_brain_slice
 
 
 def people(per_class):
@@ -99,22 +99,10 @@ class ReportTests(SimpleTestCase):
         self.assertEqual(report["always_no_impairment"]["per_class_recall"]["No Impairment"], 1.0)
 
 
-class CrossValidateCommandTests(SimpleTestCase):
+class CrossValidateCommandTests(DrawnTrainingFolder):
     """``manage.py cross_validate`` end to end on a tiny drawn folder, then rerun."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tmp = tempfile.TemporaryDirectory()
-        root = Path(cls.tmp.name)
-        cls.data = draw_dataset(root / "data", CLASSES[:3], subjects_per_class=4, slices=4)
-        cls.checkpoint = root / "models" / "tiny.pt"
-        cls.run_dir = root / "run"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-        super().tearDownClass()
+    slices = 4
 
     def run_protocol(self):
         out = io.StringIO()
@@ -147,6 +135,13 @@ class CrossValidateCommandTests(SimpleTestCase):
         self.assertEqual(meta["cross_validation"]["any_impairment_auc"], report["any_impairment"]["auc"])
         self.assertEqual(set(meta["split"]["train_subjects"]) | set(meta["split"]["val_subjects"]),
                          set(fold_of))
+
+        out = io.StringIO()
+        call_command("cv_report", "--oof", str(report_dir / "oof_logits.csv"), "--data", str(self.data), "--json",
+                     stdout=out)
+        again = json.loads(out.getvalue())  # anyone can recompute the figures from the committed logits
+        self.assertEqual(again["any_impairment"]["auc"], report["any_impairment"]["auc"])
+        self.assertEqual(again["model"]["balanced_accuracy"], report["model"]["balanced_accuracy"])
 
         printed = self.run_protocol()
         self.assertNotIn("fold 1/5:", printed)  # every fold and the final model were kept

@@ -3,21 +3,18 @@
 import csv
 import io
 import json
-import tempfile
 from contextlib import redirect_stderr
-from pathlib import Path
 
 import numpy as np
 import torch
 from django.core.management import call_command
 from django.test import SimpleTestCase
-from PIL import Image
 
 from assessments.ml import CLASSES, training
 from assessments.ml.checkpoint import load_checkpoint
 from assessments.ml.preprocess import DEFAULT_PREPROCESSING, normalise, to_square
 
-from .base import draw_dataset, drawn_brain_slice
+from .base import DrawnTrainingFolder, drawn_brain_slice
 
 
 def squares(n=4, size=64):
@@ -81,22 +78,8 @@ class BatchPipelineTests(SimpleTestCase):
         self.assertLess(float(out[:, :3, :3].abs().max()), 1e-3)  # a corner far from the brain stays black
 
 
-class TrainModelCommandTests(SimpleTestCase):
+class TrainModelCommandTests(DrawnTrainingFolder):
     """``manage.py train_model`` end to end on a tiny folder the test draws: every promised output."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tmp = tempfile.TemporaryDirectory()
-        root = Path(cls.tmp.name)
-        cls.data = draw_dataset(root / "data", CLASSES[:3])
-        cls.checkpoint = root / "models" / "tiny.pt"
-        cls.run_dir = root / "run"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-        super().tearDownClass()
 
     def train(self, *extra):
         out, err = io.StringIO(), io.StringIO()

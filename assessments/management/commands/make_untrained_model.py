@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand
 import torch
 
@@ -7,12 +6,12 @@ from assessments.ml.preprocess import DEFAULT_PREPROCESSING
 
 
 class Command(BaseCommand):
-    help = ("Write a randomly initialised ResNet50 checkpoint (metadata trained=False) so the app can run "
-            "before a trained model exists. Every result it gives says the model is untrained.")
+    help = ("Write a randomly initialised ResNet50 checkpoint (metadata trained=False): a test fixture, and a way "
+            "to try the app without the trained model. Every result it gives says the model is untrained.")
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--out", default=str(settings.UNTRAINED_MODEL))
+        parser.add_argument("--out", required=True, help="where to write it (tests make one in a temporary folder)")
         parser.add_argument("--input-size", type=int, default=224)
 
     def handle(self, *args, out, input_size, **options):
