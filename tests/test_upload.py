@@ -85,8 +85,10 @@ class UploadTests(AlzAwareTestCase):
         any_impairment = 1 - assessment.probabilities["No Impairment"]
         self.assertIn(f"as the model sees it: <strong>{any_impairment * 100:.1f}%</strong>", text)
         record = services.analyzer().metadata["cross_validation"]
-        self.assertIn(f"tested on {record['subjects']} people whose scans it had not learned from, it gave the "
-                      f"right grade for {record['subject_accuracy'] * 100:.0f} in 100", text)
+        self.assertIn(f"tested on people whose scans it had not learned from, it gave the right grade for "
+                      f"{record['subject_accuracy'] * 100:.0f} in 100 of them, and told people with some impairment "
+                      f"from people without it correctly {record['any_impairment_balanced_accuracy'] * 100:.0f} "
+                      "times in 100", text)
         self.assertContains(page, reverse("model_card"))
 
     def test_a_failing_heatmap_still_saves_and_shows_the_prediction(self):
