@@ -26,9 +26,6 @@ class UserManager(BaseUserManager):
         extra.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra)
 
-    def doctors(self):
-        return self.filter(is_staff=True, groups__name=DOCTORS_GROUP)
-
 
 class User(AbstractUser):
     username = None
@@ -94,14 +91,6 @@ class Patient(models.Model):
 
     def __str__(self):
         return str(self.user)
-
-    @property
-    def name(self):
-        return self.user.get_full_name()
-
-    @property
-    def email(self):
-        return self.user.email
 
 
 def doctors_group():
