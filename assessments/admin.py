@@ -31,13 +31,8 @@ def faithfulness_text(assessment):
     return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
 
 
-TRAINING_MATCH = {"in": "like the training slices", "unsure": "OUTSIDE what the model was trained on",
-                  "out": "OUTSIDE what the model was trained on, not counted",
-                  "": "not checked (model without a detector)"}
-
-
-def training_match_text(assessment):
-    return TRAINING_MATCH.get(assessment.ood_status, assessment.ood_status)
+def training_match_text(result):
+    return result.get_ood_status_display()
 
 
 def slice_table(assessment):
@@ -49,7 +44,7 @@ def slice_table(assessment):
         one.position, " (shown)" if one.representative else "",
         reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
         one.prediction if one.analysed else "-", percent(one.confidence) if one.analysed else "-",
-        TRAINING_MATCH.get(one.ood_status, one.ood_status) if one.analysed else "-",
+        training_match_text(one) if one.analysed else "-",
         "yes" if one.counted else f"no: {one.reason} ({one.left_out})",
     ) for one in assessment.slices.all()]
     if not rows:

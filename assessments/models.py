@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Patient
 
-from .ml import CLASSES, any_impairment, percentages
+from .ml import CLASSES, any_impairment, ood, percentages
 from .scans.quality import CHECKS
 
 
@@ -25,19 +25,26 @@ class AssessmentQuerySet(models.QuerySet):
         return self.filter(patient__in=Patient.objects.visible_to(user))
 
 
+class TrainingMatch(models.TextChoices):
+    """``ood_status``: the out-of-distribution detector's verdict (its values are assessments.ml.ood's)."""
+
+    IN = ood.IN, "like the training slices"
+    UNSURE = ood.UNSURE, "OUTSIDE what the model was trained on"
+    # A volume's slices only: analysed and listed, but left out of the volume's result.
+    OUT = ood.OUT, "OUTSIDE what the model was trained on, not counted"
+    NOT_CHECKED = "", "not checked (model without a detector)"
+
+
 class StoredResult:
     """Reading a stored result, shared by an assessment and each slice of a volume."""
 
-    # ``ood_status``: "in" like the training slices; "unsure" analysed, but outside what the model was
-    # trained on; "out" (a volume's slices only) refused, listed but left out of the volume's result;
-    # blank: the model had no detector.
     @property
     def outside_training(self):
-        return self.ood_status in ("unsure", "out")
+        return self.ood_status in (TrainingMatch.UNSURE, TrainingMatch.OUT)
 
     @property
     def counted(self):
-        return self.ood_status != "out"
+        return self.ood_status != TrainingMatch.OUT
 
     def ordered_probabilities(self):
         """``[(class name, probability)]`` in the model's class order."""
@@ -79,11 +86,7 @@ class Assessment(StoredResult, models.Model):
     # slices that were analysed (AssessmentSlice); the result above is then the volume's.
     source_format = models.CharField(max_length=20, blank=True)
     acquisition = models.JSONField(default=dict, blank=True)
-    ood_status = models.CharField(
-        max_length=10, blank=True,
-        help_text="in: like the training slices; unsure: outside what the model was trained on; "
-                  "blank: the model had no detector.",
-    )
+    ood_status = models.CharField(max_length=10, blank=True, choices=TrainingMatch.choices)
     ood_distance = models.FloatField(null=True, blank=True)
 
     objects = AssessmentQuerySet.as_manager()
@@ -162,7 +165,7 @@ class AssessmentSlice(StoredResult, models.Model):
     prediction = models.CharField(max_length=40, choices=Assessment.Prediction.choices, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(default=dict, blank=True)
-    ood_status = models.CharField(max_length=10, blank=True)
+    ood_status = models.CharField(max_length=10, blank=True, choices=TrainingMatch.choices)
     ood_distance = models.FloatField(null=True, blank=True)
     representative = models.BooleanField(default=False, help_text="The slice shown for the whole volume.")
     left_out = models.CharField(max_length=20, blank=True, choices=LeftOut.choices,
@@ -181,7 +184,7 @@ class AssessmentSlice(StoredResult, models.Model):
 
     @property
     def counted(self):
-        return not self.left_out and self.ood_status != "out"
+        return not self.left_out and self.ood_status != TrainingMatch.OUT
 
     @property
     def reason(self):

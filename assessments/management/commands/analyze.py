@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.ml import any_impairment, explanations, percentages
+from assessments.ml import any_impairment, explanations, ood, percentages
 from assessments.ml.engine import get_analyzer
 from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
@@ -66,13 +66,14 @@ class Command(BaseCommand):
             "any_impairment": round(any_impairment(reading.class_probabilities()), 6),
             "faithfulness": None if score is None else round(score, 4),
         }
-        if reading.status == "unsure":
+        if reading.status == ood.UNSURE:
             result["warning"] = OUTSIDE_TRAINING
         if scan.is_volume:
             # As the API: every slice of the band; one the detector refuses is analysed but not counted, one a
             # check refuses is not analysed; ``reason`` says why (AssessmentSlice.LeftOut).
             slices = [{"position": position, "prediction": one.prediction, "confidence": round(one.confidence, 6),
-                       "counted": verdict != "out", "reason": OUTSIDE_TRAINING_REASON if verdict == "out" else None}
+                       "counted": verdict != ood.OUT,
+                       "reason": OUTSIDE_TRAINING_REASON if verdict == ood.OUT else None}
                       for position, one, verdict in zip(reading.positions, reading.analyses, reading.verdicts)]
             slices += [{"position": one.position, "prediction": None, "confidence": None, "counted": False,
                         "reason": one.check} for one in reading.left_out]
