@@ -77,7 +77,7 @@ class Patient(models.Model):
     # The colour map new overlays are drawn with; kept here (not in ml/) as plain
     # choices so the accounts app does not import the ML stack.
     class Colormap(models.TextChoices):
-        JET = "jet", "Jet (blue to red, the usual one)"
+        JET = "jet", "Jet (blue = low, red = high)"
         VIRIDIS = "viridis", "Viridis (colour-blind safe)"
         INFERNO = "inferno", "Inferno (colour-blind safe)"
         CIVIDIS = "cividis", "Cividis (colour-blind safe)"

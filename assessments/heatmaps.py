@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from .forms import ExplanationForm
 from .ml import CLASSES, explanations
-from .ml.overlay import COLORMAPS, colour_bar, png_bytes, valid_colormap
+from accounts.models import Patient
+
+from .ml.overlay import colour_bar, png_bytes, valid_colormap
 from .models import Assessment
 
 logger = logging.getLogger(__name__)
@@ -79,14 +81,6 @@ def colour_bar_png(colormap):
     return png_bytes(colour_bar(colormap))
 
 
-COLORMAP_LABELS = {
-    "jet": "Jet (blue = low, red = high)",
-    "viridis": "Viridis (colour-blind safe)",
-    "inferno": "Inferno (colour-blind safe)",
-    "cividis": "Cividis (colour-blind safe)",
-}
-
-
 def explanation_choice(assessment, query):
     """What the result page's heatmap shows, from its GET form: which class's map, in which colours.
 
@@ -95,7 +89,7 @@ def explanation_choice(assessment, query):
     """
     predicted = CLASSES.index(assessment.prediction)
     stored = valid_colormap(assessment.overlay_colormap)
-    colormaps = [(name, COLORMAP_LABELS[name]) for name in COLORMAPS]
+    colormaps = Patient.Colormap.choices
     form = ExplanationForm(query, CLASSES, colormaps)
     chosen, absolute = (predicted, stored), False
     if assessment.maps and form.is_valid():

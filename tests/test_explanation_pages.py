@@ -4,12 +4,13 @@ from unittest import mock
 
 import cv2
 import numpy as np
+from django.test import SimpleTestCase
 from django.urls import reverse
 from PIL import Image
 
 from accounts.models import Patient
 from assessments.ml import CLASSES, explanations
-from assessments.ml.overlay import colourise
+from assessments.ml.overlay import COLORMAPS, colourise
 from assessments.models import Assessment
 
 from .base import AlzAwareTestCase, image_bytes, rgb_of, upload
@@ -160,3 +161,8 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.assertNotContains(page, "The highlighted region matters")
         url = reverse("assessments:class_overlay", args=[assessment.pk, 1, "inferno"])
         self.assertEqual(self.client.get(url).status_code, 404)
+
+
+class ColourMapVocabularyTests(SimpleTestCase):
+    def test_every_colour_map_a_patient_can_choose_is_one_the_overlay_can_draw(self):
+        self.assertEqual([value for value, _ in Patient.Colormap.choices], list(COLORMAPS))
