@@ -146,3 +146,9 @@ class CrossValidateCommandTests(DrawnTrainingFolder):
         printed = self.run_protocol()
         self.assertNotIn("fold 1/5:", printed)  # every fold and the final model were kept
         self.assertIn("Saved", printed)
+
+        (self.run_dir / "fold-0.npz").unlink()  # as if stopped after the fold's last epoch
+        printed = self.run_protocol()
+        self.assertIn("fold 1/5:", printed)
+        self.assertIn("resumed after epoch 1", printed)
+        self.assertNotIn("fold 2/5:", printed)

@@ -7,9 +7,8 @@ about 0.09, so picking a recipe by its held-out figure would publish the luck of
 the pick. Here every recipe is measured on the *training* subjects by grouped,
 class-stratified K-fold cross-validation (out-of-fold predictions pooled); the
 rule that picks the winner is fixed below before any result exists. Only then
-is the winner trained on all training subjects with ``training.train`` (the same
-function ``manage.py train_model`` runs) and measured once on the held-out
-subjects. The other recipes' held-out figures, further seeds of the winner and
+is the winner trained on all training subjects and measured once on the
+held-out subjects. The other recipes' held-out figures, further seeds of the winner and
 a cross-validation over all subjects are computed afterwards for the report and
 choose nothing.
 
@@ -90,11 +89,6 @@ def run_job(job):
     torch.backends.cudnn.benchmark = True
     t0 = time.time()
     try:
-        if job["kind"] == "ship":
-            report = training.train(job["data"], job["out_path"], recipe=job["recipe"], threads=2,
-                                    run_dir=job["run_dir"], log=lambda m: None, progress_bar=False,
-                                    limit=job.get("limit"))
-            return dict(job, seconds=time.time() - t0, report=report)
         device = training.pick_device()
         recipe = job["recipe"]
         squares = _squares(job["cache_dir"], recipe["img_size"])
@@ -246,13 +240,9 @@ def main():
 
         # Stage 2: the winner on all training subjects, measured once on the held-out ones;
         # then, for the report only, more seeds, the other recipes, and CV over every subject.
-        ship = dict(kind="ship", name=winner, data=args.data, recipe=recipes[winner],
-                    out_path=str(out / "ship" / "alzaware-resnet50.pt"), run_dir=str(out / "ship-run"))
-        if args.quick:
-            ship.update(recipe=dict(recipes[winner], time_budget_min=0.5), limit=200)
         later = [dict(base, kind="held-out", name=winner, recipe=dict(recipes[winner], seed=seed + s),
                       seed=seed + s, train_idx=idx(train_subjects), test_idx=idx(val_subjects))
-                 for s in range(1, args.seeds + 1)]
+                 for s in range(0, args.seeds + 1)]
         later += [dict(base, kind="held-out", name=n, recipe=recipes[n], seed=seed,
                        train_idx=idx(train_subjects), test_idx=idx(val_subjects)) for n in ranked[1:]]
         every = sorted(set(subjects))
@@ -270,15 +260,9 @@ def main():
                 yield job
 
         stage2 = defaultdict(list)
-        for result in pool.imap_unordered(run_job, gated([ship] + later)):
-            if result["kind"] == "ship" and "report" in result:
-                (out / "ship-report.json").write_text(json.dumps(result["report"], indent=1, default=float))
-                result = {k: v for k, v in result.items() if k != "report"}
-                result["held_out"] = {k: summary(v) for k, v in
-                                      json.loads((out / "ship-report.json").read_text())["held_out"].items()
-                                      if isinstance(v, dict)}
+        for result in pool.imap_unordered(run_job, gated(later)):
             log(result)
-            if "error" not in result and result["kind"] != "ship":
+            if "error" not in result:
                 stage2[(result["kind"], result["name"])].append(result)
 
     baseline_all = []

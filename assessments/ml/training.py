@@ -1,7 +1,7 @@
-"""Training the ResNet50 on MRI slices, split by subject, with an honest report.
+"""One training run of the ResNet50 on MRI slices: the recipe, augmentation and the loop (:func:`fit`).
 
-Plain Python (no Django): ``python manage.py train_model`` is a thin wrapper
-around :func:`train`.
+Plain Python (no Django). :mod:`.crossval` runs it for every fold and for the
+final model (``python manage.py cross_validate``).
 
 The recipe is fixed in advance (no epoch or recipe is chosen on the validation
 subjects that are reported): the final weights are the exponential moving
@@ -17,14 +17,12 @@ weight decay, ordinal label smoothing (probability leaks to neighbouring grades
 only) and weight averaging.
 """
 
-import json
 import math
 import os
 import random
 import subprocess
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +31,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import CLASSES, evaluation
-from .calibration import fit_temperature
-from .checkpoint import build_model, save_checkpoint
-from .data import fingerprint, load_records, read_gray
+from .checkpoint import build_model
+from .data import read_gray
 from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
 
 DEFAULT_RECIPE = {
@@ -304,35 +301,6 @@ def predict_logits(model, squares, spec, batch_size=256, autocast=False, flip=Fa
     return torch.cat(outs) if outs else torch.zeros(0, len(CLASSES))
 
 
-# ------------------------------------------------------------- calibration
-
-def cross_fitted_temperature_probs(logits, labels, subjects, seed=0):
-    """Honest calibrated probabilities: T fitted on one half of the subjects, applied to the other."""
-    logits = torch.as_tensor(logits, dtype=torch.float64)
-    labels = np.asarray(labels)
-    subjects = np.asarray(subjects)
-    # Halve the subjects stratified by class so both halves see every class.
-    by_class = defaultdict(list)
-    for s, y in sorted(set(zip(subjects.tolist(), labels.tolist()))):
-        by_class[y].append(s)
-    rng = random.Random(seed)
-    half = {}
-    for y in sorted(by_class):
-        subs = by_class[y]
-        rng.shuffle(subs)
-        for i, s in enumerate(subs):
-            half[s] = i % 2
-    fold = np.array([half[s] for s in subjects.tolist()])
-    probs = torch.zeros_like(logits)
-    temps = []
-    for k in (0, 1):
-        fit, apply = fold != k, fold == k
-        t = fit_temperature(logits[fit], labels[fit])
-        temps.append(t)
-        probs[apply] = torch.softmax(logits[apply] / t, dim=1)
-    return probs.numpy(), temps
-
-
 # ------------------------------------------------------------------ helpers
 
 def git_version(cwd=None):
@@ -515,170 +483,3 @@ def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, 
         log(f"kept the EMA weights of epoch {best['epoch']} (lowest inner-validation loss {best['loss']:.4f})")
     ema.copy_to(eval_model)
     return eval_model.eval(), history, (best["epoch"] if inner is not None else None)
-
-
-def train(data_dir, out_path, epochs=None, img_size=None, resume=False, run_dir=None,
-          report_dir=None, recipe=None, threads=2, log=print, limit=None, time_budget_min=None,
-          inner_val_fraction=None, device=None, progress_bar=True):
-    """Train, calibrate, evaluate on the held-out subjects, save checkpoint and report.
-
-    ``out_path``: the shipped checkpoint (float16). ``run_dir``: big resumable
-    per-epoch training state (default ``runs/<checkpoint stem>``). ``report_dir``:
-    metrics.json, PNGs and the split (default ``<checkpoint dir>/<stem>/``).
-    """
-    t_start = time.time()
-    torch.set_num_threads(threads)
-    device = pick_device(device)
-    recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
-    if epochs is not None:
-        recipe["epochs"] = int(epochs)
-    if img_size is not None:
-        recipe["img_size"] = int(img_size)
-    if time_budget_min is not None:
-        recipe["time_budget_min"] = float(time_budget_min)
-    if inner_val_fraction is not None:
-        recipe["inner_val_fraction"] = float(inner_val_fraction)
-    spec = dict(DEFAULT_PREPROCESSING)
-    out_path = Path(out_path)
-    run_dir = Path(run_dir or Path("runs") / out_path.stem)
-    report_dir = Path(report_dir or out_path.with_suffix(""))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / "last.pt"
-
-    records = load_records(data_dir)
-    if any(r["subject"] is None for r in records):
-        raise ValueError("training needs subjects: give the folder a manifest.csv (path,label,subject,slice)")
-    data_fp = fingerprint(data_dir, records)
-    train_subjects, val_subjects = subject_split(records, recipe["val_fraction"], recipe["seed"])
-    if resume and state_path.exists():
-        saved = torch.load(state_path, map_location=device, weights_only=False)
-        if saved["data_fingerprint"] != data_fp:
-            raise ValueError("--resume: the data differ from the run being resumed")
-        recipe = saved["recipe"]
-        train_subjects, val_subjects = saved["split"]["train"], saved["split"]["val"]
-    else:
-        saved = None
-    train_set, val_set = set(train_subjects), set(val_subjects)
-    tr = [r for r in records if r["subject"] in train_set]
-    va = [r for r in records if r["subject"] in val_set]
-    if limit:  # tiny smoke runs only
-        rs = random.Random(0)
-        tr, va = rs.sample(tr, min(limit, len(tr))), rs.sample(va, min(limit // 2, len(va)))
-    tr_all = tr
-    inner = inner_subjects(tr, recipe)
-    iv = [r for r in tr if r["subject"] in inner]
-    tr = [r for r in tr if r["subject"] not in inner]
-    split = {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
-             "train": list(train_subjects), "val": list(val_subjects),
-             "inner_val": list(inner),
-             "train_slices": len(tr_all), "val_slices": len(va), "inner_val_slices": len(iv)}
-    (report_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n")
-    log(f"split: {len(train_subjects)} training subjects ({len(tr)} slices), "
-        f"{len(val_subjects)} validation subjects ({len(va)} slices)")
-
-    S = recipe["img_size"]
-    t0 = time.time()
-    tr_sq = cache_squares(tr, S, spec, "caching train", progress_bar)
-    va_sq = cache_squares(va, S, spec, "caching val", progress_bar)
-    iv_sq = cache_squares(iv, S, spec, "caching inner val", progress_bar) if iv else None
-    y_tr = np.array([r["label"] for r in tr])
-    y_va = np.array([r["label"] for r in va])
-    subjects_va = [r["subject"] for r in va]
-    log(f"cached {len(tr) + len(va) + len(iv)} slices at {S}px in {time.time() - t0:.0f}s")
-
-    def save_state(state):
-        _atomic_save(dict(state, recipe=recipe, data_fingerprint=data_fp,
-                          split={"train": list(train_subjects), "val": list(val_subjects)}), state_path)
-
-    eval_model, history, best_epoch = fit(
-        tr_sq, y_tr, recipe, device=device, spec=spec,
-        inner=(iv_sq, np.array([r["label"] for r in iv])) if iv else None,
-        watch=(va_sq, y_va, subjects_va) if va else None,
-        resume_state=saved, on_epoch=save_state, log=log, progress_bar=progress_bar)
-
-    eval_model = eval_model.cpu().to(memory_format=torch.contiguous_format).eval()
-    val_logits = predict_logits(eval_model, va_sq, spec)
-    temperature = fit_temperature(val_logits, y_va)
-    probs_raw = torch.softmax(val_logits, 1).numpy()
-    probs_cf, cf_temps = cross_fitted_temperature_probs(val_logits, y_va, subjects_va, recipe["seed"])
-    probs_in = torch.softmax(val_logits / temperature, 1).numpy()
-    # Calibrated like the app's (T changes no slice's argmax), though from the cached squares, which are
-    # rounded to 8 bits where the app's are not: evaluate_model measures the saved file exactly.
-    model_metrics = evaluation.metrics(y_va, probs_in, subjects_va)
-    baseline = evaluation.baseline_report(tr_all, va)
-    calibration = {
-        "bins": 15,
-        "temperature": temperature,
-        "ece_before": evaluation.ece(probs_raw, y_va),
-        "ece_after_cross_fitted": evaluation.ece(probs_cf, y_va),
-        "cross_fit_temperatures": cf_temps,
-        "ece_after_in_sample": evaluation.ece(probs_in, y_va),
-        "note": "ece_after_cross_fitted: T fitted on one half of the validation subjects, measured on "
-                "the other, pooled; the stored T is fitted on all validation subjects.",
-    }
-    total_seconds = time.time() - t_start
-    report = {
-        "held_out": {"subjects": len(val_subjects), "slices": len(va),
-                     "model": model_metrics, "linear_baseline": baseline},
-        "calibration": calibration,
-        "recipe": recipe,
-        "early_stopping_epoch": best_epoch,
-        "preprocessing": spec,
-        "history": history,
-        "train_seconds": history[-1]["seconds"] if history else 0.0,
-        "total_seconds_this_invocation": total_seconds,
-        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-        "bf16_autocast": bf16_supported(device),
-        "threads": threads,
-        "data_fingerprint_sha256": data_fp,
-        "targets": {"balanced_accuracy": 0.60, "subject_accuracy": 0.70, "ece_after": 0.05},
-    }
-    metadata = {
-        "trained": True,
-        "architecture": "torchvision resnet50(weights=None, num_classes=4)",
-        "data_fingerprint_sha256": data_fp,
-        "data_rows": len(records),
-        "split": {"seed": recipe["seed"], "val_fraction": recipe["val_fraction"],
-                  "train_subjects": list(train_subjects), "val_subjects": list(val_subjects)},
-        "val_subjects": list(val_subjects),
-        "inner_val_subjects": list(inner),
-        "early_stopping_epoch": best_epoch,
-        "metrics": {"held_out_model": model_metrics, "held_out_linear_baseline": baseline,
-                    "calibration": calibration},
-        "recipe": recipe,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "code_version": git_version(),
-        "train_seconds": report["train_seconds"],
-        "device": report["device"],
-    }
-    save_checkpoint(eval_model, out_path, input_size=S, temperature=temperature, preprocessing=spec,
-                    metadata=metadata)
-    (report_dir / "metrics.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
-    evaluation.plot_confusion(model_metrics["confusion_matrix"], report_dir / "confusion_matrix.png",
-                              title=f"Held-out subjects ({len(val_subjects)}), slices")
-    plot_learning_curves(history, report_dir / "learning_curves.png")
-    log(f"saved {out_path} and the report in {report_dir} ({total_seconds / 60:.1f} min)")
-    return report
-
-
-def plot_learning_curves(history, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not history:
-        return
-    ep = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(ep, [h["train_loss"] for h in history], label="train loss (augmented, mixup)")
-    a.plot(ep, [h["val_loss"] for h in history], label="held-out loss (EMA weights)")
-    a.set_xlabel("epoch"); a.set_ylabel("cross-entropy"); a.legend()
-    b.plot(ep, [h["val_balanced_accuracy"] for h in history], label="held-out balanced acc (slices)")
-    b.plot(ep, [h["val_subject_accuracy"] for h in history], label="held-out subject acc")
-    b.axhline(1 / 3, color="gray", ls=":", label="chance (3 classes)")
-    b.set_xlabel("epoch"); b.set_ylim(0, 1); b.legend()
-    fig.suptitle("Learning curves: shown, not used to pick an epoch")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
