@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from django.test import SimpleTestCase
 
-from assessments.ml import training
+from assessments.ml import augment, training
 from assessments.ml.preprocess import DEFAULT_PREPROCESSING, normalise, to_square
 
 from .base import drawn_brain_slice
@@ -39,12 +39,12 @@ class BatchPipelineTests(SimpleTestCase):
         batch = squares().float()
         still = dict(training.DEFAULT_RECIPE, aug_flip=0, aug_rotate_deg=0, aug_scale=0, aug_shift=0,
                      aug_gamma=0, aug_resolution=1, aug_blur=0, aug_bias=0)
-        out = training.augment_batch(batch, np.random.default_rng(0), still)
+        out = augment.augment_batch(batch, np.random.default_rng(0), still)
         np.testing.assert_allclose(out.numpy(), batch.numpy(), atol=1e-2)
 
     def test_augmentation_moves_the_brain_but_keeps_it_in_the_frame(self):
         batch = squares(8).float()
-        out = training.augment_batch(batch, np.random.default_rng(1), training.DEFAULT_RECIPE)
+        out = augment.augment_batch(batch, np.random.default_rng(1), training.DEFAULT_RECIPE)
         self.assertGreater(float((out - batch).abs().mean()), 1.0)
         # Small shifts and rotations: the brain's area changes by well under a third.
         before, after = (batch > 25).float().mean((1, 2)), (out > 25).float().mean((1, 2))
@@ -54,13 +54,13 @@ class BatchPipelineTests(SimpleTestCase):
         batch = squares(2).float()
         flip_only = dict(training.DEFAULT_RECIPE, aug_flip=1.0, aug_rotate_deg=0, aug_scale=0, aug_shift=0,
                          aug_gamma=0, aug_resolution=1, aug_blur=0, aug_bias=0)
-        out = training.augment_batch(batch, np.random.default_rng(0), flip_only)
+        out = augment.augment_batch(batch, np.random.default_rng(0), flip_only)
         np.testing.assert_allclose(out.numpy(), batch.flip(-1).numpy(), atol=1e-2)
 
     def test_other_pipelines_soften_the_slice_and_leave_the_background_black(self):
         batch = squares(16).float()
         pipeline_only = dict(training.DEFAULT_RECIPE, aug_resolution=2.0, aug_blur=1.0, aug_bias=0.3)
-        out = training.other_pipeline(batch.clone(), np.random.default_rng(0), pipeline_only)
+        out = augment.other_pipeline(batch.clone(), np.random.default_rng(0), pipeline_only)
 
         def edges(x):
             return (x[:, :, 1:] - x[:, :, :-1]).abs().mean((1, 2))

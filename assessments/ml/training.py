@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import CLASSES, evaluation
+from . import CLASSES
+from .augment import augment_batch
 from .checkpoint import build_model
 from .data import read_gray
 from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
@@ -119,70 +120,6 @@ def pick_device(name=None):
     if name in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def augment_batch(x, rng, recipe):
-    """Plausible changes for registered axial slices: L-R flip, small affine, gamma.
-
-    ``x``: (B, S, S) float 0..255 on the training device; ``rng``: numpy Generator
-    (the parameters are drawn on the CPU so a run is reproducible on any device).
-    """
-    b = len(x)
-    flip = torch.as_tensor(rng.random(b) < recipe["aug_flip"], device=x.device)
-    x = torch.where(flip[:, None, None], x.flip(-1), x)
-    angle = np.deg2rad(rng.uniform(-recipe["aug_rotate_deg"], recipe["aug_rotate_deg"], b))
-    scale = 1.0 + rng.uniform(-recipe["aug_scale"], recipe["aug_scale"], b)
-    shift = rng.uniform(-recipe["aug_shift"], recipe["aug_shift"], (b, 2)) * 2  # in [-1, 1] units
-    # affine_grid maps output to input coordinates: the inverse of "rotate, scale, shift".
-    cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
-    theta = np.stack([np.stack([cos, sin, -(cos * shift[:, 0] + sin * shift[:, 1])], 1),
-                      np.stack([-sin, cos, -(-sin * shift[:, 0] + cos * shift[:, 1])], 1)], 1)
-    theta = torch.as_tensor(theta, dtype=torch.float32, device=x.device)
-    grid = F.affine_grid(theta, (b, 1, *x.shape[1:]), align_corners=False)
-    x = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
-    x = other_pipeline(x, rng, recipe)
-    if recipe["aug_gamma"]:
-        gamma = torch.as_tensor(np.exp(rng.uniform(-recipe["aug_gamma"], recipe["aug_gamma"], b)),
-                                dtype=torch.float32, device=x.device)
-        x = 255.0 * (x / 255.0).clamp(0, 1) ** gamma[:, None, None]
-    return x
-
-
-def other_pipeline(x, rng, recipe):
-    """Resolution loss, blur and a bias field, each drawn per slice; ranges of 0 switch them off.
-
-    Half the slices keep their resolution and sharpness, so the network still sees
-    the training data as it is.
-    """
-    b, side = len(x), x.shape[-1]
-    factor = np.where(rng.random(b) < 0.5, 1.0, rng.uniform(1.0, max(recipe.get("aug_resolution", 1.0), 1.0), b))
-    for i in np.flatnonzero(factor > 1.01):
-        low = F.interpolate(x[i][None, None], size=max(int(side / factor[i]), 8), mode="area")
-        x[i] = F.interpolate(low, size=(side, side), mode="bilinear", align_corners=False)[0, 0]
-    sigma = np.where(rng.random(b) < 0.5, 0.0, rng.uniform(0, recipe.get("aug_blur", 0.0), b))
-    if sigma.max() > 0.05:
-        x = gaussian_blur(x, sigma)
-    strength = recipe.get("aug_bias", 0.0)
-    if strength:
-        coords = torch.linspace(-1, 1, side, device=x.device)
-        yy, xx = torch.meshgrid(coords, coords, indexing="ij")
-        terms = torch.stack([xx, yy, xx * yy, xx ** 2 - 0.5, yy ** 2 - 0.5])  # smooth, low order
-        coef = torch.as_tensor(rng.uniform(-strength, strength, (b, len(terms))), dtype=torch.float32,
-                               device=x.device) / 2
-        x = x * torch.exp(torch.einsum("bt,thw->bhw", coef, terms))
-    return x
-
-
-def gaussian_blur(x, sigma):
-    """Each slice of ``x`` (B, S, S) blurred with its own ``sigma`` (pixels; 0 leaves it sharp)."""
-    radius = int(np.ceil(3 * max(sigma.max(), 1e-3)))
-    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernels = np.exp(-offsets[None] ** 2 / (2 * np.maximum(sigma[:, None], 1e-3) ** 2))
-    kernels = torch.as_tensor(kernels / kernels.sum(1, keepdims=True), dtype=torch.float32, device=x.device)
-    b = len(x)
-    out = F.conv2d(F.pad(x[None], (radius, radius, 0, 0), mode="replicate"), kernels[:, None, None, :], groups=b)
-    out = F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), kernels[:, None, :, None], groups=b)
-    return out[0]
 
 
 def make_batch(squares, spec, rng=None, recipe=None):
@@ -357,129 +294,142 @@ def _atomic_save(obj, path):
 
 # -------------------------------------------------------------------- train
 
-def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, watch=None,
-        resume_state=None, on_epoch=None, log=print, progress_bar=True):
+def fit(tr_sq, y_tr, recipe, *, device, spec=DEFAULT_PREPROCESSING, inner=None, resume_state=None, on_epoch=None,
+        log=print, progress_bar=True):
     """The training loop, on any device; no files, no report.
 
     ``tr_sq``: uint8 tensor (N, S, S) of training squares, ``y_tr``: labels.
     ``inner``: ``(squares, labels)`` of inner-validation subjects, or None: with it
     the EMA weights of the epoch with the lowest inner-validation loss are kept.
-    ``watch``: ``(squares, labels, subjects)`` only measured each epoch for the
-    learning curves, never used to choose anything. ``on_epoch(state)`` gets the
-    resumable state after each epoch; ``resume_state`` continues from one.
-    Returns ``(model, history, best_epoch)`` with the kept weights, in eval mode.
+    ``on_epoch(state)`` gets the resumable state after each epoch; ``resume_state``
+    continues from one. Returns ``(model, history, best_epoch)`` with the kept
+    weights, in eval mode.
     """
-    tr_sq = tr_sq.to(device)
-    autocast = bf16_supported(device)
-    model = build_model().to(device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(param_groups(model, recipe["weight_decay"]), lr=recipe["lr"],
-                            fused=device.type == "cuda")
-    ema = EMA(model, recipe["ema_decay"])
-    weights = class_weights(y_tr, recipe["class_weighting"]).to(device)
-    steps_per_epoch = len(tr_sq) // recipe["batch_size"]
-    if steps_per_epoch == 0:
+    run = Run(tr_sq.to(device), y_tr, recipe, device, spec)
+    if run.steps_per_epoch == 0:
         raise ValueError(f"{len(tr_sq)} training slices are fewer than one batch of {recipe['batch_size']}")
-    total = steps_per_epoch * recipe["epochs"]
-    history, start_epoch, elapsed_before = [], 0, 0.0
-    best = {"loss": float("inf"), "epoch": None, "state": None}
     if resume_state is not None:
-        model.load_state_dict(resume_state["model"])
-        opt.load_state_dict(resume_state["optimizer"])
-        ema.load_state_dict({k: v.to(device) for k, v in resume_state["ema"].items()})
-        ema.updates = resume_state["ema_updates"]
-        history, start_epoch = resume_state["history"], resume_state["epoch"]
-        elapsed_before = resume_state.get("train_seconds", 0.0)
-        best = resume_state.get("best") or best
-        log(f"resumed after epoch {start_epoch}")
-    eval_model = build_model().to(device, memory_format=torch.channels_last)
-    log(f"training {recipe['epochs']} epochs x {steps_per_epoch} steps on {device}, "
-        f"bf16 autocast: {autocast}, class weights {weights.cpu().numpy().round(2).tolist()}")
-
-    t_train = time.time()
-    budget_s = 60.0 * recipe.get("time_budget_min", 0) or float("inf")
-    warmup_fraction = recipe["warmup_epochs"] / recipe["epochs"]
-    done = bool(history) and history[-1].get("progress", 0) >= 1.0
-    for epoch in range(start_epoch, recipe["epochs"]):
-        if done:
+        run.resume(resume_state)
+        log(f"resumed after epoch {run.start_epoch}")
+    log(f"training {recipe['epochs']} epochs x {run.steps_per_epoch} steps on {device}, bf16 autocast: "
+        f"{run.autocast}, class weights {run.weights.cpu().numpy().round(2).tolist()}")
+    for epoch in range(run.start_epoch, recipe["epochs"]):
+        if run.done:
             break
-        rng = np.random.default_rng(recipe["seed"] * 1000 + epoch)
-        torch.manual_seed(recipe["seed"] * 1000 + epoch)
-        order = rng.permutation(len(tr_sq))[:steps_per_epoch * recipe["batch_size"]]
-        model.train()
-        running = torch.zeros((), device=device)
-        seen = 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe['epochs']}",
-                   mininterval=5, dynamic_ncols=True, disable=not progress_bar)
-        for b in bar:
-            step = epoch * steps_per_epoch + b
-            progress = max(step / total, (elapsed_before + time.time() - t_train) / budget_s)
-            if progress >= 1.0:
-                done = True
-                break
-            for g in opt.param_groups:
-                g["lr"] = lr_at(progress, warmup_fraction, recipe["lr"])
-            idx = order[b * recipe["batch_size"]:(b + 1) * recipe["batch_size"]]
-            x = make_batch(tr_sq[torch.as_tensor(idx, device=device)], spec, rng, recipe)
-            labels = torch.as_tensor(y_tr[idx])
-            target = ordinal_targets(labels, len(CLASSES), recipe["ordinal_smoothing"]).to(device)
-            labels = labels.to(device)
-            w = weights[labels]
-            if recipe["mixup_alpha"] > 0:
-                lam = float(rng.beta(recipe["mixup_alpha"], recipe["mixup_alpha"]))
-                perm = torch.as_tensor(rng.permutation(len(idx)), device=device)
-                x = lam * x + (1 - lam) * x[perm]
-                target = lam * target + (1 - lam) * target[perm]
-                w = lam * w + (1 - lam) * w[perm]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                logits = train_forward(model, x, recipe["dropout"], recipe["drop_path"])
-            logp = F.log_softmax(logits.float(), dim=1)
-            loss = (-(target * logp).sum(1) * w).sum() / w.sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            ema.update(model)
-            running += loss.detach() * len(idx)
-            seen += len(idx)
-            if progress_bar and b % 10 == 0:
-                bar.set_postfix(loss=f"{float(running) / seen:.3f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
-        bar.close()
-        train_loss = float(running) / max(seen, 1)
-        ema.copy_to(eval_model)
-        entry = {"epoch": epoch + 1, "steps": b + (0 if done else 1), "train_loss": train_loss}
-        if watch is not None:
-            # Learning curves only: nothing is selected on these numbers.
-            w_sq, w_y, w_subjects = watch
-            w_logits = predict_logits(eval_model, w_sq, spec, autocast=autocast)
-            m = evaluation.metrics(w_y, w_logits.softmax(1).numpy(), w_subjects)
-            entry.update(val_loss=float(F.cross_entropy(w_logits, torch.as_tensor(w_y))),
-                         val_balanced_accuracy=m["balanced_accuracy"],
-                         val_subject_accuracy=m["subject_accuracy"])
+        train_loss, steps = run.epoch(epoch, progress_bar)
+        entry = {"epoch": epoch + 1, "steps": steps, "train_loss": train_loss}
         if inner is not None:
-            i_logits = predict_logits(eval_model, inner[0], spec, autocast=autocast)
-            inner_loss = float(F.cross_entropy(i_logits, torch.as_tensor(inner[1])))
-            entry["inner_val_loss"] = inner_loss
-            if inner_loss < best["loss"]:
-                best = {"loss": inner_loss, "epoch": epoch + 1,
-                        "state": {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}}
-        train_seconds = elapsed_before + time.time() - t_train
-        entry["progress"] = 1.0 if done or epoch + 1 == recipe["epochs"] else progress
-        entry["seconds"] = train_seconds
-        history.append(entry)
+            entry["inner_val_loss"] = run.score_inner(epoch, inner)
+        entry.update(progress=1.0 if run.done or epoch + 1 == recipe["epochs"] else run.progress,
+                     seconds=run.seconds())
+        run.history.append(entry)
         log(f"epoch {epoch + 1}: train loss {train_loss:.4f}"
-            + (f", EMA held-out loss {entry['val_loss']:.4f}, bal acc {entry['val_balanced_accuracy']:.3f}, "
-               f"subject acc {entry['val_subject_accuracy']:.3f}" if watch is not None else "")
-            + (f", inner val loss {entry['inner_val_loss']:.4f} (best epoch {best['epoch']})"
-               if inner is not None else "")
-            + f", {train_seconds / 60:.1f} min")
+            + (f", inner val loss {entry['inner_val_loss']:.4f} (best epoch {run.best['epoch']})"
+               if inner is not None else "") + f", {entry['seconds'] / 60:.1f} min")
         if on_epoch is not None:
-            on_epoch({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.state_dict(),
-                      "ema_updates": ema.updates, "epoch": epoch + 1, "history": history,
-                      "train_seconds": train_seconds, "best": best})
-
+            on_epoch(run.state(epoch + 1))
     # Final weights: the EMA at the last epoch (fixed in advance; no selection), or, with an
     # inner validation set, the EMA of the epoch with the lowest inner-validation loss.
-    if inner is not None and best["state"] is not None:
-        ema.load_state_dict({k: v.to(device) for k, v in best["state"].items()})
-        log(f"kept the EMA weights of epoch {best['epoch']} (lowest inner-validation loss {best['loss']:.4f})")
-    ema.copy_to(eval_model)
-    return eval_model.eval(), history, (best["epoch"] if inner is not None else None)
+    if inner is not None and run.best["state"] is not None:
+        run.ema.load_state_dict({k: v.to(device) for k, v in run.best["state"].items()})
+        log(f"kept the EMA weights of epoch {run.best['epoch']} (lowest inner-validation loss {run.best['loss']:.4f})")
+    run.ema.copy_to(run.eval_model)
+    return run.eval_model.eval(), run.history, (run.best["epoch"] if inner is not None else None)
+
+
+class Run:
+    """One training run's model, optimiser, weight average, schedule and history (see :func:`fit`)."""
+
+    def __init__(self, tr_sq, y_tr, recipe, device, spec):
+        self.tr_sq, self.y_tr, self.recipe, self.device, self.spec = tr_sq, y_tr, recipe, device, spec
+        self.autocast = bf16_supported(device)
+        self.model = build_model().to(device, memory_format=torch.channels_last)
+        self.eval_model = build_model().to(device, memory_format=torch.channels_last)
+        self.opt = torch.optim.AdamW(param_groups(self.model, recipe["weight_decay"]), lr=recipe["lr"],
+                                     fused=device.type == "cuda")
+        self.ema = EMA(self.model, recipe["ema_decay"])
+        self.weights = class_weights(y_tr, recipe["class_weighting"]).to(device)
+        self.steps_per_epoch = len(tr_sq) // recipe["batch_size"]
+        self.history, self.start_epoch, self.elapsed_before = [], 0, 0.0
+        self.best = {"loss": float("inf"), "epoch": None, "state": None}
+        self.started = time.time()
+        # The cosine schedule runs on max(step fraction, time fraction of the budget): a slow machine
+        # shortens the schedule instead of overrunning it.
+        self.budget_s = 60.0 * recipe.get("time_budget_min", 0) or float("inf")
+        self.progress = 0.0
+
+    @property
+    def done(self):
+        return bool(self.history) and self.history[-1].get("progress", 0) >= 1.0 or self.progress >= 1.0
+
+    def seconds(self):
+        return self.elapsed_before + time.time() - self.started
+
+    def resume(self, state):
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.ema.load_state_dict({k: v.to(self.device) for k, v in state["ema"].items()})
+        self.ema.updates = state["ema_updates"]
+        self.history, self.start_epoch = state["history"], state["epoch"]
+        self.elapsed_before = state.get("train_seconds", 0.0)
+        self.best = state.get("best") or self.best
+
+    def state(self, epoch):
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "ema": self.ema.state_dict(),
+                "ema_updates": self.ema.updates, "epoch": epoch, "history": self.history,
+                "train_seconds": self.seconds(), "best": self.best}
+
+    def epoch(self, epoch, progress_bar):
+        """One pass over the shuffled training slices; returns ``(mean training loss, steps taken)``."""
+        recipe, size = self.recipe, self.recipe["batch_size"]
+        rng = np.random.default_rng(recipe["seed"] * 1000 + epoch)
+        torch.manual_seed(recipe["seed"] * 1000 + epoch)
+        order = rng.permutation(len(self.tr_sq))[:self.steps_per_epoch * size]
+        self.model.train()
+        running, seen, steps = torch.zeros((), device=self.device), 0, 0
+        bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe['epochs']}", mininterval=5,
+                   dynamic_ncols=True, disable=not progress_bar)
+        for b in bar:
+            step = epoch * self.steps_per_epoch + b
+            self.progress = max(step / (self.steps_per_epoch * recipe["epochs"]), self.seconds() / self.budget_s)
+            if self.progress >= 1.0:
+                break
+            for g in self.opt.param_groups:
+                g["lr"] = lr_at(self.progress, recipe["warmup_epochs"] / recipe["epochs"], recipe["lr"])
+            idx = order[b * size:(b + 1) * size]
+            running += self.step(idx, rng) * len(idx)
+            seen, steps = seen + len(idx), steps + 1
+            if progress_bar and b % 10 == 0:
+                bar.set_postfix(loss=f"{float(running) / seen:.3f}", lr=f"{self.opt.param_groups[0]['lr']:.1e}")
+        bar.close()
+        return float(running) / max(seen, 1), steps
+
+    def step(self, idx, rng):
+        """One optimiser step on the slices ``idx`` (augmented, mixed up); returns the detached loss."""
+        recipe = self.recipe
+        x = make_batch(self.tr_sq[torch.as_tensor(idx, device=self.device)], self.spec, rng, recipe)
+        labels = torch.as_tensor(self.y_tr[idx])
+        target = ordinal_targets(labels, len(CLASSES), recipe["ordinal_smoothing"]).to(self.device)
+        w = self.weights[labels.to(self.device)]
+        if recipe["mixup_alpha"] > 0:
+            lam = float(rng.beta(recipe["mixup_alpha"], recipe["mixup_alpha"]))
+            perm = torch.as_tensor(rng.permutation(len(idx)), device=self.device)
+            x, target, w = (lam * v + (1 - lam) * v[perm] for v in (x, target, w))
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            logits = train_forward(self.model, x, recipe["dropout"], recipe["drop_path"])
+        loss = (-(target * F.log_softmax(logits.float(), dim=1)).sum(1) * w).sum() / w.sum()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.ema.update(self.model)
+        return loss.detach()
+
+    def score_inner(self, epoch, inner):
+        """The EMA weights' loss on the inner-validation slices; the best epoch's weights are kept."""
+        self.ema.copy_to(self.eval_model)
+        logits = predict_logits(self.eval_model, inner[0], self.spec, autocast=self.autocast)
+        loss = float(F.cross_entropy(logits, torch.as_tensor(inner[1])))
+        if loss < self.best["loss"]:
+            self.best = {"loss": loss, "epoch": epoch + 1,
+                         "state": {k: v.detach().cpu().clone() for k, v in self.ema.state_dict().items()}}
+        return loss
