@@ -69,65 +69,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, repeat, warmup, size, threads, clock, **options):
-        from captum.attr import LayerGradCam
-        from pytorch_grad_cam import GradCAM
-        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
         if threads:
             torch.set_num_threads(threads)
         now = time.process_time if clock == "cpu" else time.perf_counter
         shared = get_analyzer(settings.ALZAWARE_MODEL_PATH)
         # The same weights at the benchmark's input size, whatever size the checkpoint was trained at.
         engine = Analyzer(shared.model, {**shared.checkpoint, "input_size": size})
-        gray = bench_slice(size)
-        # In the engine's memory layout, so the plain forward is timed at its fastest too.
-        x = engine.prepare(gray)[0][None].contiguous(memory_format=torch.channels_last)
-        analysis = engine.analyze(gray)
-        target = analysis.predicted_index
-        model = engine.model
-
-        # The reference methods need gradients, which the shared model never has: a copy of the same weights.
-        graded = copy.deepcopy(model).eval()
-        for p in graded.parameters():
-            p.requires_grad_(True)
-        gradcam = GradCAM(model=graded, target_layers=[graded.layer4])
-        captum = LayerGradCam(graded, graded.layer4)
-
-        def forward():
-            with torch.inference_mode():
-                model(x)
-
-        def end_to_end():
-            result = engine.analyze(gray)
-            explanations.overlay_png(gray, explanations.from_analysis(result))
-
-        methods = {
-            "plain forward (inference_mode)": forward,
-            "engine, all four maps": lambda: engine.run(x),
-            "engine end to end with overlay PNG": end_to_end,
-            "faithfulness score (4 forwards, 1 batch)": lambda: engine.faithfulness(analysis),
-            "pytorch-grad-cam GradCAM (one class)": lambda: gradcam(input_tensor=x,
-                                                                     targets=[ClassifierOutputTarget(target)]),
-            "Captum LayerGradCam (one class)": lambda: captum.attribute(x, target=target),
-            "textbook hooks + full backward() (one class)": lambda: textbook_grad_cam(graded, x, target),
-        }
-        baseline = "plain forward (inference_mode)"
-        times = {name: [] for name in methods}
-        order = list(methods)
-        shuffler = random.Random(0)
-        for run in range(warmup + repeat):
-            shuffler.shuffle(order)
-            for name in order:
-                start = now()
-                methods[name]()
-                elapsed = now() - start
-                if run >= warmup:
-                    times[name].append(elapsed * 1000)
-        gradcam.activations_and_grads.release()
-
-        medians = {name: statistics.median(values) for name, values in times.items()}
-        ratios = {name: statistics.median(t / f for t, f in zip(values, times[baseline]))
-                  for name, values in times.items()}
+        methods, release = benchmarked_methods(engine, bench_slice(size))
+        try:
+            times = timed(methods, warmup, repeat, now)
+        finally:
+            release()
         load = os.getloadavg()
         self.stdout.write(
             f"{size}x{size} input, {repeat} runs each (median, {clock} clock), torch {torch.__version__}, "
@@ -135,9 +87,15 @@ class Command(BaseCommand):
             f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, model {shared.sha256[:12]}"
         )
         self.stdout.write("")
+        self.report(times, clock)
+
+    def report(self, times, clock):
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        ratios = {name: statistics.median(t / f for t, f in zip(values, times[BASELINE]))
+                  for name, values in times.items()}
         self.stdout.write(f"| method | median {clock} ms | ÷ forward's median | × forward, paired |")
         self.stdout.write("| --- | ---: | ---: | ---: |")
-        base = medians[baseline]
+        base = medians[BASELINE]
         for name, value in medians.items():
             self.stdout.write(f"| {name} | {value:.1f} | {value / base:.2f}× | {ratios[name]:.2f}× |")
         self.stdout.write("")
@@ -146,3 +104,62 @@ class Command(BaseCommand):
             ratio = ratios[name]
             verdict = "met" if ratio <= limit else "NOT met"
             self.stdout.write(f"target {name} ≤ {limit:.2f}×: {ratio:.2f}× ({verdict})")
+
+
+BASELINE = "plain forward (inference_mode)"
+
+
+def benchmarked_methods(engine, gray):
+    """``({name: callable}, release)``: every method timed, on the same weights and input."""
+    # Test requirements, imported only when the benchmark runs.
+    from captum.attr import LayerGradCam
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    # In the engine's memory layout, so the plain forward is timed at its fastest too.
+    x = engine.prepare(gray)[0][None].contiguous(memory_format=torch.channels_last)
+    analysis = engine.analyze(gray)
+    target = analysis.predicted_index
+    model = engine.model
+    # The reference methods need gradients, which the shared model never has: a copy of the same weights.
+    graded = copy.deepcopy(model).eval()
+    for p in graded.parameters():
+        p.requires_grad_(True)
+    gradcam = GradCAM(model=graded, target_layers=[graded.layer4])
+    captum = LayerGradCam(graded, graded.layer4)
+
+    def forward():
+        with torch.inference_mode():
+            model(x)
+
+    def end_to_end():
+        result = engine.analyze(gray)
+        explanations.overlay_png(gray, explanations.from_analysis(result))
+
+    methods = {
+        BASELINE: forward,
+        "engine, all four maps": lambda: engine.run(x),
+        "engine end to end with overlay PNG": end_to_end,
+        "faithfulness score (4 forwards, 1 batch)": lambda: engine.faithfulness(analysis),
+        "pytorch-grad-cam GradCAM (one class)": lambda: gradcam(input_tensor=x,
+                                                                 targets=[ClassifierOutputTarget(target)]),
+        "Captum LayerGradCam (one class)": lambda: captum.attribute(x, target=target),
+        "textbook hooks + full backward() (one class)": lambda: textbook_grad_cam(graded, x, target),
+    }
+    return methods, gradcam.activations_and_grads.release
+
+
+def timed(methods, warmup, repeat, now):
+    """``{name: [ms, ...]}``: each repeat runs every method once, in a shuffled order, so load hits all alike."""
+    times = {name: [] for name in methods}
+    order = list(methods)
+    shuffler = random.Random(0)
+    for run in range(warmup + repeat):
+        shuffler.shuffle(order)
+        for name in order:
+            start = now()
+            methods[name]()
+            elapsed = now() - start
+            if run >= warmup:
+                times[name].append(elapsed * 1000)
+    return times
