@@ -42,10 +42,6 @@ class StoredResult:
     def outside_training(self):
         return self.ood_status in (TrainingMatch.UNSURE, TrainingMatch.OUT)
 
-    @property
-    def counted(self):
-        return self.ood_status != TrainingMatch.OUT
-
     def ordered_probabilities(self):
         """``[(class name, probability)]`` in the model's class order."""
         return [(name, float(self.probabilities.get(name, 0.0))) for name in CLASSES]
@@ -146,9 +142,8 @@ class Assessment(StoredResult, models.Model):
 # assessments.scans.quality refused it (it is listed, not analysed), or the model's out-of-distribution
 # detector did (analysed and listed, not counted). The one vocabulary of the page, the API's ``reason``,
 # the admin and `manage.py analyze`.
-OUTSIDE_TRAINING = "outside_training"
 LeftOut = models.TextChoices("LeftOut", [(name.upper(), (name, text)) for name, text in {
-    **CHECKS, OUTSIDE_TRAINING: "unlike the slices the model was trained on"}.items()])
+    **CHECKS, "outside_training": "unlike the slices the model was trained on"}.items()])
 
 
 class AssessmentSlice(StoredResult, models.Model):
@@ -184,7 +179,8 @@ class AssessmentSlice(StoredResult, models.Model):
 
     @property
     def counted(self):
-        return not self.left_out and self.ood_status != TrainingMatch.OUT
+        # A slice the detector refused has the reason outside_training (reading.save_slices, migration 0004).
+        return not self.left_out
 
     @property
     def reason(self):

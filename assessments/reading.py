@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 
 from .ml import ood
 from .ml.overlay import png_bytes
-from .models import OUTSIDE_TRAINING, AssessmentSlice, random_name
+from .models import AssessmentSlice, LeftOut, random_name
 from .scans import errors, log_refusal
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def save_slices(assessment, reading, render_overlay, saved):
             ood_status=reading.verdicts[i] or "",
             ood_distance=reading.distances[i] if reading.distances else None,
             representative=i == reading.representative,
-            left_out=OUTSIDE_TRAINING if reading.verdicts[i] == ood.OUT else "",
+            left_out=LeftOut.OUTSIDE_TRAINING if reading.verdicts[i] == ood.OUT else "",
         ))
     for one in reading.left_out:
         # Not analysed: only the slice itself, so that the page can show what was left out.

@@ -484,13 +484,13 @@ def detector_verdicts(grays):
 
     from assessments.ml import ood
     from assessments.ml.engine import get_analyzer
+    from assessments.ml.ood_fitting import features_of_grays
 
     analyzer = get_analyzer(settings.ALZAWARE_MODEL_PATH)
     detector = ood.detector_for(analyzer)
     if detector is None or not grays:
         return [None] * len(grays)
-    features = [a.features for start in range(0, len(grays), 64) for a in analyzer.analyze_many(grays[start:start + 64])]
-    return detector.verdicts(np.stack(features))
+    return detector.verdicts(features_of_grays(analyzer, grays))
 
 
 def bench_slices(resolution=2, names=None):

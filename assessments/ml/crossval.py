@@ -81,16 +81,9 @@ def cross_validate(data_dir, run_dir, folds=5, recipe=None, threads=2, device=No
 
     ``subjects_limit``: keep only that many subjects (smoke tests).
     """
-    torch.set_num_threads(threads)
-    device = pick_device(device)
-    recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
+    records, squares, labels, subjects, recipe, device = _prepare(data_dir, run_dir, recipe, threads, device,
+                                                                 subjects_limit)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    records = load_records(data_dir)
-    if any(r["subject"] is None for r in records):
-        raise ValueError("cross-validation needs subjects: give the folder a manifest.csv")
-    records = _few_subjects(records, subjects_limit)
-    squares, labels, subjects = _cached_inputs(records, recipe, run_dir, data_dir)
     fold_of = stratified_folds(records, set(subjects), folds, recipe["seed"] + 11)
     fold = np.array([fold_of[s] for s in subjects])
     spec = dict(DEFAULT_PREPROCESSING)
@@ -115,18 +108,28 @@ def train_final(data_dir, run_dir, recipe=None, threads=2, device=None, log=prin
     ``fit_subjects`` are those it took gradient steps on; the others are its inner
     validation subjects, which chose the epoch.
     """
-    torch.set_num_threads(threads)
-    device = pick_device(device)
-    recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
+    records, squares, labels, subjects, recipe, device = _prepare(data_dir, run_dir, recipe, threads, device,
+                                                                 subjects_limit)
     run_dir = Path(run_dir)
-    records = _few_subjects(load_records(data_dir), subjects_limit)
-    squares, labels, subjects = _cached_inputs(records, recipe, run_dir, data_dir)
     log(f"final model: {len(set(subjects))} subjects, {len(records)} slices")
     model, history, best_epoch, fit_subjects = _train_run(squares, labels, subjects, np.arange(len(records)),
                                                           recipe, device, run_dir / "final-state.pt", log)
     model = model.cpu().to(memory_format=torch.contiguous_format).eval()
     return {"state_dict": model.state_dict(), "history": history, "best_epoch": best_epoch, "recipe": recipe,
             "fit_subjects": fit_subjects}
+
+
+def _prepare(data_dir, run_dir, recipe, threads, device, subjects_limit):
+    """What every run of the protocol starts from: ``(records, squares, labels, subjects, recipe, device)``."""
+    torch.set_num_threads(threads)
+    recipe = dict(DEFAULT_RECIPE, **(recipe or {}))
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    records = load_records(data_dir)
+    if any(r["subject"] is None for r in records):
+        raise ValueError("cross-validation needs subjects: give the folder a manifest.csv")
+    records = _few_subjects(records, subjects_limit)
+    squares, labels, subjects = _cached_inputs(records, recipe, run_dir, data_dir)
+    return records, squares, labels, subjects, recipe, pick_device(device)
 
 
 def _few_subjects(records, limit):

@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import CLASSES, calibration
-from .evaluation import ece, metrics, subject_means
+from .evaluation import ece, metrics, sensitivity_specificity, subject_means
 
 BOOTSTRAP = 1000
 INTERVAL_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "subject_accuracy")
@@ -70,8 +70,7 @@ def best_threshold(p_any, impaired):
     cuts = np.concatenate([[0.0], (candidates[:-1] + candidates[1:]) / 2, [1.0]])
 
     def balanced(t):
-        pred = p_any >= t
-        return (pred[impaired].mean() + (~pred[~impaired]).mean()) / 2
+        return sum(sensitivity_specificity(p_any >= t, impaired)) / 2
 
     return float(max(cuts, key=balanced))
 
@@ -92,10 +91,10 @@ def any_impairment(labels, probs, subjects, folds, seed=0):
         predicted[sfold == k] = p_any[sfold == k] >= t
 
     def figures(i):
-        imp, pred = impaired[i], predicted[i]
+        imp = impaired[i]
         if imp.all() or (~imp).all():
             return None
-        sens, spec = pred[imp].mean(), (~pred[~imp]).mean()
+        sens, spec = sensitivity_specificity(predicted[i], imp)
         return {"auc": roc_auc_score(imp, p_any[i]), "sensitivity": sens, "specificity": spec,
                 "balanced_accuracy": (sens + spec) / 2}
 

@@ -52,17 +52,11 @@ def metrics(y_true, probs, subjects=None, classes=CLASSES):
         "n_subjects": None,
     }
     if subjects is not None and len(subjects) and all(s is not None for s in subjects):
-        groups = defaultdict(list)
-        for i, s in enumerate(subjects):
-            groups[s].append(i)
-        correct, subject_cm = 0, np.zeros((k, k), dtype=int)
-        for s, idx in groups.items():
-            label = np.bincount(y_true[idx], minlength=k).argmax()
-            pred = probs[idx].mean(0).argmax()
-            correct += int(label == pred)
-            subject_cm[label, pred] += 1
-        out["subject_accuracy"] = float(correct / len(groups))
-        out["n_subjects"] = len(groups)
+        names, means, labels = subject_means(probs, y_true, subjects)
+        subject_cm = np.zeros((k, k), dtype=int)
+        np.add.at(subject_cm, (labels, means.argmax(1)), 1)
+        out["subject_accuracy"] = float(np.trace(subject_cm) / len(names))
+        out["n_subjects"] = len(names)
         out["subject_confusion_matrix"] = subject_cm.tolist()
     return out
 
@@ -109,10 +103,15 @@ def any_impairment_figures(labels, probs, subjects=None, threshold=0.5):
     impaired, p_any = labels != 0, 1.0 - probs[:, 0] if len(labels) else np.zeros(0)
     if impaired.all() or not impaired.any():
         return {"any_impairment_auc": None, "any_impairment_balanced_accuracy": None}
-    predicted = p_any >= threshold
+    sensitivity, specificity = sensitivity_specificity(p_any >= threshold, impaired)
     return {"any_impairment_auc": float(roc_auc_score(impaired, p_any)),
-            "any_impairment_balanced_accuracy": float((predicted[impaired].mean() + (~predicted[~impaired]).mean()) / 2),
+            "any_impairment_balanced_accuracy": float((sensitivity + specificity) / 2),
             "any_impairment_threshold": float(threshold)}
+
+
+def sensitivity_specificity(predicted, impaired):
+    """Shares of the impaired called impaired, and of the unimpaired called unimpaired (boolean arrays)."""
+    return float(predicted[impaired].mean()), float((~predicted[~impaired]).mean())
 
 
 # ------------------------------------------------------------------ baseline

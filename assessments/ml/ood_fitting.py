@@ -122,7 +122,7 @@ def fit_into_checkpoint(model_path, data_dir, *, train_stride=2, cache_dir=None,
     """Fit the detector for ``model_path`` on ``data_dir``, re-save the checkpoint; returns the detector.
 
     ``real_brains``: rendered slices of real brains from elsewhere (other pipelines, scanners, people);
-    like the validation slices' variants, at least ``ood.VARIANT_PASS_RATE`` of them must pass.
+X
     """
     model_path = Path(model_path)
     model, checkpoint = load_checkpoint(model_path)

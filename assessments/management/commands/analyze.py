@@ -13,7 +13,6 @@ from assessments.ml import any_impairment, explanations, ood, percentages
 from assessments.ml.engine import get_analyzer
 from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
-from assessments.models import OUTSIDE_TRAINING as OUTSIDE_TRAINING_REASON
 from assessments.models import LeftOut
 from assessments.reading import read_slices
 from assessments.scans import ScanRejected, read_scan
@@ -73,7 +72,7 @@ class Command(BaseCommand):
             # check refuses is not analysed; ``reason`` says why (AssessmentSlice.LeftOut).
             slices = [{"position": position, "prediction": one.prediction, "confidence": round(one.confidence, 6),
                        "counted": verdict != ood.OUT,
-                       "reason": OUTSIDE_TRAINING_REASON if verdict == ood.OUT else None}
+                       "reason": LeftOut.OUTSIDE_TRAINING.value if verdict == ood.OUT else None}
                       for position, one, verdict in zip(reading.positions, reading.analyses, reading.verdicts)]
             slices += [{"position": one.position, "prediction": None, "confidence": None, "counted": False,
                         "reason": one.check} for one in reading.left_out]
