@@ -11,6 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
 application = get_wsgi_application()
 
 from assessments.ml.ood import detector_for  # noqa: E402
-from assessments.services import analyzer  # noqa: E402
+from assessments.services import current_engine  # noqa: E402
 
-detector_for(analyzer())
+detector_for(current_engine())

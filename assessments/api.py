@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from . import services
+from . import intake, services
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
@@ -84,7 +84,7 @@ def predict(request):
     if upload is None:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")
     try:
-        assessment = services.create_assessment(patient, upload.read())
+        assessment = intake.assess_upload(patient, upload.read())
     except ScanRejected as rejected:
         return error(rejected.code, rejected.message)
     return Response(result_json(assessment, request))

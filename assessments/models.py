@@ -179,7 +179,7 @@ class AssessmentSlice(StoredResult, models.Model):
 
     @property
     def counted(self):
-        # A slice the detector refused has the reason outside_training (reading.save_slices, migration 0004).
+        # A slice the detector refused has the reason outside_training (intake.store_slices, migration 0004).
         return not self.left_out
 
     @property

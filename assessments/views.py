@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import heatmaps, services
+from . import heatmaps, intake, services
 from .forms import UploadForm
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -24,7 +24,7 @@ def new(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            assessment = services.create_assessment(patient, form.cleaned_data["scan"].read())
+            assessment = intake.assess_upload(patient, form.cleaned_data["scan"].read())
         except ScanRejected as rejected:
             form.add_error("scan", rejected.message)
         else:

@@ -1,9 +1,13 @@
 """Shared set-up: a patient, a second patient and a doctor, and scans drawn by the tests."""
 
+import contextlib
 import io
+import logging
 import os
 import shutil
 import tempfile
+import types
+import warnings
 from pathlib import Path
 from unittest import mock
 
@@ -22,6 +26,28 @@ PASSWORD = "a-Long-pass-phrase-42"
 def without_detector():
     """The configured model's out-of-distribution detector switched off (its checks left to the cheap ones)."""
     return mock.patch("assessments.ml.ood.detector_for", return_value=None)
+
+
+@contextlib.contextmanager
+def everything_said():
+    """Every log record (any logger, any level) and warning while inside, joined into one string at the end:
+    ``with everything_said() as said: ...`` then ``said.text``."""
+    records = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    said = types.SimpleNamespace(text="")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield said
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        said.text = " ".join([r.getMessage() for r in records] + [str(w.message) for w in caught])
 
 
 def rgb_of(png):
@@ -137,6 +163,21 @@ class AlzAwareTestCase(TestCase):
             for folder, _, names in os.walk(self.media_root)
             for name in names
         )
+
+
+def stored_assessment(patient, seed=0, prediction=CLASSES[1]):
+    """An assessment row with a drawn scan and overlay on disk, made without the model: for pages that only list."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from assessments.models import Assessment, random_name
+
+    gray = drawn_brain_slice(seed)
+    scan = default_storage.save(random_name("scans", ".png"), ContentFile(image_bytes(gray)))
+    overlay = default_storage.save(random_name("heatmaps", ".png"), ContentFile(image_bytes(np.dstack([gray] * 3))))
+    probabilities = {name: (0.7 if name == prediction else 0.1) for name in CLASSES}
+    return Assessment.objects.create(patient=patient, scan=scan, overlay=overlay, prediction=prediction,
+                                     confidence=0.7, probabilities=probabilities)
 
 
 def make_patient(email, first_name, last_name):

@@ -2,16 +2,14 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
-from assessments import services
-
-from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
+from .base import PASSWORD, AlzAwareTestCase, stored_assessment
 
 
 class DoctorAdminTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
-        self.assessment = services.create_assessment(self.patient, image_bytes(drawn_brain_slice(21)))
-        services.create_assessment(self.other_patient, image_bytes(drawn_brain_slice(22)))
+        self.assessment = stored_assessment(self.patient, seed=21)
+        stored_assessment(self.other_patient, seed=22)
 
     def test_a_doctor_sees_an_assigned_patient_and_not_an_unassigned_one(self):
         self.login(self.doctor)

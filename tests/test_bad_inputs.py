@@ -17,7 +17,7 @@ from django.urls import reverse
 from assessments.ml import ood
 from assessments.models import Assessment
 from assessments.scans import ScanRejected, quality, read_scan
-from assessments.services import analyzer
+from assessments.services import current_engine
 from tools import make_bad_inputs
 
 from .base import AlzAwareTestCase, upload
@@ -39,7 +39,7 @@ class BadInputCorpusTests(AlzAwareTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.items = corpus()
-        cls.has_detector = ood.detector_for(analyzer()) is not None
+        cls.has_detector = ood.detector_for(current_engine()) is not None
 
     def needs_the_detector(self, data):
         """True for a picture that only the model's detector can refuse (it passes every cheap check)."""

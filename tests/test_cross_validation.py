@@ -14,7 +14,7 @@ from django.test import SimpleTestCase
 
 from assessments.ml import calibration, crossval, cv_report
 from assessments.ml.checkpoint import build_model, load_checkpoint, save_checkpoint
-from assessments.ml.engine import Analyzer
+from assessments.ml.engine import Engine
 from assessments.ml.evaluation import ece
 
 from .base import DrawnTrainingFolder, drawn_brain_slice
@@ -72,8 +72,8 @@ class CalibrationTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = save_checkpoint(model, Path(tmp) / "m.pt", input_size=32,
                                    calibration={"kind": "vector", "scale": [0.0] * 4, "bias": [0.0, 0.0, 3.0, 0.0]})
-            analyzer = Analyzer(*load_checkpoint(path))
-        probs = analyzer.analyze(drawn_brain_slice(0)).probabilities
+            engine = Engine(*load_checkpoint(path))
+        probs = engine.analyze(drawn_brain_slice(0)).probabilities
         e3 = np.exp(3.0)
         np.testing.assert_allclose(probs, [1 / (3 + e3)] * 2 + [e3 / (3 + e3), 1 / (3 + e3)], atol=1e-6)
 

@@ -87,8 +87,8 @@ class ExplanationPageTests(AlzAwareTestCase):
         other = (CLASSES.index(assessment.prediction) + 1) % len(CLASSES)
         url = reverse("assessments:class_overlay", args=[assessment.pk, other, "cividis"])
         # Any forward pass from here on fails the test.
-        with mock.patch("assessments.ml.engine.Analyzer.run", side_effect=AssertionError("model re-run")), \
-                mock.patch("assessments.ml.engine.Analyzer.probabilities", side_effect=AssertionError("model re-run")):
+        with mock.patch("assessments.ml.engine.Engine.run", side_effect=AssertionError("model re-run")), \
+                mock.patch("assessments.ml.engine.Engine.probabilities", side_effect=AssertionError("model re-run")):
             page = self.client.get(assessment.get_absolute_url(), {"klass": other, "colormap": "cividis"})
             self.assertContains(page, url)
             self.assertContains(page, f"Heatmap Overlay: {CLASSES[other]}")

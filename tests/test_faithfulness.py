@@ -6,7 +6,7 @@ from django.conf import settings
 from django.test import SimpleTestCase
 
 from assessments.ml import faithfulness as F
-from assessments.ml.engine import get_analyzer
+from assessments.ml.engine import get_engine
 
 from .slices import brain_slices
 
@@ -64,7 +64,7 @@ class ToyModelTests(SimpleTestCase):
 
 class AppModelTests(SimpleTestCase):
     def test_the_score_uses_one_batch_of_four_and_is_the_same_every_time(self):
-        engine = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         analysis = engine.analyze(brain_slices(20)[0][1])
         batches = []
 

@@ -18,7 +18,7 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from scipy.stats import pearsonr, spearmanr
 
-from assessments.ml.engine import Analyzer, get_analyzer
+from assessments.ml.engine import Engine, get_engine
 
 from .slices import brain_slices, source
 
@@ -59,7 +59,7 @@ class Fixture:
     @classmethod
     def get(cls):
         if cls._done is None:
-            engine = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+            engine = get_engine(settings.ALZAWARE_MODEL_PATH)
             grays = [gray for _, gray in brain_slices(SLICES)]
             analyses = engine.analyze_many(grays)
             classes = [shown_class(a) for a in analyses]
@@ -113,7 +113,7 @@ class ReferenceAgreementTests(SimpleTestCase):
         for module in list(model.layer4.modules()) + [model.fc]:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-        randomised = Analyzer(model, self.engine.checkpoint)
+        randomised = Engine(model, self.engine.checkpoint)
         before, after = unrectified_maps(self.engine, self.batch), unrectified_maps(randomised, self.batch)
         rhos = [spearmanr(before[row, c].ravel(), after[row, c].ravel()).statistic
                 for row, c in enumerate(self.classes)]
@@ -124,17 +124,17 @@ class ReferenceAgreementTests(SimpleTestCase):
         self.assertLess(float(np.mean(rhos)), 0.5, rhos)
 
 
-def unrectified_maps(analyzer, batch):
+def unrectified_maps(engine, batch):
     """Grad-CAM before its ReLU, (B, C, h, w): the closed form the engine uses, without the rectifier."""
     with torch.inference_mode():
-        activation = analyzer.layer4(batch)
+        activation = engine.layer4(batch)
         h, w = activation.shape[-2:]
-        return (torch.einsum("ck,bkhw->bchw", analyzer.fc_weight, activation) / (h * w)).numpy()
+        return (torch.einsum("ck,bkhw->bchw", engine.fc_weight, activation) / (h * w)).numpy()
 
 
 class ThreadSafetyTests(SimpleTestCase):
     def test_eight_threads_get_exactly_the_maps_of_a_serial_run(self):
-        engine = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         grays = [gray for _, gray in brain_slices(SLICES)[:8]]
         serial = [engine.analyze(gray) for gray in grays]
         mismatches, errors = [], []

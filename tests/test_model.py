@@ -67,13 +67,13 @@ class ShippedCheckpointTests(SimpleTestCase):
         if not (DATA_DIR / "manifest.csv").exists():
             self.skipTest(f"{DATA_DIR} is absent: the training slices are not in the repository")
         from assessments.ml.checkpoint import load_checkpoint
-        from assessments.ml.engine import Analyzer
+        from assessments.ml.engine import Engine
 
         with open(DATA_DIR / "manifest.csv", newline="") as fh:
             row = next(r for r in csv.DictReader(fh) if r["slice"] == "16")
         gray = np.asarray(Image.open(DATA_DIR / row["path"]).convert("L"))
-        analyzer = Analyzer(*load_checkpoint(path))
-        first, second = analyzer.analyze(gray), analyzer.analyze(gray)
+        engine = Engine(*load_checkpoint(path))
+        first, second = engine.analyze(gray), engine.analyze(gray)
         np.testing.assert_array_equal(first.probabilities, second.probabilities)
         self.assertAlmostEqual(float(first.probabilities.sum()), 1.0, places=5)
         self.assertIn(first.prediction, CLASSES)

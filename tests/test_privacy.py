@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from accounts.models import User
-from assessments import services
+from assessments import intake
 
 from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes
 
@@ -9,7 +9,7 @@ from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes
 class PrivacyTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
-        self.assessment = services.create_assessment(self.patient, image_bytes(drawn_brain_slice(11)))
+        self.assessment = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(11)))
         self.urls = [
             self.assessment.get_absolute_url(),
             reverse("assessments:file", args=[self.assessment.pk, "scan"]),

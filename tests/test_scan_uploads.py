@@ -2,7 +2,6 @@
 personal DICOM fields nowhere, and the "outside what the model was trained on" mark."""
 
 import io
-import logging
 import os
 import warnings
 from unittest import mock
@@ -19,7 +18,7 @@ from assessments.scans.nifti import BAND_FOREGROUND, BAND_SLICES, band_positions
 from assessments.scans.quality import robust_window
 from tools import scan_files
 
-from .base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload, without_detector
+from .base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, upload, without_detector
 
 
 def everything_is(status):
@@ -76,29 +75,17 @@ class ScanUploadTests(AlzAwareTestCase):
         self.assertEqual(plain["class_probabilities"], packed["class_probabilities"])
 
     def test_a_dicoms_personal_fields_leave_no_trace_in_the_database_files_or_logs(self):
-        records = []
-        handler = logging.Handler(logging.DEBUG)
-        handler.emit = records.append
-        root = logging.getLogger()
-        root.addHandler(handler)
-        old_level = root.level
-        root.setLevel(logging.DEBUG)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                self.submit(scan_files.dicom_bytes(scan_files.mni_axial()), "Testperson_Hermione.dcm")
-                self.predict(scan_files.dicom_bytes(scan_files.mni_axial(4)), "Testperson_Hermione.dcm")
-                # and a refused one: the logs of a refusal must be clean too
-                broken = scan_files.dicom_bytes(scan_files.mni_axial())
-                self.predict(broken[: len(broken) - 5000], "Testperson_Hermione.dcm")
-        finally:
-            root.removeHandler(handler)
-            root.setLevel(old_level)
+        with everything_said() as said:
+            self.submit(scan_files.dicom_bytes(scan_files.mni_axial()), "Testperson_Hermione.dcm")
+            self.predict(scan_files.dicom_bytes(scan_files.mni_axial(4)), "Testperson_Hermione.dcm")
+            # and a refused one: the logs of a refusal must be clean too
+            broken = scan_files.dicom_bytes(scan_files.mni_axial())
+            self.predict(broken[: len(broken) - 5000], "Testperson_Hermione.dcm")
         self.assertEqual(Assessment.objects.count(), 2)
         secrets = ["Testperson", "Hermione", "PID-7741", "19480517", "Privet", "St Mungo", "Referrer",
                    "ACC99887766", "OTHER-ID-5566"]
         database = serializers.serialize("json", [*Assessment.objects.all(), *AssessmentSlice.objects.all()])
-        logs = " ".join([r.getMessage() for r in records] + [str(w.message) for w in caught])
+        logs = said.text
         for secret in secrets:
             with self.subTest(secret=secret):
                 self.assertNotIn(secret.lower(), database.lower())
@@ -223,11 +210,11 @@ class OutOfDistributionTests(AlzAwareTestCase):
         self.assertEqual(ood.combine([ood.IN] * 9), ood.IN)
 
     def test_slices_the_detector_refuses_are_left_out_of_a_volumes_result(self):
-        from assessments.reading import read_slices
+        from assessments.reading import analyse_slices
         from assessments.scans import read_scan
-        from assessments.services import analyzer
+        from assessments.services import current_engine
 
-        engine = analyzer()
+        engine = current_engine()
         scan = read_scan(scan_files.mni_nifti_bytes(2), 1 << 26)
 
         class FirstSliceOut(ood.OodDetector):
@@ -237,7 +224,7 @@ class OutOfDistributionTests(AlzAwareTestCase):
         detector = FirstSliceOut(mean=np.zeros(1), components=np.zeros((1, 1)), variances=np.ones(1),
                                  residual_variance=1.0, unsure_above=1.0, refuse_above=5.0)
         with mock.patch.object(ood, "detector_for", return_value=detector):
-            reading = read_slices(engine, scan)
+            reading = analyse_slices(engine, scan)
         self.assertEqual(reading.verdicts[0], ood.OUT)
         self.assertEqual(reading.status, ood.UNSURE)
         np.testing.assert_allclose(reading.probabilities,

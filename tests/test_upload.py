@@ -84,7 +84,7 @@ class UploadTests(AlzAwareTestCase):
         text = " ".join(page.content.decode().split())
         any_impairment = 1 - assessment.probabilities["No Impairment"]
         self.assertIn(f"as the model sees it: <strong>{any_impairment * 100:.1f}%</strong>", text)
-        record = services.analyzer().metadata["cross_validation"]
+        record = services.current_engine().metadata["cross_validation"]
         self.assertIn(f"tested on people whose scans it had not learned from, it gave the right grade for "
                       f"{record['subject_accuracy'] * 100:.0f} in 100 of them, and told people with some impairment "
                       f"from people without it correctly {record['any_impairment_balanced_accuracy'] * 100:.0f} "
@@ -92,8 +92,8 @@ class UploadTests(AlzAwareTestCase):
         self.assertContains(page, reverse("model_card"))
 
     def test_a_failing_heatmap_still_saves_and_shows_the_prediction(self):
-        with mock.patch("assessments.services.render_overlay", side_effect=RuntimeError("boom")), \
-                self.assertLogs("assessments.services", level="ERROR") as logs:
+        with mock.patch("assessments.ml.explanations.overlay_png", side_effect=RuntimeError("boom")), \
+                self.assertLogs("assessments.intake", level="ERROR") as logs:
             response = self.submit(image_bytes(drawn_brain_slice(6)))
         assessment = Assessment.objects.get()
         self.assertRedirects(response, assessment.get_absolute_url())
@@ -104,6 +104,20 @@ class UploadTests(AlzAwareTestCase):
         self.assertNotContains(page, "Heatmap Overlay")
         self.assertEqual(self.stored_files(), [assessment.scan.name])
         self.assertEqual(self.client.get(reverse("assessments:file", args=[assessment.pk, "overlay"])).status_code, 404)
+
+    def test_a_failure_while_saving_a_volume_removes_every_file_it_had_stored(self):
+        from django.db import DatabaseError
+
+        from assessments import intake
+        from assessments.models import AssessmentSlice
+        from tools import scan_files
+
+        # The slice rows are written last, after the volume's scans and overlays are on disk.
+        with mock.patch.object(AssessmentSlice.objects, "bulk_create", side_effect=DatabaseError("disk full")), \
+                self.assertRaises(DatabaseError):
+            intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        self.assertFalse(Assessment.objects.exists())
+        self.assertEqual(self.stored_files(), [])
 
     def assert_refused(self, data, name, message):
         response = self.submit(data, name)
@@ -138,5 +152,5 @@ class ModelCardTests(AlzAwareTestCase):
         card = self.client.get(reverse("model_card"))
         self.assertContains(card, "balanced accuracy")
         # The card's headline is the figure the checkpoint carries, so page and card cannot disagree.
-        record = services.analyzer().metadata["cross_validation"]
+        record = services.current_engine().metadata["cross_validation"]
         self.assertContains(card, f"for **{record['subject_accuracy']:.3f} of {record['subjects']} people**")

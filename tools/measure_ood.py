@@ -30,7 +30,7 @@ from tools import make_bad_inputs
 VARIANTS = 12
 
 
-def measure(analyzer, detector, validation_rows, validation_features=None, variants=VARIANTS, seed=1):
+def measure(engine, detector, validation_rows, validation_features=None, variants=VARIANTS, seed=1):
     validation_files = [row["path"] for row in validation_rows]
 
     def brain(rng):
@@ -44,7 +44,7 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
         except ImportError as exc:  # nilearn (a test requirement) makes the sagittal and coronal kinds
             per_kind[name] = f"skipped: {exc}"
             continue
-        verdicts = verdicts_of(analyzer, detector, grays)
+        verdicts = verdicts_of(engine, detector, grays)
         caught_early = []
         for gray in grays:
             try:
@@ -73,8 +73,8 @@ def measure(analyzer, detector, validation_rows, validation_features=None, varia
         "refused_or_marked_rate": round(totals["refused_or_marked"] / count, 4),
         "per_kind": per_kind,
     }
-    result.update(unseen_brains(analyzer, detector))
-    result["validation_slices_as_another_scanner_might_give_them"] = other_scanners(analyzer, detector, brain, seed)
+    result.update(unseen_brains(engine, detector))
+    result["validation_slices_as_another_scanner_might_give_them"] = other_scanners(engine, detector, brain, seed)
     if validation_features is not None:
         result.update(validation_pipeline(detector, validation_rows, validation_features))
     return result
@@ -96,26 +96,26 @@ def validation_pipeline(detector, validation_rows, validation_features):
             "validation_pipeline_unmarked_rate": round(clean / total, 4)}
 
 
-def other_scanners(analyzer, detector, brain, seed, count=96):
+def other_scanners(engine, detector, brain, seed, count=96):
     """Verdicts on validation slices blurred, re-contrasted, tilted... (``acquisition_variant``):
     how a real slice from another scanner might fare."""
     rng = np.random.default_rng(seed + 1000)
-    verdicts = verdicts_of(analyzer, detector, [acquisition_variant(brain(rng), rng) for _ in range(count)])
+    verdicts = verdicts_of(engine, detector, [acquisition_variant(brain(rng), rng) for _ in range(count)])
     return {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
 
 
-def verdicts_of(analyzer, detector, grays):
-    return detector.verdicts(features_of_grays(analyzer, grays))
+def verdicts_of(engine, detector, grays):
+    return detector.verdicts(features_of_grays(engine, grays))
 
 
-def unseen_brains(analyzer, detector):
+def unseen_brains(engine, detector):
     """Verdicts on real brain slices from outside the training data."""
     result = {}
     try:
         from tools import scan_files
 
         slices = [scan_files.mni_axial(offset) for offset in range(-8, 24, 4)]
-        verdicts = verdicts_of(analyzer, detector, slices)
+        verdicts = verdicts_of(engine, detector, slices)
         result["mni152_axial_slices_t1_contrast"] = {v: verdicts.count(v) for v in (ood.IN, ood.UNSURE, ood.OUT)}
     except ImportError as exc:
         result["mni152_axial_slices_t1_contrast"] = f"skipped: {exc}"
@@ -126,7 +126,7 @@ def unseen_brains(analyzer, detector):
 
         with open(get_testdata_file("MR_small.dcm"), "rb") as fh:
             gray = read_scan(fh.read(), 1 << 24).gray
-        result["MR_small.dcm"] = verdicts_of(analyzer, detector, [gray])[0]
+        result["MR_small.dcm"] = verdicts_of(engine, detector, [gray])[0]
     except Exception as exc:  # only informative
         result["MR_small.dcm"] = f"skipped: {exc}"
     return result

@@ -483,14 +483,14 @@ def detector_verdicts(grays):
     from django.conf import settings
 
     from assessments.ml import ood
-    from assessments.ml.engine import get_analyzer
+    from assessments.ml.engine import get_engine
     from assessments.ml.ood_fitting import features_of_grays
 
-    analyzer = get_analyzer(settings.ALZAWARE_MODEL_PATH)
-    detector = ood.detector_for(analyzer)
+    engine = get_engine(settings.ALZAWARE_MODEL_PATH)
+    detector = ood.detector_for(engine)
     if detector is None or not grays:
         return [None] * len(grays)
-    return detector.verdicts(features_of_grays(analyzer, grays))
+    return detector.verdicts(features_of_grays(engine, grays))
 
 
 def bench_slices(resolution=2, names=None):

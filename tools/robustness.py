@@ -28,24 +28,24 @@ from assessments.ml import CLASSES  # noqa: E402
 from assessments.ml.checkpoint import build_model, load_checkpoint  # noqa: E402
 from assessments.ml.crossval import read_rows  # noqa: E402
 from assessments.ml.data import read_gray  # noqa: E402
-from assessments.ml.engine import Analyzer  # noqa: E402
+from assessments.ml.engine import Engine  # noqa: E402
 from assessments.ml.ood_fitting import acquisition_variant  # noqa: E402
 from tools import scan_files  # noqa: E402
 
 
-def fold_analyzer(state_path, shipped):
+def fold_engine(state_path, shipped):
     """A fold's kept (early-stopped EMA) weights with the shipped model's preprocessing and calibration."""
     state = torch.load(state_path, map_location="cpu", weights_only=False)
     model = build_model()
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["best"]["state"].items()})
     model.eval()
-    return Analyzer(model, {k: v for k, v in shipped.items() if k != "state_dict"})
+    return Engine(model, {k: v for k, v in shipped.items() if k != "state_dict"})
 
 
-def probabilities(analyzer, grays, batch=64):
+def probabilities(engine, grays, batch=64):
     out = []
     for start in range(0, len(grays), batch):
-        out += [a.probabilities for a in analyzer.analyze_many(grays[start:start + batch])]
+        out += [a.probabilities for a in engine.analyze_many(grays[start:start + batch])]
     return np.asarray(out)
 
 
@@ -60,19 +60,19 @@ def held_out_variants(data_dir, oof_path, run_dir, shipped, stride, seed=0):
     rng = np.random.default_rng(seed)
     before, after = [], []
     for k in sorted(set(folds.tolist())):
-        analyzer = fold_analyzer(Path(run_dir) / f"fold-{k}-state.pt", shipped)
+        engine = fold_engine(Path(run_dir) / f"fold-{k}-state.pt", shipped)
         grays = [read_gray(Path(data_dir) / p) for p, f in zip(paths, folds) if f == k][::stride]
-        before.append(probabilities(analyzer, grays))
-        after.append(probabilities(analyzer, [acquisition_variant(g, rng) for g in grays]))
+        before.append(probabilities(engine, grays))
+        after.append(probabilities(engine, [acquisition_variant(g, rng) for g in grays]))
     return stability(np.concatenate(before), np.concatenate(after))
 
 
-def template_band(analyzer, heights_mm=range(-10, 31, 5)):
+def template_band(engine, heights_mm=range(-10, 31, 5)):
     """The template's axial slices from 10 mm below to 30 mm above its middle, at 1 mm and 2 mm."""
     grades = {}
     for resolution in (1, 2):
         grays = [scan_files.mni_axial(h // resolution, resolution) for h in heights_mm]
-        grades[resolution] = probabilities(analyzer, grays)
+        grades[resolution] = probabilities(engine, grays)
     return {"heights_mm": list(heights_mm),
             "grade_1mm": [CLASSES[i] for i in grades[1].argmax(1)],
             "grade_2mm": [CLASSES[i] for i in grades[2].argmax(1)],
@@ -94,7 +94,7 @@ def main():
     model, shipped = load_checkpoint(args.model)
     report = {"held_out_slices_vs_other_pipeline_variants":
               held_out_variants(args.data, args.oof, args.run_dir, shipped, args.stride),
-              "mni152_template_band": template_band(Analyzer(model, shipped))}
+              "mni152_template_band": template_band(Engine(model, shipped))}
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
 

@@ -1,5 +1,7 @@
 """Machine learning for AlzAware: plain Python that knows nothing of requests or the ORM."""
 
+import numpy as np
+
 CLASSES = (
     "No Impairment",
     "Very Mild Impairment",
@@ -16,3 +18,23 @@ def percentages(probabilities):
 def any_impairment(probabilities):
     """``{class name: 0..1}`` -> the probability of any grade above No Impairment."""
     return min(max(1.0 - float(probabilities.get(CLASSES[0], 0.0)), 0.0), 1.0)
+
+
+class Graded:
+    """The grade read off ``self.probabilities`` (an array in the order of ``self.classes``): one definition
+    for a slice's analysis and for an upload's result."""
+
+    @property
+    def predicted_index(self):
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def prediction(self):
+        return self.classes[self.predicted_index]
+
+    @property
+    def confidence(self):
+        return float(self.probabilities[self.predicted_index])
+
+    def class_probabilities(self):
+        return {name: float(p) for name, p in zip(self.classes, self.probabilities)}

@@ -7,7 +7,7 @@ position. Grad-CAM's channel weights (the spatial mean of that gradient) are
 therefore ``W[c] / (H * W)`` exactly, and the map of class ``c`` is
 ``ReLU(sum_k W[c, k] A_k) / (H * W)``. No backward pass, no hooks and no state
 on the shared model: each call works only on its own tensors, so any number of
-threads can share one :class:`Analyzer`.
+threads can share one :class:`Engine`.
 """
 
 import threading
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import calibration
+from . import Graded, calibration
 from .checkpoint import expected_sha256, load_checkpoint
 from .preprocess import Geometry, preprocess
 
 
 @dataclass
-class Analysis:
+class Analysis(Graded):
     """What one image gives: calibrated probabilities and raw Grad-CAM maps of all classes."""
 
     classes: tuple
@@ -33,23 +33,8 @@ class Analysis:
     image_shape: tuple = ()
     tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
 
-    @property
-    def predicted_index(self):
-        return int(np.argmax(self.probabilities))
 
-    @property
-    def prediction(self):
-        return self.classes[self.predicted_index]
-
-    @property
-    def confidence(self):
-        return float(self.probabilities[self.predicted_index])
-
-    def class_probabilities(self):
-        return {name: float(p) for name, p in zip(self.classes, self.probabilities)}
-
-
-class Analyzer:
+class Engine:
     """A loaded checkpoint, ready to analyse slices from any thread."""
 
     def __init__(self, model, checkpoint):
@@ -136,15 +121,15 @@ _loaded = {}
 _loading = threading.Lock()
 
 
-def get_analyzer(path):
-    """The process-wide :class:`Analyzer` for ``path``, loaded (and hash-checked) once."""
+def get_engine(path):
+    """The process-wide :class:`Engine` for ``path``, loaded (and hash-checked) once."""
     key = str(path)
-    analyzer = _loaded.get(key)
-    if analyzer is None:
+    engine = _loaded.get(key)
+    if engine is None:
         with _loading:
-            analyzer = _loaded.get(key)
-            if analyzer is None:
-                analyzer = Analyzer(*load_checkpoint(path))
-                analyzer.sha256 = expected_sha256(path)
-                _loaded[key] = analyzer
-    return analyzer
+            engine = _loaded.get(key)
+            if engine is None:
+                engine = Engine(*load_checkpoint(path))
+                engine.sha256 = expected_sha256(path)
+                _loaded[key] = engine
+    return engine

@@ -157,7 +157,7 @@ def baseline_report(train_records, test_records):
 
 # ------------------------------------------------------------------ model
 
-def model_probs(analyzer, records, batch_size=64, progress=False):
+def model_probs(engine, records, batch_size=64, progress=False):
     """Calibrated probabilities of the app's engine, exactly as the app computes them."""
     out = []
     it = range(0, len(records), batch_size)
@@ -166,10 +166,10 @@ def model_probs(analyzer, records, batch_size=64, progress=False):
         it = tqdm(it, desc="evaluating", leave=False)
     for start in it:
         chunk = records[start:start + batch_size]
-        batch = torch.stack([analyzer.prepare(read_gray(r["path"]))[0] for r in chunk])
-        logits, _, _ = analyzer.run(batch)
-        out.append(analyzer.calibrated(logits).numpy().astype(np.float64))
-    return np.concatenate(out) if out else np.zeros((0, len(analyzer.classes)))
+        batch = torch.stack([engine.prepare(read_gray(r["path"]))[0] for r in chunk])
+        logits, _, _ = engine.run(batch)
+        out.append(engine.calibrated(logits).numpy().astype(np.float64))
+    return np.concatenate(out) if out else np.zeros((0, len(engine.classes)))
 
 
 def read_subject_list(path):
@@ -187,12 +187,12 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
              progress=False):
     """Evaluate a checkpoint on ``data_dir``; returns the report dict (see evaluate_model)."""
     from .checkpoint import load_checkpoint, recorded_split
-    from .engine import Analyzer
+    from .engine import Engine
 
     torch.set_num_threads(threads)
-    analyzer = Analyzer(*load_checkpoint(model_path))
+    engine = Engine(*load_checkpoint(model_path))
     records = load_records(data_dir)
-    train_subjects, wanted = recorded_split(analyzer.metadata)
+    train_subjects, wanted = recorded_split(engine.metadata)
     if held_out:
         if not wanted:
             raise ValueError("the checkpoint records no validation subjects")
@@ -202,18 +202,18 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
         records = [r for r in records if r["subject"] in subjects]
         if not records:
             raise ValueError("none of the requested subjects is in the data")
-    probs = model_probs(analyzer, records, progress=progress)
+    probs = model_probs(engine, records, progress=progress)
     has_subjects = all(r["subject"] is not None for r in records)
     report = metrics([r["label"] for r in records], probs,
                      [r["subject"] for r in records] if has_subjects else None,
-                     classes=analyzer.classes)
+                     classes=engine.classes)
     report["ece"] = ece(probs, [r["label"] for r in records])
-    threshold = (analyzer.metadata.get("cross_validation") or {}).get("any_impairment_threshold", 0.5)
+    threshold = (engine.metadata.get("cross_validation") or {}).get("any_impairment_threshold", 0.5)
     report.update(any_impairment_figures([r["label"] for r in records], probs,
                                          [r["subject"] for r in records] if has_subjects else None, threshold))
-    report["temperature"] = analyzer.temperature
+    report["temperature"] = engine.temperature
     report["model"] = str(model_path)
-    report["trained"] = analyzer.trained
+    report["trained"] = engine.trained
     report["linear_baseline"] = None
     if baseline and has_subjects:
         train_records = [r for r in all_records if r["subject"] in train_subjects

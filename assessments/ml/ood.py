@@ -170,13 +170,13 @@ def fit(train_features, validation_features, variant_features=None, pass_rate=PA
 _detectors = weakref.WeakKeyDictionary()
 
 
-def detector_for(analyzer):
-    """The checkpoint's detector for a loaded analyzer (None if it has none), built once."""
+def detector_for(engine):
+    """The checkpoint's detector for a loaded engine (None if it has none), built once."""
     try:
-        return _detectors[analyzer]
+        return _detectors[engine]
     except KeyError:
-        detector = OodDetector.from_checkpoint(analyzer.checkpoint.get("ood"))
-        _detectors[analyzer] = detector
+        detector = OodDetector.from_checkpoint(engine.checkpoint.get("ood"))
+        _detectors[engine] = detector
         return detector
 
 

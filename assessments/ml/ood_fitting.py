@@ -16,7 +16,7 @@ import torch
 from . import ood
 from .checkpoint import load_checkpoint, recorded_split, save_checkpoint
 from .data import load_records, read_gray
-from .engine import Analyzer
+from .engine import Engine
 
 BATCH = 32
 
@@ -58,9 +58,9 @@ def cached(cache_path, compute):
     return features
 
 
-def features_of(analyzer, files, cache_path=None, progress=None):
+def features_of(engine, files, cache_path=None, progress=None):
     """Pooled layer4 features of image files, cached by model and file list."""
-    return cached(cache_path, lambda: features_of_grays(analyzer, (read_gray(f) for f in files), len(files),
+    return cached(cache_path, lambda: features_of_grays(engine, (read_gray(f) for f in files), len(files),
                                                        progress))
 
 
@@ -91,27 +91,27 @@ def acquisition_variant(gray, rng):
     return np.uint8(np.clip(np.round(x), 0, 255))
 
 
-def variant_features_of(analyzer, files, cache_path=None, progress=None, seed=0):
+def variant_features_of(engine, files, cache_path=None, progress=None, seed=0):
     """Features of one :func:`acquisition_variant` of each file (seeded: reruns give the same)."""
     def compute():
         rng = np.random.default_rng(seed)
-        return features_of_grays(analyzer, (acquisition_variant(read_gray(f), rng) for f in files), len(files),
+        return features_of_grays(engine, (acquisition_variant(read_gray(f), rng) for f in files), len(files),
                                  progress)
     return cached(cache_path, compute)
 
 
-def features_of_grays(analyzer, grays, total=None, progress=None):
+def features_of_grays(engine, grays, total=None, progress=None):
     """Pooled layer4 features of rendered slices (any iterable), a batch at a time."""
     out, batch = [], []
     for gray in grays:
         batch.append(gray)
         if len(batch) == BATCH:
-            out.extend(a.features for a in analyzer.analyze_many(batch))
+            out.extend(a.features for a in engine.analyze_many(batch))
             batch = []
             if progress:
                 progress(len(out), total)
     if batch:
-        out.extend(a.features for a in analyzer.analyze_many(batch))
+        out.extend(a.features for a in engine.analyze_many(batch))
         if progress:
             progress(len(out), total)
     return np.asarray(out, dtype=np.float32)
@@ -126,7 +126,7 @@ X
     """
     model_path = Path(model_path)
     model, checkpoint = load_checkpoint(model_path)
-    analyzer = Analyzer(model, checkpoint)
+    engine = Engine(model, checkpoint)
     rows = load_records(data_dir)
     if any(r["subject"] is None for r in rows):
         raise ValueError(f"{data_dir} needs a manifest.csv with subjects (path,label,subject,slice)")
@@ -148,18 +148,18 @@ X
     log(f"features of {len(train_rows)} training and {len(validation_rows)} validation slices, and variants of "
         f"{len(validation_rows[::2])} of those (model {key})")
     progress = _progress(log)
-    train_features = features_of(analyzer, [r["path"] for r in train_rows], cache("train", train_rows), progress)
-    validation_features = features_of(analyzer, [r["path"] for r in validation_rows],
+    train_features = features_of(engine, [r["path"] for r in train_rows], cache("train", train_rows), progress)
+    validation_features = features_of(engine, [r["path"] for r in validation_rows],
                                       cache("validation", validation_rows), progress)
     # The same validation slices as another scanner might give them: the refusal threshold leaves room for those.
     variant_rows = validation_rows[::2]
-    variant_features = variant_features_of(analyzer, [r["path"] for r in variant_rows],
+    variant_features = variant_features_of(engine, [r["path"] for r in variant_rows],
                                            cache("variants", variant_rows), progress)
-    real_features = features_of_grays(analyzer, real_brains, len(real_brains)) if len(real_brains) else None
+    real_features = features_of_grays(engine, real_brains, len(real_brains)) if len(real_brains) else None
     detector = ood.fit(train_features, validation_features, variant_features, real_features=real_features)
     detector.info.update({"split_source": source, "train_stride": int(train_stride)})
     if measure is not None:
-        detector.info["measured"] = measure(analyzer, detector, validation_rows, validation_features)
+        detector.info["measured"] = measure(engine, detector, validation_rows, validation_features)
 
     extra = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     extra["ood"] = detector.to_checkpoint()

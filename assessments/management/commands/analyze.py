@@ -10,13 +10,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from assessments.ml import any_impairment, explanations, ood, percentages
-from assessments.ml.engine import get_analyzer
+from assessments.ml.engine import get_engine
 from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.models import LeftOut
-from assessments.reading import read_slices
+from assessments.intake import faithfulness_of
+from assessments.reading import analyse_slices
 from assessments.scans import ScanRejected, read_scan
-from assessments.services import faithfulness_of, render_overlay
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, files, out, colormap, **options):
         as_json = options["json"]
-        engine = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         out_dir = Path(out) if out else None
         if out_dir:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         try:
             scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
             # As the web app: every slice of a volume, and refused if the model does not know the content.
-            reading = read_slices(engine, scan)
+            reading = analyse_slices(engine, scan)
         except ScanRejected as rejected:
             return {"file": str(path), "error": rejected.code, "detail": rejected.message}
         analysis = reading.analysis
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             slices = [{"position": position, "prediction": one.prediction, "confidence": round(one.confidence, 6),
                        "counted": verdict != ood.OUT,
                        "reason": LeftOut.OUTSIDE_TRAINING.value if verdict == ood.OUT else None}
-                      for position, one, verdict in zip(reading.positions, reading.analyses, reading.verdicts)]
+                      for position, one, _, verdict, _ in reading.slices()]
             slices += [{"position": one.position, "prediction": None, "confidence": None, "counted": False,
                         "reason": one.check} for one in reading.left_out]
             result["slices"] = sorted(slices, key=lambda one: one["position"])
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
             stem = f"{position:03d}-{path.stem}"
             overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
-            overlay.write_bytes(render_overlay(reading.gray, stored, colormap))
+            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colormap=colormap))
             maps.write_bytes(explanations.to_npz(stored))
             result.update(overlay=str(overlay), maps=str(maps))
         return result

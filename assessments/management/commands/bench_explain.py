@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from assessments.ml import explanations
-from assessments.ml.engine import Analyzer, get_analyzer
+from assessments.ml.engine import Engine, get_engine
 
 TARGETS = {"engine, all four maps": 1.05, "engine end to end with overlay PNG": 1.20}
 
@@ -72,9 +72,9 @@ class Command(BaseCommand):
         if threads:
             torch.set_num_threads(threads)
         now = time.process_time if clock == "cpu" else time.perf_counter
-        shared = get_analyzer(settings.ALZAWARE_MODEL_PATH)
+        shared = get_engine(settings.ALZAWARE_MODEL_PATH)
         # The same weights at the benchmark's input size, whatever size the checkpoint was trained at.
-        engine = Analyzer(shared.model, {**shared.checkpoint, "input_size": size})
+        engine = Engine(shared.model, {**shared.checkpoint, "input_size": size})
         methods, release = benchmarked_methods(engine, bench_slice(size))
         try:
             times = timed(methods, warmup, repeat, now)

@@ -1,0 +1,128 @@
+"""An upload becomes a stored assessment: read, analysed, its images drawn and stored, its rows saved.
+
+All or nothing: a refused file stores nothing, and a failure part-way removes
+every file the upload had stored (see :class:`UploadFiles`). A failing heatmap is
+the one exception: it is logged and the assessment is kept without it, because
+the prediction is still worth having.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from .ml import explanations, ood
+from .ml.overlay import png_bytes, valid_colormap
+from .models import Assessment, AssessmentSlice, LeftOut, random_name
+from .reading import analyse_slices
+from .scans import read_scan
+from .services import current_engine
+
+logger = logging.getLogger(__name__)
+
+SCANS = "scans"
+HEATMAPS = "heatmaps"
+
+
+class UploadFiles:
+    """Every file one upload stores, written here and only here, so that they can all be removed together.
+
+    Used as a context manager: leaving it by any exception (BaseException too: an
+    interrupted request must not leave orphans) deletes what it stored.
+    """
+
+    def __init__(self):
+        self.names = []
+
+    def save(self, folder, suffix, content):
+        name = default_storage.save(random_name(folder, suffix), ContentFile(content))
+        self.names.append(name)
+        return name
+
+    def save_scan(self, gray):
+        return self.save(SCANS, ".png", png_bytes(gray))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is not None:
+            for name in self.names:
+                default_storage.delete(name)
+
+
+def assess_upload(patient, data):
+    """Analyse an uploaded file and store the assessment; raises ScanRejected, storing nothing, for bad input."""
+    scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+    engine = current_engine()
+    # All slices in one batch; refuses (not_brain) what the model was not trained on.
+    reading = analyse_slices(engine, scan)
+    colormap = valid_colormap(patient.colormap)
+    faithfulness = faithfulness_of(engine, reading.analysis)
+    with UploadFiles() as files, transaction.atomic():
+        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colormap, with_maps=True)
+        assessment = Assessment.objects.create(
+            patient=patient,
+            scan=files.save_scan(reading.gray),
+            overlay=overlay,
+            maps=maps,
+            overlay_colormap=colormap,
+            faithfulness=faithfulness,
+            prediction=reading.prediction,
+            confidence=reading.confidence,
+            probabilities=reading.class_probabilities(),
+            model_trained=engine.trained,
+            model_sha256=engine.sha256,
+            source_format=scan.source_format,
+            acquisition=scan.acquisition,
+            ood_status=reading.status,
+            ood_distance=reading.distance,
+        )
+        if assessment.is_volume:
+            store_slices(files, assessment, reading, colormap)
+    return assessment
+
+
+def faithfulness_of(engine, analysis):
+    """The explanation's faithfulness score, or None; a failure here must never lose the result."""
+    try:
+        result = engine.faithfulness(analysis)
+    except Exception:
+        logger.exception("Faithfulness score failed; keeping the assessment without it")
+        return None
+    return None if result is None else float(result.score)
+
+
+def store_heatmap(files, gray, analysis, colormap, with_maps=False):
+    """``(overlay name, maps name)`` of ``analysis``'s predicted class; blank names when drawing fails."""
+    try:
+        stored = explanations.from_analysis(analysis)
+        overlay_png = explanations.overlay_png(gray, stored, colormap=colormap)
+        maps_npz = explanations.to_npz(stored) if with_maps else None
+    except Exception:
+        logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
+        return "", ""
+    return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
+
+
+def store_slices(files, assessment, reading, colormap):
+    """A volume's per-slice rows: every slice of its band, analysed or left out with the reason."""
+    rows = []
+    for i, (position, analysis, gray, verdict, distance) in enumerate(reading.slices()):
+        if i == reading.representative:
+            scan, overlay = assessment.scan.name, assessment.overlay.name if assessment.overlay else ""
+        else:
+            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colormap)
+        rows.append(AssessmentSlice(
+            assessment=assessment, position=position, scan=scan, overlay=overlay,
+            prediction=analysis.prediction, confidence=analysis.confidence,
+            probabilities=analysis.class_probabilities(), ood_status=verdict or "", ood_distance=distance,
+            representative=i == reading.representative,
+            left_out=LeftOut.OUTSIDE_TRAINING if verdict == ood.OUT else "",
+        ))
+    # Slices the checks refused were never analysed: only the slice itself, so the page can show what was left out.
+    rows += [AssessmentSlice(assessment=assessment, position=one.position, scan=files.save_scan(one.gray),
+                             left_out=one.check) for one in reading.left_out]
+    return AssessmentSlice.objects.bulk_create(sorted(rows, key=lambda row: row.position))
