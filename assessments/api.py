@@ -13,10 +13,11 @@ from . import intake, services
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
+from .scans.errors import error_body
 
 
 def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
-    return Response({"error": code, "detail": detail}, status=status_code)
+    return Response(error_body(code, detail), status=status_code)
 
 
 def result_json(assessment, request):

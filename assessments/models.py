@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.models import Patient
 
 from .ml import CLASSES, any_impairment, ood, percentages
+from .scans import FORMAT_NAMES, is_volume_format
 from .scans.quality import CHECKS
 
 
@@ -98,7 +99,7 @@ class Assessment(StoredResult, models.Model):
 
     @property
     def is_volume(self):
-        return self.source_format == "nifti"
+        return is_volume_format(self.source_format)
 
     @property
     def counted_slice_count(self):
@@ -110,15 +111,13 @@ class Assessment(StoredResult, models.Model):
         """How many of a volume's band slices are listed but not counted (refused by a check or the detector)."""
         return sum(not one.counted for one in self.slices.all())
 
-    FORMAT_NAMES = {"png": "PNG image", "jpeg": "JPEG image", "tiff": "TIFF image", "bmp": "BMP image",
-                    "dicom": "DICOM", "nifti": "NIfTI volume"}
     ACQUISITION_LABELS = {"modality": "Modality", "field_strength_tesla": "Field strength (tesla)",
                           "sequence": "Sequence", "scanning_sequence": "Scanning sequence",
                           "slice_thickness_mm": "Slice thickness (mm)"}
 
     def file_details(self):
         """``[(label, value)]`` for the page: the format and the stored acquisition fields, nothing else."""
-        details = [("Format", self.FORMAT_NAMES.get(self.source_format, self.source_format))]
+        details = [("Format", FORMAT_NAMES.get(self.source_format, self.source_format))]
         for key, label in self.ACQUISITION_LABELS.items():
             if key in (self.acquisition or {}):
                 details.append((label, self.acquisition[key]))

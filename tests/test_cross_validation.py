@@ -12,7 +12,7 @@ import torch
 from django.core.management import call_command
 from django.test import SimpleTestCase
 
-from assessments.ml import calibration, crossval, cv_report
+from assessments.ml import calibration, crossval, cv_report, splits
 from assessments.ml.checkpoint import build_model, load_checkpoint, save_checkpoint
 from assessments.ml.engine import Engine
 from assessments.ml.evaluation import ece
@@ -28,7 +28,7 @@ def people(per_class):
 class FoldTests(SimpleTestCase):
     def test_every_person_is_in_exactly_one_fold_and_each_class_is_spread_evenly(self):
         records = people([20, 14, 6, 2])
-        fold = crossval.stratified_folds(records, {r["subject"] for r in records}, 5, seed=3)
+        fold = splits.stratified_folds(records, {r["subject"] for r in records}, 5, seed=3)
         self.assertEqual(len(fold), 42)
         for c, n in enumerate([20, 14, 6]):
             counts = Counter(fold[f"c{c}p{p}"] for p in range(n))

@@ -20,7 +20,7 @@ from assessments.ml import CLASSES
 from assessments.ml.checkpoint import build_model, expected_sha256, save_checkpoint, sha256_of
 from assessments.ml.evaluation import ece, metrics
 from assessments.ml.calibration import fit_temperature
-from assessments.ml.training import subject_split
+from assessments.ml.splits import subject_split
 
 from .base import drawn_brain_slice
 from .slices import DATA_DIR

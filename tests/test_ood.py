@@ -135,5 +135,13 @@ class FitOodCommandTests(SimpleTestCase):
         training, validation, source = split_subjects(rows, {"split": {"train_subjects": ["a", "b"],
                                                                        "val_subjects": ["c"]}})
         self.assertEqual((training, validation, source), ({"a", "b"}, {"c"}, "checkpoint metadata"))
-        training, validation, _ = split_subjects(rows, {"validation_subjects": ["d"]})
+        training, validation, _ = split_subjects(rows, {"split": {"val_subjects": ["d"]}})
         self.assertEqual((training, validation), ({"a", "b", "c"}, {"d"}))
+
+    def test_without_a_recorded_split_it_holds_out_whole_subjects_of_each_class(self):
+        rows = [{"subject": f"{label}-{s}", "label": label} for label in (0, 1) for s in range(10) for _ in range(3)]
+        training, validation, source = split_subjects(rows, {"validation_subjects": ["0-1"]}, 0.2)
+        self.assertEqual(source, "made here by subject (the checkpoint records none)")
+        self.assertEqual(sorted(s.split("-")[0] for s in validation), ["0", "0", "1", "1"])
+        self.assertEqual(training | validation, {row["subject"] for row in rows})
+        self.assertFalse(training & validation)

@@ -12,6 +12,11 @@ held-out subjects. The other recipes' held-out figures, further seeds of the win
 a cross-validation over all subjects are computed afterwards for the report and
 choose nothing.
 
+Folds come from assessments.ml.splits, as cross_validate's do. The sweep committed in
+models/alzaware-resnet50/sweep/ was run with this file's own fold dealing, which left
+classes with fewer than K subjects untested; a rerun deals them too, so its figures
+differ slightly from the committed ones.
+
 Plain Python (no Django), so it runs on a borrowed GPU machine; each worker
 process trains one model at a time on the same device.
 """
@@ -19,7 +24,6 @@ process trains one model at a time on the same device.
 import argparse
 import json
 import multiprocessing as mp
-import random
 import sys
 import time
 from collections import defaultdict
@@ -29,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assessments.ml import training  # noqa: E402
+from assessments.ml import splits, training  # noqa: E402
 from assessments.ml.data import load_records  # noqa: E402
 
 # Each differs from the default recipe only in the keys named. Chosen before any run,
@@ -52,22 +56,6 @@ RECIPES = {
 def selection_score(m):
     """The rule, fixed in advance: the mean of the two targeted figures, out of fold."""
     return (m["balanced_accuracy"] + m["subject_accuracy"]) / 2
-
-
-def stratified_folds(records, subjects, k, seed):
-    """Subjects -> fold index, class-stratified; classes with fewer than k subjects are never tested."""
-    label_of = {r["subject"]: r["label"] for r in records}
-    by_class = defaultdict(list)
-    for s in sorted(subjects):
-        by_class[label_of[s]].append(s)
-    rng = random.Random(seed)
-    fold = {}
-    for label in sorted(by_class):
-        subs = by_class[label]
-        rng.shuffle(subs)
-        for i, s in enumerate(subs):
-            fold[s] = i % k if len(subs) >= k else None
-    return fold
 
 
 # ------------------------------------------------------------------- worker side
@@ -170,7 +158,7 @@ def main():
 
     records = load_records(args.data)
     seed = training.DEFAULT_RECIPE["seed"]
-    train_subjects, val_subjects = training.subject_split(records, training.DEFAULT_RECIPE["val_fraction"], seed)
+    train_subjects, val_subjects = splits.subject_split(records, training.DEFAULT_RECIPE["val_fraction"], seed)
     recipes = {name: dict(training.DEFAULT_RECIPE, **RECIPES[name]) for name in args.recipes.split(",")}
     if args.quick:
         keep = set(train_subjects[:12] + train_subjects[-6:] + val_subjects[:6])
@@ -199,7 +187,7 @@ def main():
     def idx(subs):
         return [i for s in subs for i in index_of[s]]
 
-    folds = stratified_folds(records, train_subjects, args.folds, seed + 7)
+    folds = splits.stratified_folds(records, train_subjects, args.folds, seed + 7)
     cv_jobs = []
     for name, recipe in recipes.items():
         for k in range(args.folds):
@@ -246,7 +234,7 @@ def main():
         later += [dict(base, kind="held-out", name=n, recipe=recipes[n], seed=seed,
                        train_idx=idx(train_subjects), test_idx=idx(val_subjects)) for n in ranked[1:]]
         every = sorted(set(subjects))
-        all_folds = stratified_folds(records, every, 5, seed + 11)
+        all_folds = splits.stratified_folds(records, every, 5, seed + 11)
         later += [dict(base, kind="cv-all", name=winner, fold=k, recipe=recipes[winner],
                        train_idx=idx([s for s in every if all_folds[s] != k]),
                        test_idx=idx([s for s in every if all_folds[s] == k])) for k in range(5)]

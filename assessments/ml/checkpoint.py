@@ -93,11 +93,12 @@ def verify(path):
 
 
 def recorded_split(metadata):
-    """``(training subjects, validation subjects)`` a checkpoint was trained with; empty sets if it records none."""
+    """``(training subjects, validation subjects)`` a checkpoint was trained with; empty sets if it records none.
+
+    One spelling, ``metadata["split"]["train_subjects" / "val_subjects"]``, as ``cross_validate`` writes it.
+    """
     split = metadata.get("split") or {}
-    validation = (metadata.get("validation_subjects") or metadata.get("val_subjects")
-                  or split.get("val_subjects") or split.get("val") or [])
-    return set(split.get("train_subjects") or split.get("train") or []), set(validation)
+    return set(split.get("train_subjects") or []), set(split.get("val_subjects") or [])
 
 
 def load_checkpoint(path, verify_hash=True):

@@ -15,7 +15,6 @@ Every training run is resumable: each fold keeps its per-epoch state under
 
 import csv
 import json
-import random
 import time
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -28,31 +27,11 @@ from . import CLASSES
 from .calibration import fit_temperature
 from .checkpoint import build_model, save_checkpoint
 from .data import fingerprint, load_records
+from .splits import stratified_folds
 from .training import (DEFAULT_PREPROCESSING, DEFAULT_RECIPE, _atomic_save, bf16_supported, cache_squares, fit,
                        git_version, inner_subjects, pick_device, predict_logits)
 
 OOF_COLUMNS = ["path", "subject", "label", *[f"logit_{i}" for i in range(len(CLASSES))], "fold"]
-
-
-def stratified_folds(records, subjects, k, seed):
-    """Subject -> fold index, dealt class by class so that every fold has each class's share.
-
-    A class with fewer than ``k`` subjects is dealt too (Moderate Impairment's two
-    subjects land in two folds): each is then predicted by a model that saw the other.
-    """
-    label_of = {r["subject"]: r["label"] for r in records}
-    by_class = defaultdict(list)
-    for s in sorted(subjects):
-        by_class[label_of[s]].append(s)
-    rng = random.Random(seed)
-    fold, dealt = {}, 0
-    for label in sorted(by_class):
-        subs = by_class[label]
-        rng.shuffle(subs)
-        for s in subs:
-            fold[s] = dealt % k
-            dealt += 1
-    return fold
 
 
 def _train_run(squares, labels, subjects, train_idx, recipe, device, state_path, log):

@@ -17,26 +17,21 @@ from . import ood
 from .checkpoint import load_checkpoint, recorded_split, save_checkpoint
 from .data import load_records, read_gray
 from .engine import Engine
+from .splits import subject_split
 
 BATCH = 32
+SPLIT_SEED = 20261128
 
 
 def split_subjects(rows, metadata, validation_fraction=0.2):
     """``(training subjects, validation subjects, source)`` from the checkpoint, or made here."""
     training, validation = recorded_split(metadata)
-    subjects = sorted({row["subject"] for row in rows})
     if validation:
-        training = training or set(subjects) - validation
+        training = training or {row["subject"] for row in rows} - validation
         return training - validation, validation, "checkpoint metadata"
-    # No recorded split: every fifth subject of each class (by a stable hash order) validates.
-    by_class = {}
-    for row in rows:
-        by_class.setdefault(row["label"], set()).add(row["subject"])
-    validation = set()
-    for members in by_class.values():
-        ordered = sorted(members, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
-        validation.update(ordered[:: int(round(1 / validation_fraction))] if len(ordered) >= 3 else [])
-    return set(subjects) - validation, validation, "made here by subject (the checkpoint records none)"
+    # No recorded split: held out by subject, as training holds out its inner subjects.
+    training, validation = subject_split(rows, validation_fraction, SPLIT_SEED)
+    return set(training), set(validation), "made here by subject (the checkpoint records none)"
 
 
 def weights_digest(checkpoint):

@@ -19,10 +19,8 @@ only) and weight averaging.
 
 import math
 import os
-import random
 import subprocess
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,7 @@ from .network import EMA, train_forward
 from .checkpoint import build_model
 from .data import read_gray
 from .preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
+from .splits import subject_split
 
 DEFAULT_RECIPE = {
     "img_size": 80,
@@ -77,26 +76,6 @@ DEFAULT_RECIPE = {
 
 
 # --------------------------------------------------------------- splits and caching
-
-def subject_split(records, val_fraction=0.2, seed=DEFAULT_RECIPE["seed"], min_subjects=3):
-    """Stratified split by subject: about ``val_fraction`` of each class's subjects.
-
-    Classes with fewer than ``min_subjects`` subjects stay entirely in training
-    (Moderate Impairment has two: no held-out figure exists for it).
-    """
-    by_class = defaultdict(set)
-    for r in records:
-        by_class[r["label"]].add(r["subject"])
-    rng = random.Random(seed)
-    train, val = [], []
-    for label in sorted(by_class):
-        subjects = sorted(by_class[label])
-        rng.shuffle(subjects)
-        n_val = int(round(len(subjects) * val_fraction)) if len(subjects) >= min_subjects else 0
-        val += subjects[:n_val]
-        train += subjects[n_val:]
-    return sorted(train), sorted(val)
-
 
 def inner_subjects(records, recipe):
     """The training subjects set aside for early stopping (none when ``inner_val_fraction`` is 0)."""

@@ -16,9 +16,19 @@ from . import dicom, errors, nifti, quality, rasters
 from .errors import ScanRejected
 from .rasters import MAX_PIXELS
 
-__all__ = ["MAX_PIXELS", "LeftOut", "Scan", "ScanRejected", "log_refusal", "read_scan"]
+__all__ = ["FORMAT_NAMES", "MAX_PIXELS", "LeftOut", "Scan", "ScanRejected", "is_volume_format", "log_refusal",
+           "read_scan"]
 
 logger = logging.getLogger(__name__)
+
+# ``source_format`` codes -> the name shown; a volume format's upload keeps its analysed slices (AssessmentSlice).
+FORMAT_NAMES = {"png": "PNG image", "jpeg": "JPEG image", "tiff": "TIFF image", "bmp": "BMP image",
+                "dicom": "DICOM", "nifti": "NIfTI volume"}
+VOLUME_FORMATS = {"nifti"}
+
+
+def is_volume_format(source_format):
+    return source_format in VOLUME_FORMATS
 
 
 def log_refusal(problem, what="An upload"):
@@ -54,7 +64,7 @@ class Scan:
 
     @property
     def is_volume(self):
-        return self.source_format == "nifti"
+        return is_volume_format(self.source_format)
 
 
 # Files people pick by mistake, named so the message says what went wrong.

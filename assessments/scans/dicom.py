@@ -17,12 +17,12 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
 from . import errors, quality
+from .rasters import MAX_PIXELS
 
 # pydicom's reading validation warns about odd values by quoting them: a
 # malformed PatientName would end up in the logs. We never use those values.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-MAX_PIXELS = 40_000_000
 # Modalities that may hold an MRI slice: MR itself, and secondary captures or
 # files without a modality (exported screenshots of an MRI viewer).
 MRI_MODALITIES = {"MR", "OT", "SC", ""}

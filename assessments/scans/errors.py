@@ -7,6 +7,11 @@ never change once published; the sentences may be reworded.
 ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz)")
 
 
+def error_body(code, detail):
+    """The one shape of a refusal for programs: the API's answer and ``manage.py analyze --json``'s line."""
+    return {"error": code, "detail": detail}
+
+
 class ScanRejected(Exception):
     """The upload cannot be analysed. ``code`` is for machines, ``message`` for people."""
 

@@ -17,6 +17,7 @@ from assessments.models import LeftOut
 from assessments.intake import faithfulness_of
 from assessments.reading import analyse_slices
 from assessments.scans import ScanRejected, read_scan
+from assessments.scans.errors import error_body
 
 
 class Command(BaseCommand):
@@ -47,13 +48,13 @@ class Command(BaseCommand):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return {"file": str(path), "error": "not_readable", "detail": f"Cannot read the file: {exc.strerror}."}
+            return {"file": str(path), **error_body("not_readable", f"Cannot read the file: {exc.strerror}.")}
         try:
             scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
             # As the web app: every slice of a volume, and refused if the model does not know the content.
             reading = analyse_slices(engine, scan)
         except ScanRejected as rejected:
-            return {"file": str(path), "error": rejected.code, "detail": rejected.message}
+            return {"file": str(path), **error_body(rejected.code, rejected.message)}
         analysis = reading.analysis
         # As the web app: a failing faithfulness score loses the score, not the result.
         score = faithfulness_of(engine, analysis)
