@@ -1,10 +1,12 @@
-# Everything a fresh clone needs: `make run` serves the app, `make test` runs the tests.
+# Everything a fresh clone needs: `make run` serves the app for development, `make serve` as in production,
+# `make test` runs the tests.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
+export HOST
 
-.PHONY: run test migrate clean
+.PHONY: run serve test migrate static clean
 
 $(VENV)/.stamp-app: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,11 +21,25 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 migrate: $(VENV)/.stamp-app
 	$(PY) manage.py migrate --noinput
 
-run: migrate
-	$(PY) manage.py runserver $(HOST)
+static: $(VENV)/.stamp-app
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 
-test: $(VENV)/.stamp-test
+# A secret key made once for this checkout and kept out of git, unless SECRET_KEY is given.
+.secret-key:
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+# Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
+run: migrate static
+	$(PY) manage.py db_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+serve: migrate static .secret-key
+	export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key)}"; \
+	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
+
+test: $(VENV)/.stamp-test static
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key

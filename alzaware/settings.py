@@ -31,12 +31,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "assessments",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app server (compressed, cacheable): no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,6 +93,24 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+
+def object_storage(bucket, endpoint_url=None, region_name=None):
+    """Scans and overlays in an S3-compatible object store (AWS, MinIO, Ceph...), so that several app servers
+    share them; credentials come the usual boto3 ways (AWS_ACCESS_KEY_ID... or a role). Objects stay private:
+    the app serves them itself, after its access check."""
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": bucket, "endpoint_url": endpoint_url or None, "region_name": region_name or None,
+        "default_acl": "private", "file_overwrite": False}}
+
+
+if os.environ.get("S3_BUCKET"):
+    STORAGES["default"] = object_storage(os.environ["S3_BUCKET"], os.environ.get("S3_ENDPOINT_URL"),
+                                         os.environ.get("S3_REGION"))
 
 # Scans and overlays live here but are never served as public media: a view
 # checks who is asking first (assessments.views.scan_file).
@@ -109,6 +131,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # `manage.py make_untrained_model` is a test fixture, never served by default.
 SHIPPED_MODEL = BASE_DIR / "models" / "alzaware-resnet50.pt"
 ALZAWARE_MODEL_PATH = Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
+
+# Work done after the response (the heatmap's faithfulness score): queued in the database, in the same
+# transaction as the assessment, and run by `manage.py db_worker` (`make run` and `make serve` start one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("assessments/", include("assessments.urls")),
     path("api/", include("assessments.api_urls")),
     path("model-card/", assessment_views.model_card, name="model_card"),
+    path("healthz", assessment_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

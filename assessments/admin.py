@@ -27,7 +27,7 @@ def scan_pair(assessment, size=120):
 def faithfulness_text(assessment):
     """The score and what it means, for doctors: 1.0 is what a randomly placed region would do."""
     if assessment.faithfulness is None:
-        return "-"
+        return assessment.get_faithfulness_check_display() if assessment.faithfulness_check else "-"
     return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
 
 

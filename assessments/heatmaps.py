@@ -26,6 +26,13 @@ def stored_maps(assessment):
         return explanations.from_npz(fh.read())
 
 
+def stored_gray(assessment):
+    """The slice the assessment's result and maps are of, as the model saw it (None if it cannot be decoded)."""
+    with assessment.scan.open("rb") as fh:
+        # Our own stored 8-bit PNG, so decoded directly: upload checks do not apply to it.
+        return cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
 @lru_cache(maxsize=4096)
 def map_maxima(name):
     """Each class's highest value in the stored map file ``name``.
@@ -66,9 +73,7 @@ def render_class_overlay(assessment, class_index, colormap, absolute=False):
     maps = stored_maps(assessment)
     if maps is None:
         return None
-    with assessment.scan.open("rb") as fh:
-        # Our own stored 8-bit PNG, so decoded directly: upload checks do not apply to it.
-        gray = cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    gray = stored_gray(assessment)
     if gray is None or tuple(gray.shape) != tuple(maps.image_shape):
         raise ValueError(f"The stored scan of assessment {assessment.pk} does not match its maps")
     ceiling = shared_ceiling(assessment, class_index) if absolute else None

@@ -3,7 +3,8 @@
 All or nothing: a refused file stores nothing, and a failure part-way removes
 every file the upload had stored (see :class:`UploadFiles`). A failing heatmap is
 the one exception: it is logged and the assessment is kept without it, because
-the prediction is still worth having.
+the prediction is still worth having. The heatmap's faithfulness score is not
+waited for: it is queued (:mod:`.tasks`).
 """
 
 import logging
@@ -15,10 +16,11 @@ from django.db import transaction
 
 from .ml import explanations, ood
 from .ml.overlay import png_bytes, valid_colormap
-from .models import Assessment, AssessmentSlice, LeftOut, random_name
+from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, random_name
 from .reading import analyse_slices
 from .scans import read_scan
 from .services import current_engine
+from .tasks import score_faithfulness
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,6 @@ def assess_upload(patient, data):
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
     reading = analyse_slices(engine, scan)
     colormap = valid_colormap(patient.colormap)
-    faithfulness = faithfulness_of(engine, reading.analysis)
     with UploadFiles() as files, transaction.atomic():
         overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colormap, with_maps=True)
         assessment = Assessment.objects.create(
@@ -69,7 +70,7 @@ def assess_upload(patient, data):
             overlay=overlay,
             maps=maps,
             overlay_colormap=colormap,
-            faithfulness=faithfulness,
+            faithfulness_check=FaithfulnessCheck.PENDING if overlay else FaithfulnessCheck.NOT_MADE,
             prediction=reading.prediction,
             confidence=reading.confidence,
             probabilities=reading.class_probabilities(),
@@ -82,17 +83,10 @@ def assess_upload(patient, data):
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
+        if overlay:
+            # Queued with the rows: if they roll back, so does the task.
+            score_faithfulness.enqueue(assessment.pk)
     return assessment
-
-
-def faithfulness_of(engine, analysis):
-    """The explanation's faithfulness score, or None; a failure here must never lose the result."""
-    try:
-        result = engine.faithfulness(analysis)
-    except Exception:
-        logger.exception("Faithfulness score failed; keeping the assessment without it")
-        return None
-    return None if result is None else float(result.score)
 
 
 def store_heatmap(files, gray, analysis, colormap, with_maps=False):

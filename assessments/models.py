@@ -36,6 +36,15 @@ class TrainingMatch(models.TextChoices):
     NOT_CHECKED = "", "not checked (model without a detector)"
 
 
+class FaithfulnessCheck(models.TextChoices):
+    """Where the heatmap's faithfulness score stands: worked out after the response (assessments.tasks)."""
+
+    PENDING = "pending", "being worked out"
+    DONE = "done", "done"
+    FAILED = "failed", "could not be worked out"
+    NOT_MADE = "", "not made (no heatmap)"
+
+
 class StoredResult:
     """Reading a stored result, shared by an assessment and each slice of a volume."""
 
@@ -78,6 +87,8 @@ class Assessment(StoredResult, models.Model):
         help_text="Drop in the predicted class's probability when the hottest 20% of its map is blurred, "
                   "divided by the mean drop for random regions of the same area (1 = no better than random).",
     )
+    faithfulness_check = models.CharField(max_length=10, blank=True, choices=FaithfulnessCheck.choices,
+                                          default=FaithfulnessCheck.NOT_MADE)
     # What was uploaded: format and the few non-identifying acquisition fields
     # (never a DICOM header's personal fields), and for a NIfTI volume the
     # slices that were analysed (AssessmentSlice); the result above is then the volume's.
@@ -128,6 +139,10 @@ class Assessment(StoredResult, models.Model):
         "weakly": "weakly",
         "not": "not more than a random region",
     }
+
+    @property
+    def faithfulness_pending(self):
+        return self.faithfulness_check == FaithfulnessCheck.PENDING
 
     def faithfulness_verdict(self):
         """How much the highlighted region matters, in words: strongly / weakly / not more than a random region."""

@@ -1,12 +1,17 @@
 """What the views and the API share besides the upload itself (that is :mod:`.intake`): the model in use,
 who may submit, and the one ownership check."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connection
 from django.http import Http404
 
 from .ml.engine import get_engine
 from .models import Assessment
+
+logger = logging.getLogger(__name__)
 
 
 def current_engine():
@@ -40,3 +45,22 @@ def get_visible_assessment(user, pk):
         return Assessment.objects.visible_to(user).select_related("patient__user").get(pk=pk)
     except (Assessment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such assessment.") from None
+
+
+def health():
+    """``(healthy, details)``: can this process answer an upload now? Details name parts, never data."""
+    details = {"database": "ok", "model": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.exception("Health check: the database does not answer")
+        details["database"] = "unavailable"
+    try:
+        engine = current_engine()
+    except Exception:
+        logger.exception("Health check: the model cannot be loaded")
+        details["model"] = "unavailable"
+    else:
+        details["engine"] = getattr(engine, "backend", "pytorch-eager")
+    return all(details[part] == "ok" for part in ("database", "model")), details

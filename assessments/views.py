@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -99,3 +99,12 @@ def model_card(request):
     """The model card, so that anyone reading a result can check what the model was measured to do."""
     text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     return render(request, "assessments/model_card.html", {"text": text})
+
+
+@require_GET
+def healthz(request):
+    """For load balancers and orchestrators: 200 when an upload could be analysed now, else 503. No login."""
+    healthy, details = services.health()
+    response = JsonResponse({"status": "ok" if healthy else "unavailable", **details}, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response

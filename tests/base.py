@@ -123,20 +123,9 @@ def upload(data, name="scan.png", content_type="image/png"):
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
-class AlzAwareTestCase(TestCase):
-    """Every test gets its own empty MEDIA_ROOT, so what a test stores can be counted."""
-
-    @classmethod
-    def setUpTestData(cls):
-        cls.patient = make_patient("ada@example.com", "Ada", "Lovelace")
-        cls.other_patient = make_patient("bob@example.com", "Bob", "Other")
-        cls.doctor = User.objects.create_user(
-            email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
-        )
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        cls.doctor.groups.add(group)
-        cls.patient.doctors.add(cls.doctor)
+class OwnMedia:
+    """Each test gets its own empty MEDIA_ROOT, so what it stores can be counted; the detector is off unless
+    ``use_ood_detector``."""
 
     # The web-flow tests upload drawn cartoon slices, which the model's
     # out-of-distribution detector would rightly refuse as unlike any scan; it is
@@ -154,15 +143,31 @@ class AlzAwareTestCase(TestCase):
         media.enable()
         self.addCleanup(media.disable)
 
-    def login(self, user):
-        self.client.force_login(user)
-
     def stored_files(self):
         return sorted(
             os.path.relpath(os.path.join(folder, name), self.media_root)
             for folder, _, names in os.walk(self.media_root)
             for name in names
         )
+
+
+class AlzAwareTestCase(OwnMedia, TestCase):
+    """A patient, a second patient and a doctor (of the first patient)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.patient = make_patient("ada@example.com", "Ada", "Lovelace")
+        cls.other_patient = make_patient("bob@example.com", "Bob", "Other")
+        cls.doctor = User.objects.create_user(
+            email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
+        )
+        group = doctors_group()
+        grant_doctor_permissions(group)
+        cls.doctor.groups.add(group)
+        cls.patient.doctors.add(cls.doctor)
+
+    def login(self, user):
+        self.client.force_login(user)
 
 
 def stored_assessment(patient, seed=0, prediction=CLASSES[1]):

@@ -12,6 +12,7 @@ from accounts.models import Patient
 from assessments.ml import CLASSES, explanations
 from assessments.ml.overlay import COLORMAPS, colourise
 from assessments.models import Assessment
+from assessments.tasks import score_faithfulness
 
 from .base import AlzAwareTestCase, image_bytes, rgb_of, upload
 from .slices import brain_slices
@@ -115,8 +116,12 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.login(self.doctor)
         self.assertEqual(self.client.get(url).status_code, 200)
 
-    def test_faithfulness_is_stored_and_shown_to_the_patient_and_the_doctor(self):
+    def test_faithfulness_is_worked_out_after_the_response_then_shown_to_the_patient_and_the_doctor(self):
         assessment = self.submit(3)
+        self.assertIsNone(assessment.faithfulness)
+        self.assertContains(self.client.get(assessment.get_absolute_url()), "We are still checking")
+        score_faithfulness.call(assessment.pk)
+        assessment.refresh_from_db()
         self.assertIsNotNone(assessment.faithfulness)
         words = assessment.faithfulness_verdict()
         self.assertIn(words, ["strongly", "weakly", "not more than a random region"])

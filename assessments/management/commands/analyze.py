@@ -4,6 +4,7 @@
 """
 
 import json
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -14,10 +15,21 @@ from assessments.ml.engine import get_engine
 from assessments.ml.ood import OUTSIDE_TRAINING
 from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.models import LeftOut
-from assessments.intake import faithfulness_of
 from assessments.reading import analyse_slices
 from assessments.scans import ScanRejected, read_scan
 from assessments.scans.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+
+def faithfulness_of(engine, analysis):
+    """The explanation's faithfulness score, or None; a failure here must never lose the result."""
+    try:
+        result = engine.faithfulness(analysis)
+    except Exception:
+        logger.exception("Faithfulness score failed; keeping the result without it")
+        return None
+    return None if result is None else float(result.score)
 
 
 class Command(BaseCommand):
