@@ -12,7 +12,7 @@ from django.http import Http404
 from .ml import explanations
 from .ml.engine import get_analyzer
 from .ml.overlay import DEFAULT_COLORMAP, png_bytes, valid_colormap
-from .models import Assessment, random_name
+from .models import Assessment, ScanSeries, random_name
 from .reading import read_slices, save_slices
 from .scans import read_scan
 
@@ -68,7 +68,8 @@ def faithfulness_of(engine, analysis):
 
 
 def create_assessment(patient, data):
-    """Analyse an uploaded file and store the assessment; raises ScanRejected for bad input.
+    """Analyse an uploaded file (bytes, or a list of bytes for several files) and store the assessment; raises
+    ScanRejected for bad input.
 
     Nothing is stored for a refused file. A failing heatmap is logged and the
     assessment is kept without it: the prediction is still worth having.
@@ -115,6 +116,7 @@ def create_assessment(patient, data):
             )
             save_slices(assessment, reading,
                         lambda g, a: render_overlay(g, explanations.from_analysis(a), colormap), saved)
+            ScanSeries.record(assessment, scan.series)
             return assessment
     except BaseException:
         for name in saved:
