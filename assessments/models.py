@@ -211,7 +211,7 @@ class ScanSeries(models.Model):
     description = models.CharField(max_length=80, blank=True,
                                    help_text="The sequence words of the series description (T1, MPRAGE, AX...).")
     weighting = models.CharField(max_length=10, blank=True, help_text="T1, T2, FLAIR, PD, DWI, or blank if unknown.")
-    plane = models.CharField(max_length=10, blank=True)
+    plane = models.CharField(max_length=20, blank=True, help_text="axial, sagittal, coronal or several planes.")
     slice_count = models.PositiveIntegerField()
     analysed = models.BooleanField(default=False)
     skipped_because = models.CharField(max_length=20, blank=True, choices=Skipped.choices)

@@ -74,6 +74,7 @@ class Header:
     shape: tuple
     frames: int
     instance: int
+    number: int  # SeriesNumber: the order the scanner took the series in
     words: str
     weighting: str
     localiser: bool
@@ -109,7 +110,8 @@ class Series:
 
     @property
     def plane(self):
-        return series_tags.plane(self.first.orientation) if self.first.orientation else ""
+        planes = {series_tags.plane(h.orientation) for h in self.headers if h.orientation}
+        return planes.pop() if len(planes) == 1 else "several planes" if planes else ""
 
     def axial_spacing(self):
         sizes = series_tags.world_spacing(self.first.orientation, self.first.pixel_spacing, self.spacing)
@@ -137,13 +139,15 @@ def header_of(ds, member):
     try:
         shape, frames = (int(ds.Rows), int(ds.Columns)), int(ds.get("NumberOfFrames", 1) or 1)
         instance = int(ds.get("InstanceNumber", 0) or 0)
+        number = int(ds.get("SeriesNumber", 0) or 0)
     except (TypeError, ValueError):
         return None
     return Header(
         member=member, series_uid=str(ds.get("SeriesInstanceUID", "") or ""),
         modality=str(ds.get("Modality", "") or "").strip().upper(),
         position=floats(ds, "ImagePositionPatient", 3), orientation=floats(ds, "ImageOrientationPatient", 6),
-        pixel_spacing=floats(ds, "PixelSpacing", 2), shape=shape, frames=frames, instance=instance, words=words,
+        pixel_spacing=floats(ds, "PixelSpacing", 2), shape=shape, frames=frames, instance=instance, number=number,
+        words=words,
         weighting=series_tags.weighting(ds, words), localiser=series_tags.is_localiser(ds, words),
         original=series_tags.is_original(ds), three_d=str(ds.get("MRAcquisitionType", "")).upper() == "3D",
         inverted=str(ds.get("PhotometricInterpretation", "")).strip().upper() == "MONOCHROME1",
@@ -198,7 +202,8 @@ def group(headers):
     by_uid = {}
     for header in headers:
         by_uid.setdefault(header.series_uid, []).append(header)
-    return [Series(headers=sorted(found, key=lambda h: h.instance)) for found in by_uid.values()]
+    found = [Series(headers=sorted(one, key=lambda h: h.instance)) for one in by_uid.values()]
+    return sorted(found, key=lambda s: (s.first.number, len(s.headers)))
 
 
 def skip_reason(series):
