@@ -75,6 +75,10 @@ class SeriesUploadTests(AlzAwareTestCase):
         self.assertContains(page, "a localiser, taken to plan the scan")
         self.assertContains(page, "DICOM series")
         self.assertNotContains(page, "could not tell from the files that this series is T1-weighted")
+        self.client.force_login(self.doctor)
+        admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
+        self.assertContains(admin_page, "T1 MPRAGE (axial, T1-weighted), 95 slices: analysed")
+        self.assertContains(admin_page, "T1 SAG 2D (sagittal, T1-weighted), 33 slices: skipped, its slices are too far")
 
     def test_a_cds_folder_with_its_dicomdir_through_the_api_names_the_series(self):
         response = self.predict(upload(self.dicomdir_zip, "cd.zip", "application/zip"))
@@ -138,6 +142,14 @@ class SeriesUploadTests(AlzAwareTestCase):
                     with open(os.path.join(self.media_root, name), "rb") as fh:
                         self.assertNotIn(secret.encode(), fh.read())
         self.assertTrue(all(name.endswith((".png", ".npz")) for name in self.stored_files()))
+
+    def test_without_a_t1_series_the_page_says_the_weighting_is_not_known_to_be_t1(self):
+        source = nib.Nifti1Image(np.asarray(scan_files.mni_array(2)), scan_files.mni_volume(2).affine)
+        t2 = dicom_series.series_datasets(source, "axial", timing=dicom_series.T2_TSE, description="AX T2 TSE")
+        self.submit(upload(dicom_series.series_zip(t2), "t2.zip"))
+        page = self.client.get(Assessment.objects.get().get_absolute_url())
+        self.assertContains(page, "AX T2 TSE (axial, T2-weighted), 95 slices")
+        self.assertContains(page, "could not tell from the files that this series is T1-weighted")
 
     def test_a_traversal_name_is_refused_with_a_clear_error_and_nothing_is_stored(self):
         buffer = io.BytesIO(self.zip)
