@@ -94,7 +94,8 @@ def identify_other(data):
 
 
 def read_scan(data, max_bytes):
-    """``data`` (bytes, or a list of bytes for several files) -> :class:`Scan`, or raise :class:`ScanRejected` (and say why in the server's log)."""
+    """``data`` (bytes, or a list of bytes for several files) -> :class:`Scan`, or raise :class:`ScanRejected`
+    (and say why in the server's log)."""
     try:
         return read_any(data, max_bytes)
     except ScanRejected as problem:
@@ -105,10 +106,7 @@ def read_scan(data, max_bytes):
 def read_any(data, max_bytes, archives=True):
     if isinstance(data, (list, tuple)):
         if len(data) != 1:
-            if sum(len(one) for one in data) > max_bytes:
-                total = sum(len(one) for one in data)
-                raise errors.too_large(max_bytes).because("too_large", total, max_bytes)
-            return read_many(archive.file_members(data))
+            return read_files(data, max_bytes)
         data = data[0]
     if not data:
         raise errors.empty()
@@ -137,11 +135,19 @@ def read_any(data, max_bytes, archives=True):
     if what == "a text file" or what == "a web page":
         raise errors.unrecognised(what)
     if what is not None:
-        advice = "Please unpack it and upload the scan inside, or make a ZIP of its folder." if "archive" in what else ""
-        raise errors.unsupported(what, advice)
+        advice = "Please unpack it and upload the scan inside, or make a ZIP of its folder."
+        raise errors.unsupported(what, advice if "archive" in what else "")
     gray, source_format = rasters.read_raster(data)
     quality.check_slice(gray)
     return Scan(gray=gray, source_format=source_format)
+
+
+def read_files(contents, max_bytes):
+    """Several files uploaded together: the same size limit as one upload, for all of them."""
+    total = sum(len(one) for one in contents)
+    if total > max_bytes:
+        raise errors.too_large(max_bytes).because("too_large", total, max_bytes)
+    return read_many(archive.file_members(contents))
 
 
 def read_many(members):

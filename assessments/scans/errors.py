@@ -125,8 +125,8 @@ def archive_too_large(limit, one_file=False):
     what = "one of its files would be" if one_file else "its files would add up to"
     return ScanRejected(
         "too_large",
-        f"This ZIP archive is too large once unpacked: {what} more than {limit // (1024 * 1024)} MB, far more than "
-        "a brain MRI series. Please make a ZIP of the brain scan's folder only.",
+        f"This ZIP archive is too large once unpacked: {what} more than {limit // (1024 * 1024)} MB, far more "
+        "than a brain MRI series. Please make a ZIP of the brain scan's folder only.",
     )
 
 
