@@ -175,6 +175,20 @@ def zip_of(entries):
     return buffer.getvalue()
 
 
+def forged_size(data, name, size):
+    """``data`` (a ZIP) with ``name``'s uncompressed size set to ``size`` in its local header and the directory."""
+    import struct
+
+    data = bytearray(data)
+    encoded = name.encode()
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = data.find(signature)
+        while start >= 0 and data[start + name_at:start + name_at + len(encoded)] != encoded:
+            start = data.find(signature, start + 1)
+        struct.pack_into("<I", data, start + size_at, size)
+    return bytes(data)
+
+
 class ArchiveLimitTests(SimpleTestCase):
     def refused(self, data):
         with self.assertRaises(ScanRejected) as refused:
@@ -221,6 +235,16 @@ class ArchiveLimitTests(SimpleTestCase):
                 error = self.refused(zip_of(entries))
                 self.assertEqual(error.code, "unsafe_archive")
                 self.assertIn("not opened", error.message)
+
+    def test_a_member_that_understates_its_size_is_never_read_past_it(self):
+        """The bomb that lies in its directory: reading stops at the declared size, and the checksum then fails."""
+        lying = forged_size(zip_of([("IM1", b"\x00" * (4 * archive.MAX_MEMBER_BYTES // 1000)), ("IM2", b"x")]),
+                            "IM1", 1000)
+        member = next(m for m in archive.zip_members(lying) if m.name == "IM1")
+        self.assertEqual(member.size, 1000)
+        with self.assertRaises(ScanRejected) as refused:
+            member.read()
+        self.assertEqual(refused.exception.code, "unreadable")
 
     def test_a_damaged_zip_is_unreadable(self):
         self.assertEqual(self.refused(b"PK\x03\x04" + b"\x00" * 100).code, "unreadable")
