@@ -126,6 +126,9 @@ MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 # Django refuses larger request bodies outright; leave room for the form's other fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A DICOM series may be uploaded as its files picked together, one per slice: as many as a ZIP may hold
+# (assessments.scans.archive.MAX_FILES; tests.test_dicom_series holds the two equal).
+DATA_UPLOAD_MAX_NUMBER_FILES = 5000
 
 # The trained model that ships in the repo (MODEL_CARD.md). The untrained stand-in of
 # `manage.py make_untrained_model` is a test fixture, never served by default.

@@ -101,13 +101,21 @@ class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
     list_select_related = ["patient__user"]
     fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
               "probabilities",
-              "training_match", "source_format", "acquisition", "slice_results",
+              "training_match", "source_format", "acquisition", "series_found", "slice_results",
               "explanation_faithfulness", "model_trained", "model_sha256"]
     readonly_fields = fields
 
     @admin.display(description="Slices of the volume")
     def slice_results(self, obj):
         return slice_table(obj)
+
+    @admin.display(description="Series in the upload")
+    def series_found(self, obj):
+        """A DICOM series upload's series: the one analysed, and each skipped with the reason."""
+        rows = [format_html("<li>{}: {}</li>", one.summary,
+                            "analysed" if one.analysed else f"skipped, {one.get_skipped_because_display()}")
+                for one in obj.series.all()]
+        return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows)) if rows else "-"
 
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).select_related("patient__user")

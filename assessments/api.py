@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from . import intake, services
+from .forms import upload_contents
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
@@ -21,7 +22,8 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
 
 
 def result_json(assessment, request):
-    """The four documented keys and ``any_impairment``; a volume adds ``slices``, a doubtful input ``warning``."""
+    """The four documented keys and ``any_impairment``; a volume adds ``slices``, a DICOM series upload ``series``,
+    a doubtful input ``warning``."""
     result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
@@ -37,6 +39,21 @@ def result_json(assessment, request):
         result["warning"] = OUTSIDE_TRAINING
     if assessment.is_volume:
         result["slices"] = [slice_json(assessment, one, request) for one in assessment.slices.all()]
+    analysed, skipped = assessment.analysed_series, assessment.skipped_series
+    if analysed or skipped:
+        result["series"] = {"analysed": series_json(analysed) if analysed else None,
+                            "skipped": [series_json(one) for one in skipped]}
+    return result
+
+
+def series_json(one):
+    """A series of a DICOM series upload: what kind it is and, when skipped, why (a code of ScanSeries.Skipped)."""
+    result = {"description": one.description, "weighting": one.weighting or None, "plane": one.plane or None,
+              "slices": one.slice_count}
+    if one.analysed:
+        result["missing_slices"] = one.missing_slices
+    else:
+        result["reason"] = one.skipped_because
     return result
 
 
@@ -81,11 +98,11 @@ class AssessmentSerializer(serializers.ModelSerializer):
 @parser_classes([MultiPartParser, FormParser])
 def predict(request):
     patient = services.patient_of(request.user)
-    upload = request.FILES.get("file")
-    if upload is None:
+    uploads = request.FILES.getlist("file")
+    if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")
     try:
-        assessment = intake.assess_upload(patient, upload.read())
+        assessment = intake.assess_upload(patient, upload_contents(uploads))
     except ScanRejected as rejected:
         return error(rejected.code, rejected.message)
     return Response(result_json(assessment, request))
@@ -93,7 +110,7 @@ def predict(request):
 
 @api_view(["GET"])
 def assessments(request):
-    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices")
+    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices", "series")
     return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
 
 

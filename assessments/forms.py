@@ -1,13 +1,43 @@
 from django import forms
+from django.conf import settings
+
+from .scans import errors
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    # A DICOM series is one file per slice: a patient may pick the whole folder's files at once.
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One file or several; ``cleaned_data`` is always a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultipleFileField, self).clean(one, initial) for one in files]
+
+
+def upload_contents(files):
+    """The uploaded files' bytes (one file's bytes, or a list for several), refused as too large before any is
+    read when together they pass the upload limit."""
+    total = sum(one.size or 0 for one in files)
+    if total > settings.MAX_UPLOAD_BYTES:
+        raise errors.too_large(settings.MAX_UPLOAD_BYTES).because("too_large", total, settings.MAX_UPLOAD_BYTES)
+    contents = [one.read() for one in files]
+    return contents[0] if len(contents) == 1 else contents
 
 
 class UploadForm(forms.Form):
-    scan = forms.FileField(
+    scan = MultipleFileField(
         label="Your brain MRI scan",
-        help_text="An axial brain MRI slice (PNG, JPEG, TIFF, BMP or DICOM) or a brain MRI volume "
-                  "(NIfTI .nii or .nii.gz), up to 20 MB.",
+        help_text="An axial brain MRI slice (PNG, JPEG, TIFF, BMP or DICOM), a brain MRI volume (NIfTI .nii or "
+                  ".nii.gz), or a DICOM series as the hospital gave it: a ZIP of its folder, or all its files "
+                  "chosen together. Up to 20 MB.",
         # No accept filter on DICOM's many extensions (often none at all): the content decides.
-        widget=forms.ClearableFileInput(),
     )
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from .ml import explanations, ood
 from .ml.overlay import png_bytes, valid_colormap
-from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, random_name
+from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
 from .reading import analyse_slices
 from .scans import read_scan
 from .services import current_engine
@@ -56,7 +56,8 @@ class UploadFiles:
 
 
 def assess_upload(patient, data):
-    """Analyse an uploaded file and store the assessment; raises ScanRejected, storing nothing, for bad input."""
+    """Analyse an uploaded file (bytes, or a list of bytes for several files) and store the assessment; raises
+    ScanRejected, storing nothing, for bad input."""
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
     engine = current_engine()
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
@@ -83,6 +84,7 @@ def assess_upload(patient, data):
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
+        ScanSeries.record(assessment, scan.series)
         if overlay:
             # Queued with the rows: if they roll back, so does the task.
             score_faithfulness.enqueue(assessment.pk)

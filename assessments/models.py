@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import Patient
 
 from .ml import CLASSES, any_impairment, ood, percentages
-from .scans import FORMAT_NAMES, is_volume_format
+from .scans import FORMAT_NAMES, is_volume_format, series
 from .scans.quality import CHECKS
 
 
@@ -113,6 +113,15 @@ class Assessment(StoredResult, models.Model):
         return is_volume_format(self.source_format)
 
     @property
+    def analysed_series(self):
+        """The series of a DICOM series upload that was analysed, or None."""
+        return next((one for one in self.series.all() if one.analysed), None)
+
+    @property
+    def skipped_series(self):
+        return [one for one in self.series.all() if not one.analysed]
+
+    @property
     def counted_slice_count(self):
         """How many of a volume's slices its result is the mean of."""
         return sum(one.counted for one in self.slices.all())
@@ -200,3 +209,42 @@ class AssessmentSlice(StoredResult, models.Model):
     def reason(self):
         """Why it is not counted, in words ('' when it is)."""
         return self.get_left_out_display() if self.left_out else ""
+
+
+class ScanSeries(models.Model):
+    """One series found in a DICOM series upload: the one analysed, or one skipped with the reason.
+
+    Only what says what kind of series it is: the sequence words of its description (never the rest of it,
+    which is free text typed at the scanner), its weighting and plane, and how many slices it has.
+    """
+
+    Skipped = models.TextChoices("Skipped", [(name.upper(), (name, text)) for name, text in series.SKIPPED.items()])
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="series")
+    description = models.CharField(max_length=80, blank=True,
+                                   help_text="The sequence words of the series description (T1, MPRAGE, AX...).")
+    weighting = models.CharField(max_length=10, blank=True, help_text="T1, T2, FLAIR, PD, DWI, or blank if unknown.")
+    plane = models.CharField(max_length=20, blank=True, help_text="axial, sagittal, coronal or several planes.")
+    slice_count = models.PositiveIntegerField()
+    analysed = models.BooleanField(default=False)
+    skipped_because = models.CharField(max_length=20, blank=True, choices=Skipped.choices)
+    missing_slices = models.PositiveIntegerField(default=0, help_text="Slices missing from the series, filled in "
+                                                                      "from their neighbours.")
+
+    class Meta:
+        ordering = ["-analysed", "pk"]
+
+    def __str__(self):
+        return f"{self.summary} of assessment {self.assessment_id}"
+
+    @property
+    def summary(self):
+        """In words: 'T1 MPRAGE (axial, T1-weighted), 95 slices'."""
+        kind = ", ".join(part for part in (self.plane, f"{self.weighting}-weighted" if self.weighting else "") if part)
+        name = self.description or "A series without a description"
+        return f"{name}{f' ({kind})' if kind else ''}, {self.slice_count} slice{'s' if self.slice_count != 1 else ''}"
+
+    @classmethod
+    def record(cls, assessment, found):
+        """Store the series of a scan (scans.series.SeriesInfo); nothing for other uploads."""
+        return cls.objects.bulk_create([cls(assessment=assessment, **vars(info)) for info in found])

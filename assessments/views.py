@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from . import heatmaps, intake, services
-from .forms import UploadForm
+from .forms import UploadForm, upload_contents
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
 from .models import Assessment
@@ -24,7 +24,7 @@ def new(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            assessment = intake.assess_upload(patient, form.cleaned_data["scan"].read())
+            assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]))
         except ScanRejected as rejected:
             form.add_error("scan", rejected.message)
         else:

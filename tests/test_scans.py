@@ -101,7 +101,7 @@ class RasterTests(SimpleTestCase):
                 self.assertIn("40 million pixels", error.message)
 
     def test_it_names_archives_and_documents(self):
-        self.assertIn("ZIP archive", self.assert_refused(b"PK\x03\x04" + b"\0" * 100, "unsupported").message)
+        self.assertIn("RAR archive", self.assert_refused(b"Rar!\x1a\x07\x00" + b"\0" * 100, "unsupported").message)
         self.assertIn("PDF", self.assert_refused(b"%PDF-1.4\n...", "unsupported").message)
 
 

@@ -281,10 +281,21 @@ def png_header_only(width, height):
             + chunk(b"IEND", b""))
 
 
-def zip_of_scan(rng):
+def zip_of_documents(rng):
+    """A ZIP of the letters that came with a scan, without the scan: no DICOM series in it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("scan.png", png(scan_files.mni_axial()))
+        archive.writestr("letter.txt", "Dear patient, your results are enclosed.\n")
+        archive.writestr("report.pdf", pdf_document(rng))
+    return buffer.getvalue()
+
+
+def zip_with_traversal(rng):
+    """A ZIP whose member name climbs out of the folder it would be unpacked into (a 'zip slip')."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../scan.png", png(scan_files.mni_axial()))
+        archive.writestr("scan2.png", png(scan_files.mni_axial(4)))
     return buffer.getvalue()
 
 
@@ -351,7 +362,8 @@ def kinds():
         Kind("html_page", lambda rng: (b"<!DOCTYPE html><html><body>login</body></html>", "scan.jpg"), ("unreadable",)),
         Kind("random_bytes", lambda rng: (rng.integers(0, 256, 5000, dtype=np.uint8).tobytes(), "scan.dcm"),
              ("unreadable",)),
-        Kind("zip_archive", lambda rng: (zip_of_scan(rng), "scans.zip"), ("unsupported",)),
+        Kind("zip_of_documents", lambda rng: (zip_of_documents(rng), "scans.zip"), ("no_series",)),
+        Kind("zip_traversal", lambda rng: (zip_with_traversal(rng), "scans.zip"), ("unsafe_archive",)),
         Kind("pdf_document", lambda rng: (pdf_document(rng), "report.pdf"), ("unsupported",)),
         Kind("gif_image", lambda rng: (gif_of_scan(rng), "scan.gif"), ("unsupported",)),
         Kind("gzip_of_text", lambda rng: (zlib_gzip(b"hello " * 100), "scan.nii.gz"), ("unsupported",)),

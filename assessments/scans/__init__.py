@@ -4,7 +4,8 @@ The format is decided by the file's content, never its name: DICOM by its
 ``DICM`` marker, NIfTI by its header (gzipped or not), the rest by Pillow
 (PNG, JPEG, TIFF, BMP). Every path ends in 8-bit 2-D slices that pass the
 same checks (:mod:`.quality`); whether the content is a brain MRI at all is
-judged later, by the model (``assessments.ml.ood``).
+judged later, by the model (``assessments.ml.ood``). A ZIP archive, or several files
+uploaded together, is read as a DICOM series (:mod:`.series`).
 """
 
 import logging
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import dicom, errors, nifti, quality, rasters
+from . import archive, dicom, errors, nifti, quality, rasters, series
 from .errors import ScanRejected
 from .rasters import MAX_PIXELS
 
@@ -23,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 # ``source_format`` codes -> the name shown; a volume format's upload keeps its analysed slices (AssessmentSlice).
 FORMAT_NAMES = {"png": "PNG image", "jpeg": "JPEG image", "tiff": "TIFF image", "bmp": "BMP image",
-                "dicom": "DICOM", "nifti": "NIfTI volume"}
-VOLUME_FORMATS = {"nifti"}
+                "dicom": "DICOM", "nifti": "NIfTI volume", series.FORMAT: "DICOM series"}
+VOLUME_FORMATS = {"nifti", series.FORMAT}
 
 
 def is_volume_format(source_format):
@@ -57,6 +58,7 @@ class Scan:
     slices: list = field(default_factory=list)  # every slice to analyse, ``gray`` among them
     positions: list = field(default_factory=list)  # each slice's axial index in a volume
     left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (LeftOut)
+    series: list = field(default_factory=list)  # a DICOM series upload's series (series.SeriesInfo), analysed first
 
     def __post_init__(self):
         if not self.slices:
@@ -69,8 +71,6 @@ class Scan:
 
 # Files people pick by mistake, named so the message says what went wrong.
 SIGNATURES = [
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
     (b"%PDF", "a PDF document"),
     (b"GIF8", "a GIF image"),
     (b"RIFF", "a WebP image or a media file"),
@@ -101,7 +101,8 @@ def identify_other(data):
 
 
 def read_scan(data, max_bytes):
-    """``data`` (bytes) -> :class:`Scan`, or raise :class:`ScanRejected` (and say why in the server's log)."""
+    """``data`` (bytes, or a list of bytes for several files) -> :class:`Scan`, or raise :class:`ScanRejected`
+    (and say why in the server's log)."""
     try:
         return read_any(data, max_bytes)
     except ScanRejected as problem:
@@ -109,7 +110,11 @@ def read_scan(data, max_bytes):
         raise
 
 
-def read_any(data, max_bytes):
+def read_any(data, max_bytes, archives=True):
+    if isinstance(data, (list, tuple)):
+        if len(data) != 1:
+            return read_files(data, max_bytes)
+        data = data[0]
     if not data:
         raise errors.empty()
     if len(data) > max_bytes:
@@ -119,6 +124,11 @@ def read_any(data, max_bytes):
         gray, acquisition = dicom.read_dicom(data)
         quality.check_slice(gray)
         return Scan(gray=gray, source_format="dicom", acquisition=acquisition)
+
+    if archive.is_zip(data):
+        if not archives:
+            raise errors.unsupported("a ZIP archive inside a ZIP archive", "Please upload the inner one.")
+        return read_many(archive.zip_members(data))
 
     volume = nifti.sniff(data)
     if volume is not None:
@@ -132,14 +142,32 @@ def read_any(data, max_bytes):
     if what == "a text file" or what == "a web page":
         raise errors.unrecognised(what)
     if what is not None:
-        advice = "Please unpack it and upload the scan inside." if "archive" in what else ""
-        raise errors.unsupported(what, advice)
+        advice = "Please unpack it and upload the scan inside, or make a ZIP of its folder."
+        raise errors.unsupported(what, advice if "archive" in what else "")
     gray, source_format = rasters.read_raster(data)
     quality.check_slice(gray)
     return Scan(gray=gray, source_format=source_format)
 
 
-def volume_scan(slices, positions, acquisition):
+def read_files(contents, max_bytes):
+    """Several files uploaded together: the same size limit as one upload, for all of them."""
+    total = sum(len(one) for one in contents)
+    if total > max_bytes:
+        raise errors.too_large(max_bytes).because("too_large", total, max_bytes)
+    return read_many(archive.file_members(contents))
+
+
+def read_many(members):
+    """Several files: a DICOM series, or the one file they hold (hidden files aside) read on its own."""
+    if len(members) == 1:
+        return read_any(members[0].read(), archive.MAX_MEMBER_BYTES, archives=False)
+    slices, positions, acquisition, found = series.read_series(members)
+    scan = volume_scan(slices, positions, acquisition, series.FORMAT)
+    scan.series = found
+    return scan
+
+
+def volume_scan(slices, positions, acquisition, source_format="nifti"):
     """Analyse the band's slices that pass the checks and list the others with the check that refused each;
     the central analysed one stands for the volume. A volume is refused only when no slice passes."""
     kept, kept_positions, left_out, first_problem = [], [], [], None
@@ -156,5 +184,5 @@ def volume_scan(slices, positions, acquisition):
     if not kept:
         raise first_problem or errors.blank()
     middle = len(kept) // 2
-    return Scan(gray=kept[middle], source_format="nifti", acquisition=acquisition,
+    return Scan(gray=kept[middle], source_format=source_format, acquisition=acquisition,
                 slices=kept, positions=kept_positions, left_out=left_out)

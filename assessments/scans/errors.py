@@ -4,7 +4,8 @@ The codes are part of the API (``{"error": code, "detail": message}``), so they
 never change once published; the sentences may be reworded.
 """
 
-ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz)")
+ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz) "
+            "or as a DICOM series (a ZIP of the scan's folder, or its files chosen together)")
 
 
 def error_body(code, detail):
@@ -122,4 +123,38 @@ def not_brain(reason=""):
         "not_brain",
         f"{start} {reason}" if reason else
         f"{start} Please upload a brain MRI slice seen from above (axial), as the scanner produced it.",
+    )
+
+
+def archive_too_large(limit, one_file=False):
+    what = "one of its files would be" if one_file else "its files would add up to"
+    return ScanRejected(
+        "too_large",
+        f"This ZIP archive is too large once unpacked: {what} more than {limit // (1024 * 1024)} MB, far more "
+        "than a brain MRI series. Please make a ZIP of the brain scan's folder only.",
+    )
+
+
+def too_many_files(limit):
+    return ScanRejected(
+        "too_many_files",
+        f"This upload holds more than {limit} files, far more than a brain MRI series. Please choose the brain "
+        "scan's folder only.",
+    )
+
+
+def unsafe_archive():
+    return ScanRejected(
+        "unsafe_archive",
+        "This ZIP archive holds a link, or a file whose name points outside the archive: archives like this are "
+        "made to overwrite other files, so it was not opened. Please make a new ZIP of your scan's folder.",
+    )
+
+
+def no_series(found=""):
+    return ScanRejected(
+        "no_series",
+        "We found no brain MRI series in these files that can be rebuilt as a volume"
+        f"{': ' + found if found else ''}. Please upload the folder of the brain MRI (a T1-weighted series "
+        "works best), as the hospital gave it to you.",
     )
