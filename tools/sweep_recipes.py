@@ -133,7 +133,7 @@ def summary(m):
                               "per_class_recall", "n", "n_subjects")}
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
@@ -144,136 +144,147 @@ def main():
     ap.add_argument("--deadline-min", type=float, default=8.0,
                     help="no job of the later, report-only stages starts after this")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run: few subjects, 32 px, 1 epoch")
-    args = ap.parse_args()
-    t_start = time.time()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "results.jsonl"
+    return ap.parse_args()
 
-    def log(obj):
-        with open(log_path, "a") as fh:
+
+class Sweep:
+    """The data, the split and the results log of one sweep; each stage is a method."""
+
+    def __init__(self, args):
+        self.args, self.t_start = args, time.time()
+        self.out = Path(args.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.seed = training.DEFAULT_RECIPE["seed"]
+        records = load_records(args.data)
+        train, val = splits.subject_split(records, training.DEFAULT_RECIPE["val_fraction"], self.seed)
+        self.recipes = {name: dict(training.DEFAULT_RECIPE, **RECIPES[name]) for name in args.recipes.split(",")}
+        if args.quick:
+            keep = set(train[:12] + train[-6:] + val[:6])
+            records = [r for r in records if r["subject"] in keep]
+            train, val = [s for s in train if s in keep], [s for s in val if s in keep]
+            for r in self.recipes.values():
+                r.update(img_size=32, epochs=1, warmup_epochs=1, batch_size=16)
+        self.records, self.train_subjects, self.val_subjects = records, train, val
+        self.labels = [r["label"] for r in records]
+        self.subjects = [r["subject"] for r in records]
+        self.index_of = defaultdict(list)
+        for i, s in enumerate(self.subjects):
+            self.index_of[s].append(i)
+        self.base = {"cache_dir": str(self.cache_squares()), "labels": self.labels, "subjects": self.subjects}
+
+    def log(self, obj):
+        with open(self.out / "results.jsonl", "a") as fh:
             fh.write(json.dumps(obj, default=float) + "\n")
         quiet = ("logits", "logits_flipped", "history", "test_idx", "report", "recipe", "recipes", "cache_dir")
         print(json.dumps({k: v for k, v in obj.items() if k not in quiet}, default=float)[:1500], flush=True)
 
-    records = load_records(args.data)
-    seed = training.DEFAULT_RECIPE["seed"]
-    train_subjects, val_subjects = splits.subject_split(records, training.DEFAULT_RECIPE["val_fraction"], seed)
-    recipes = {name: dict(training.DEFAULT_RECIPE, **RECIPES[name]) for name in args.recipes.split(",")}
-    if args.quick:
-        keep = set(train_subjects[:12] + train_subjects[-6:] + val_subjects[:6])
-        records = [r for r in records if r["subject"] in keep]
-        train_subjects = [s for s in train_subjects if s in keep]
-        val_subjects = [s for s in val_subjects if s in keep]
-        for r in recipes.values():
-            r.update(img_size=32, epochs=1, warmup_epochs=1, batch_size=16)
-    labels = [r["label"] for r in records]
-    subjects = [r["subject"] for r in records]
-    spec = dict(training.DEFAULT_PREPROCESSING)
-    cache_dir = out / "cache"
-    cache_dir.mkdir(exist_ok=True)
-    for size in sorted({r["img_size"] for r in recipes.values()}):
-        path = cache_dir / f"squares-{size}.npy"
-        if not path.exists():
-            np.save(path, training.cache_squares(records, size, spec, f"caching {size}px").numpy())
-    log({"stage": "setup", "records": len(records), "train_subjects": len(train_subjects),
-         "val_subjects": len(val_subjects), "recipes": recipes, "seconds": time.time() - t_start})
+    def seconds(self):
+        return time.time() - self.t_start
 
-    base = {"cache_dir": str(cache_dir), "labels": labels, "subjects": subjects}
-    index_of = defaultdict(list)
-    for i, s in enumerate(subjects):
-        index_of[s].append(i)
+    def idx(self, subs):
+        return [i for s in subs for i in self.index_of[s]]
 
-    def idx(subs):
-        return [i for s in subs for i in index_of[s]]
+    def cache_squares(self):
+        cache_dir = self.out / "cache"
+        cache_dir.mkdir(exist_ok=True)
+        spec = dict(training.DEFAULT_PREPROCESSING)
+        for size in sorted({r["img_size"] for r in self.recipes.values()}):
+            path = cache_dir / f"squares-{size}.npy"
+            if not path.exists():
+                np.save(path, training.cache_squares(self.records, size, spec, f"caching {size}px").numpy())
+        self.log({"stage": "setup", "records": len(self.records), "train_subjects": len(self.train_subjects),
+                  "val_subjects": len(self.val_subjects), "recipes": self.recipes, "seconds": self.seconds()})
+        return cache_dir
 
-    folds = splits.stratified_folds(records, train_subjects, args.folds, seed + 7)
-    cv_jobs = []
-    for name, recipe in recipes.items():
-        for k in range(args.folds):
-            test = [s for s in train_subjects if folds[s] == k]
-            cv_jobs.append(dict(base, kind="cv", name=name, fold=k, recipe=recipe,
-                                train_idx=idx([s for s in train_subjects if folds[s] != k]), test_idx=idx(test)))
+    def baseline(self, subjects, fold_of, folds):
+        """The linear baseline's out-of-fold logits over ``subjects`` on the same folds."""
+        from assessments.ml import evaluation
 
-    from assessments.ml import evaluation
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(args.workers) as pool:
-        # Stage 1: cross-validation on the training subjects. The linear baseline on the same folds.
+        out = []
+        for k in range(folds):
+            te_idx = self.idx([s for s in subjects if fold_of[s] == k])
+            pipe = evaluation.fit_baseline([self.records[i] for i in self.idx([s for s in subjects
+                                                                                if fold_of[s] != k])])
+            out.append({"test_idx": te_idx, "logits": np.log(np.clip(
+                evaluation.baseline_probs(pipe, [self.records[i] for i in te_idx]), 1e-9, 1))})
+        return out
+
+    def metrics(self, results, flip=False):
+        return summary(pooled_metrics(results, self.labels, self.subjects, flip=flip))
+
+    def cross_validate(self, pool):
+        """Stage 1: every recipe by cross-validation on the training subjects; the rule picks the winner."""
+        train, folds = self.train_subjects, self.args.folds
+        fold_of = splits.stratified_folds(self.records, train, folds, self.seed + 7)
+        jobs = [dict(self.base, kind="cv", name=name, fold=k, recipe=recipe,
+                     train_idx=self.idx([s for s in train if fold_of[s] != k]),
+                     test_idx=self.idx([s for s in train if fold_of[s] == k]))
+                for name, recipe in self.recipes.items() for k in range(folds)]
+        cv = {"linear_baseline": self.metrics(self.baseline(train, fold_of, folds))}
         by_recipe = defaultdict(list)
-        baseline_folds = []
-        for k in range(args.folds):
-            tr_recs = [records[i] for i in idx([s for s in train_subjects if folds[s] != k])]
-            te_idx = idx([s for s in train_subjects if folds[s] == k])
-            pipe = evaluation.fit_baseline(tr_recs)
-            baseline_folds.append({"test_idx": te_idx, "logits": np.log(np.clip(
-                evaluation.baseline_probs(pipe, [records[i] for i in te_idx]), 1e-9, 1))})
-        for result in pool.imap_unordered(run_job, cv_jobs):
-            log(result)
+        for result in pool.imap_unordered(run_job, jobs):
+            self.log(result)
             if "error" not in result:
                 by_recipe[result["name"]].append(result)
-        cv = {"linear_baseline": summary(pooled_metrics(baseline_folds, labels, subjects))}
         for name, results in by_recipe.items():
-            if len(results) == args.folds:
-                cv[name] = summary(pooled_metrics(results, labels, subjects))
-                cv[name]["with_flip_tta"] = summary(pooled_metrics(results, labels, subjects, flip=True))
+            if len(results) == folds:
+                cv[name] = self.metrics(results)
+                cv[name]["with_flip_tta"] = self.metrics(results, flip=True)
                 cv[name]["score"] = selection_score(cv[name])
         ranked = sorted((n for n in cv if n != "linear_baseline"), key=lambda n: -cv[n]["score"])
         if not ranked:
-            log({"stage": "failed", "reason": "no recipe finished all its folds; see the errors above"})
+            self.log({"stage": "failed", "reason": "no recipe finished all its folds; see the errors above"})
             raise SystemExit(1)
-        winner = ranked[0]
-        log({"stage": "cross-validation", "folds": args.folds, "cv": cv, "ranking": ranked, "winner": winner,
-             "rule": "highest mean of out-of-fold slice balanced accuracy and subject accuracy",
-             "seconds": time.time() - t_start})
+        self.log({"stage": "cross-validation", "folds": folds, "cv": cv, "ranking": ranked, "winner": ranked[0],
+                  "rule": "highest mean of out-of-fold slice balanced accuracy and subject accuracy",
+                  "seconds": self.seconds()})
+        return cv, ranked
 
-        # Stage 2: the winner on all training subjects, measured once on the held-out ones;
-        # then, for the report only, more seeds, the other recipes, and CV over every subject.
-        later = [dict(base, kind="held-out", name=winner, recipe=dict(recipes[winner], seed=seed + s),
-                      seed=seed + s, train_idx=idx(train_subjects), test_idx=idx(val_subjects))
-                 for s in range(0, args.seeds + 1)]
-        later += [dict(base, kind="held-out", name=n, recipe=recipes[n], seed=seed,
-                       train_idx=idx(train_subjects), test_idx=idx(val_subjects)) for n in ranked[1:]]
-        every = sorted(set(subjects))
-        all_folds = splits.stratified_folds(records, every, 5, seed + 11)
-        later += [dict(base, kind="cv-all", name=winner, fold=k, recipe=recipes[winner],
-                       train_idx=idx([s for s in every if all_folds[s] != k]),
-                       test_idx=idx([s for s in every if all_folds[s] == k])) for k in range(5)]
-        deadline = t_start + 60 * args.deadline_min
+    def later_jobs(self, ranked, every, all_folds):
+        """Stage 2's jobs: the winner once on the held-out subjects, then for the report only more seeds,
+        the other recipes, and a cross-validation over every subject."""
+        winner, train, val = ranked[0], self.idx(self.train_subjects), self.idx(self.val_subjects)
+        jobs = [dict(self.base, kind="held-out", name=winner, recipe=dict(self.recipes[winner], seed=self.seed + s),
+                     seed=self.seed + s, train_idx=train, test_idx=val) for s in range(0, self.args.seeds + 1)]
+        jobs += [dict(self.base, kind="held-out", name=n, recipe=self.recipes[n], seed=self.seed,
+                      train_idx=train, test_idx=val) for n in ranked[1:]]
+        jobs += [dict(self.base, kind="cv-all", name=winner, fold=k, recipe=self.recipes[winner],
+                      train_idx=self.idx([s for s in every if all_folds[s] != k]),
+                      test_idx=self.idx([s for s in every if all_folds[s] == k])) for k in range(5)]
+        deadline = self.t_start + 60 * self.args.deadline_min
+        for job in jobs:
+            if time.time() > deadline:
+                self.log({"stage": "skipped", "kind": job["kind"], "name": job["name"], "reason": "deadline"})
+                continue
+            yield job
 
-        def gated(jobs):
-            for job in jobs:
-                if time.time() > deadline:
-                    log({"stage": "skipped", "kind": job["kind"], "name": job["name"], "reason": "deadline"})
-                    continue
-                yield job
+    def report(self, cv, winner, stage2, baseline_all):
+        report = {"cv": cv, "winner": winner, "held_out": {}, "seconds": self.seconds()}
+        for (kind, name), results in stage2.items():
+            if kind == "held-out":
+                report["held_out"][name] = [dict(self.metrics([r]), seed=r["seed"]) for r in results]
+                if len(results) > 1:
+                    ens = dict(results[0], logits=np.log(np.mean([softmax(r["logits"]) for r in results], 0)))
+                    report["held_out"][name + " (ensemble of extra seeds)"] = self.metrics([ens])
+            elif kind == "cv-all" and len(results) == 5:
+                report["cv_all_subjects_5_fold"] = {"recipe": name, **self.metrics(results)}
+        report["cv_all_subjects_5_fold_linear_baseline"] = self.metrics(baseline_all)
+        (self.out / "sweep-report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
 
+
+def main():
+    sweep = Sweep(parse_args())
+    every = sorted(set(sweep.subjects))
+    all_folds = splits.stratified_folds(sweep.records, every, 5, sweep.seed + 11)
+    with mp.get_context("spawn").Pool(sweep.args.workers) as pool:
+        cv, ranked = sweep.cross_validate(pool)
         stage2 = defaultdict(list)
-        for result in pool.imap_unordered(run_job, gated(later)):
-            log(result)
+        for result in pool.imap_unordered(run_job, sweep.later_jobs(ranked, every, all_folds)):
+            sweep.log(result)
             if "error" not in result:
                 stage2[(result["kind"], result["name"])].append(result)
-
-    baseline_all = []
-    for k in range(5):
-        te_idx = idx([s for s in every if all_folds[s] == k])
-        pipe = evaluation.fit_baseline([records[i] for i in idx([s for s in every if all_folds[s] != k])])
-        baseline_all.append({"test_idx": te_idx, "logits": np.log(np.clip(
-            evaluation.baseline_probs(pipe, [records[i] for i in te_idx]), 1e-9, 1))})
-    report = {"cv": cv, "winner": winner, "held_out": {}, "seconds": time.time() - t_start}
-    for (kind, name), results in stage2.items():
-        if kind == "held-out":
-            report["held_out"][name] = [dict(summary(pooled_metrics([r], labels, subjects)), seed=r["seed"])
-                                        for r in results]
-            if len(results) > 1:
-                ens = dict(results[0], logits=np.log(np.mean([softmax(r["logits"]) for r in results], 0)))
-                report["held_out"][name + " (ensemble of extra seeds)"] = summary(
-                    pooled_metrics([ens], labels, subjects))
-        elif kind == "cv-all" and len(results) == 5:
-            report["cv_all_subjects_5_fold"] = {"recipe": name,
-                                                **summary(pooled_metrics(results, labels, subjects))}
-    report["cv_all_subjects_5_fold_linear_baseline"] = summary(pooled_metrics(baseline_all, labels, subjects))
-    (out / "sweep-report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
-    log({"stage": "done", "seconds": time.time() - t_start})
+    sweep.report(cv, ranked[0], stage2, sweep.baseline(every, all_folds, 5))
+    sweep.log({"stage": "done", "seconds": sweep.seconds()})
 
 
 if __name__ == "__main__":
