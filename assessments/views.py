@@ -1,10 +1,14 @@
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import heatmaps, services
+from accounts.models import AuditAction
+
+from . import heatmaps, reviews, services
+from .access import open_assessment
 from .forms import UploadForm
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -35,7 +39,7 @@ def new(request):
 
 @login_required
 def detail(request, pk):
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
                    **heatmaps.explanation_choice(assessment, request.GET)})
@@ -50,11 +54,14 @@ def private_png(stored):
     return response
 
 
+IMAGE_READS = {"scan": AuditAction.SCAN_IMAGE, "overlay": AuditAction.OVERLAY_IMAGE}
+
+
 @require_GET
 @login_required
 def scan_file(request, pk, kind):
     """Scans and overlays are private: served only after the same check as the assessment page."""
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, IMAGE_READS[kind])
     return private_png({"scan": assessment.scan, "overlay": assessment.overlay}[kind])
 
 
@@ -62,7 +69,7 @@ def scan_file(request, pk, kind):
 @login_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, AuditAction.SLICE_IMAGE)
     one = assessment.slices.filter(position=position).first()
     return private_png({"scan": one.scan, "overlay": one.overlay}[kind] if one else None)
 
@@ -71,9 +78,9 @@ def slice_file(request, pk, position, kind):
 @login_required
 def class_overlay(request, pk, class_index, colormap):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
-    assessment = services.get_visible_assessment(request.user, pk)
     if colormap not in COLORMAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
+    assessment = open_assessment(request, pk, AuditAction.CLASS_MAP)
     png = heatmaps.render_class_overlay(assessment, class_index, colormap,
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
@@ -99,3 +106,11 @@ def model_card(request):
     """The model card, so that anyone reading a result can check what the model was measured to do."""
     text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     return render(request, "assessments/model_card.html", {"text": text})
+
+
+@require_GET
+@staff_member_required
+def agreement(request):
+    """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
+    return render(request, "assessments/agreement.html",
+                  {"agreement": reviews.agreement_for(request.user), "title": "Agreement between model and doctors"})
