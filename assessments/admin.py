@@ -149,8 +149,8 @@ class ReviewedFilter(admin.SimpleListFilter):
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
-    list_display = ["created_at", "patient", "prediction", "confidence_percent", "any_impairment_percent",
-                    "training_match", "explanation_faithfulness", "is_reviewed", "thumbnails"]
+    list_display = ["created_at", "patient", "is_reviewed", "prediction", "confidence_percent",
+                    "any_impairment_percent", "training_match", "explanation_faithfulness", "thumbnails"]
     list_filter = [ReviewedFilter, "prediction", "ood_status", "source_format", "created_at"]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"

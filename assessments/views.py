@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -113,4 +114,5 @@ def model_card(request):
 def agreement(request):
     """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
     return render(request, "assessments/agreement.html",
-                  {"agreement": reviews.agreement_for(request.user), "title": "Agreement between model and doctors"})
+                  {**admin.site.each_context(request), "title": "Agreement between model and doctors",
+                   "agreement": reviews.agreement_for(request.user)})
