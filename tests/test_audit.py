@@ -130,6 +130,10 @@ class AuditAdminTests(AlzAwareTestCase):
         self.assertEqual(self.listed(action=AuditAction.RESULT_PAGE), [AuditAction.RESULT_PAGE])
         self.assertEqual(self.listed(q=str(self.other_patient.pk)), [])
         self.assertEqual(len(self.listed(q=str(self.patient.pk))), 2)
+        self.assertEqual(len(self.listed(q="dr.who@example.com")), 2)
+        self.assertEqual(self.listed(q="someone.else"), [])
+        self.assertEqual(self.listed(assessment_id=self.assessment.pk), [AuditAction.RESULT_PAGE])
+        self.assertEqual(len(self.listed(address="127.0.0.1")), 2)
 
     def test_the_log_is_read_only_in_the_admin(self):
         self.login(self.superuser)
