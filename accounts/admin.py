@@ -3,7 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from assessments.admin import AssessmentInline
 
-from .models import Patient, User
+from .audit import AuditedChangeView
+from .models import AuditAction, AuditEntry, Patient, User
 
 
 @admin.register(User)
@@ -21,7 +22,8 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
+    audit_action = AuditAction.ADMIN_PATIENT
     list_display = ["name", "email", "date_of_birth", "sex", "assessment_count", "latest_prediction"]
     list_filter = ["assessments__prediction", "assessments__created_at", "sex"]
     search_fields = ["user__first_name", "user__last_name", "user__email"]
@@ -40,6 +42,9 @@ class PatientAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def audit_target(self, obj):
+        return obj.pk, None
+
     @admin.display(description="Name", ordering="user__last_name")
     def name(self, obj):
         return obj.user.get_full_name()
@@ -56,3 +61,32 @@ class PatientAdmin(admin.ModelAdmin):
     def latest_prediction(self, obj):
         latest = next(iter(obj.assessments.all()), None)
         return f"{latest.prediction} ({latest.confidence:.0%})" if latest else "-"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The whole read log, for superusers only, and read-only: it is append-only everywhere."""
+
+    list_display = ["at", "actor", "patient_id", "assessment_id", "action", "address"]
+    list_filter = ["action", "at", ("actor", admin.RelatedOnlyFieldListFilter)]
+    # A patient's id or a viewer's e-mail; ?assessment_id=N or ?address=A in the address narrow further.
+    search_fields = ["=patient__id", "actor__email"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
+    fields = list_display
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

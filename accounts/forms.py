@@ -49,3 +49,20 @@ class PreferencesForm(forms.ModelForm):
         widgets = {"colormap": forms.RadioSelect}
         help_texts = {"colormap": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
                                   "and cividis stay readable with colour blindness."}
+
+
+class DeleteAccountForm(forms.Form):
+    """Closing an account asks for the password, so that a borrowed, logged-in browser cannot do it."""
+
+    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("This is not your password.")
+        return password

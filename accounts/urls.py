@@ -5,6 +5,8 @@ from . import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("settings/", views.preferences, name="preferences"),
+    path("export/", views.export, name="export"),
+    path("delete/", views.delete, name="delete_account"),
     # login, logout, password change and reset
     path("", include("django.contrib.auth.urls")),
 ]

@@ -1,10 +1,19 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from .forms import PreferencesForm, SignupForm
+from assessments.export import export_zip
+
+from . import audit
+from .data_rights import delete_account
+from .forms import DeleteAccountForm, PreferencesForm, SignupForm
+from .models import AuditAction
+
+# How many reads of their data a patient sees on one page of their account.
+VIEWS_PER_PAGE = 50
 
 
 def signup(request):
@@ -16,15 +25,44 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+def patient_of(user):
+    patient = getattr(user, "patient", None)
+    if patient is None:
+        raise Http404("Only patients have these pages.")
+    return patient
+
+
 @login_required
 def preferences(request):
-    """A patient's settings: the colour map of their heatmaps."""
-    patient = getattr(request.user, "patient", None)
-    if patient is None:
-        raise Http404("Only patients have these settings.")
+    """A patient's account: the colour map of their heatmaps, their data, and who has looked at it."""
+    patient = patient_of(request.user)
     form = PreferencesForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your settings are saved.")
         return redirect("preferences")
-    return render(request, "registration/preferences.html", {"form": form})
+    page = Paginator(audit.views_of(patient), VIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    views = [(entry, audit.viewer_name(entry, request.user)) for entry in page]
+    return render(request, "registration/preferences.html", {"form": form, "page": page, "views": views})
+
+
+@login_required
+def export(request):
+    """Everything we hold about the patient, as a ZIP they can keep."""
+    patient = patient_of(request.user)
+    audit.record(request, AuditAction.EXPORT, patient.pk)
+    response = HttpResponse(export_zip(patient), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="alzaware-my-data.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def delete(request):
+    """Closing the account, after the password: the account, every assessment and every stored file go."""
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        delete_account(request.user)
+        logout(request)
+        return render(request, "registration/account_deleted.html")
+    return render(request, "registration/delete_account.html", {"form": form}, status=400 if form.errors else 200)

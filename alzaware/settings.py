@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "assessments",
+    # Deletes a FileField's file when its row is deleted (after the commit) or the field is replaced: a
+    # deleted account or assessment leaves no scan, overlay, map or slice image behind. Last, as it asks.
+    "django_cleanup.apps.CleanupConfig",
 ]
 
 MIDDLEWARE = [

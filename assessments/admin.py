@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
-from .models import Assessment
+from accounts.audit import AuditedChangeView
+from accounts.models import AuditAction
+
+from .models import Assessment, Review
+from .reviews import save_review
 from .templatetags.results import percent
 
 
@@ -91,19 +96,94 @@ class AssessmentInline(ResultColumns, admin.TabularInline):
         return scan_pair(obj)
 
 
+def review_list(assessment):
+    """Every review of an assessment, for the record (each doctor edits their own in the form below)."""
+    rows = [format_html("<li>{} on {}: {}; grade {}.{}{}</li>", review.reviewer_name,
+                        f"{localtime(review.created_at):%Y-%m-%d %H:%M}", "agrees" if review.agrees else "disagrees", review.grade,
+                        format_html(" Note: {}", review.note) if review.note else "",
+                        " (note shown to the patient)" if review.share_note else "")
+            for review in assessment.reviews.select_related("author")]
+    return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows)) if rows else "Not reviewed yet"
+
+
+class ReviewInline(admin.StackedInline):
+    """The doctor's own review of the assessment, and only theirs: other doctors' are read-only above."""
+
+    model = Review
+    fields = ["agrees", "grade", "note", "share_note"]
+    extra = 1
+    max_num = 1
+    can_delete = False
+    verbose_name = "your review"
+    verbose_name_plural = "your review"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(author=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_doctor
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_doctor
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReviewedFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Not reviewed yet"), ("yes", "Reviewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(reviewed=self.value() == "yes")
+        return queryset
+
+
 @admin.register(Assessment)
-class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
-    list_display = ["created_at", "patient", "prediction", "confidence_percent", "any_impairment_percent",
-                    "training_match", "explanation_faithfulness", "thumbnails"]
-    list_filter = ["prediction", "ood_status", "source_format", "created_at"]
+class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
+    audit_action = AuditAction.ADMIN_ASSESSMENT
+    list_display = ["created_at", "patient", "is_reviewed", "prediction", "confidence_percent",
+                    "any_impairment_percent", "training_match", "explanation_faithfulness", "thumbnails"]
+    list_filter = [ReviewedFilter, "prediction", "ood_status", "source_format", "created_at"]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
     fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
               "probabilities",
               "training_match", "source_format", "acquisition", "series_found", "slice_results",
-              "explanation_faithfulness", "model_trained", "model_sha256"]
+              "explanation_faithfulness", "model_trained", "model_sha256", "review_record"]
     readonly_fields = fields
+    inlines = [ReviewInline]
+
+    def audit_target(self, obj):
+        return obj.patient_id, obj.pk
+
+    @admin.display(description="Reviews")
+    def review_record(self, obj):
+        return review_list(obj)
+
+    @admin.display(description="Reviewed", boolean=True, ordering="reviewed")
+    def is_reviewed(self, obj):
+        return obj.reviewed
+
+    def get_ordering(self, request):
+        # The doctor's work list: what nobody has reviewed yet comes first, newest first within each.
+        return ["reviewed", "-created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # Every field of an assessment is read-only: "change" only lets a doctor save their review below.
+        return request.user.is_doctor or super().has_change_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        for review in formset.save(commit=False):
+            save_review(review, request.user)
 
     @admin.display(description="Slices of the volume")
     def slice_results(self, obj):
@@ -118,7 +198,7 @@ class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
         return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows)) if rows else "-"
 
     def get_queryset(self, request):
-        return Assessment.objects.visible_to(request.user).select_related("patient__user")
+        return Assessment.objects.visible_to(request.user).with_review_state().select_related("patient__user")
 
     def has_add_permission(self, request):
         return False

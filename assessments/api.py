@@ -9,7 +9,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from . import intake, services
+from accounts import audit
+from accounts.models import AuditAction
+
+from . import intake, reviews, services
+from .access import open_assessment
 from .forms import upload_contents
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
@@ -90,6 +94,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         return {
             **super().to_representation(instance),
             **result_json(instance, request),
+            "reviews": [reviews.patient_json(review) for review in instance.reviews.all()],
             "url": request.build_absolute_uri(instance.get_absolute_url()),
         }
 
@@ -105,13 +110,25 @@ def predict(request):
         assessment = intake.assess_upload(patient, upload_contents(uploads))
     except ScanRejected as rejected:
         return error(rejected.code, rejected.message)
+    audit.record(request, AuditAction.API_PREDICT, patient.pk, assessment.pk)
     return Response(result_json(assessment, request))
 
 
 @api_view(["GET"])
 def assessments(request):
-    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices", "series")
+    """The caller's own assessments; listing them is a read of their data, recorded like any other."""
+    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices", "series", "reviews__author")
+    patient = getattr(request.user, "patient", None)
+    if patient is not None:
+        audit.record(request, AuditAction.API_LIST, patient.pk)
     return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
+
+
+@api_view(["GET"])
+def assessment(request, pk):
+    """One assessment the caller may open (their own; their patients' for a doctor), else 404."""
+    found = open_assessment(request, pk, AuditAction.API_DETAIL)
+    return Response(AssessmentSerializer(found, context={"request": request}).data)
 
 
 @api_view(["POST"])

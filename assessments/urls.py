@@ -12,5 +12,6 @@ urlpatterns = [
     re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,
             name="slice_file"),
     path("<int:pk>/maps/<int:class_index>/<slug:colormap>.png", views.class_overlay, name="class_overlay"),
+    path("agreement/", views.agreement, name="agreement"),
     path("colour-bar/<slug:colormap>.png", views.colour_bar, name="colour_bar"),
 ]

@@ -1,10 +1,15 @@
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import heatmaps, intake, services
+from accounts.models import AuditAction
+
+from . import heatmaps, intake, reviews, services
+from .access import open_assessment
 from .forms import UploadForm, upload_contents
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -35,7 +40,7 @@ def new(request):
 
 @login_required
 def detail(request, pk):
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
                    **heatmaps.explanation_choice(assessment, request.GET)})
@@ -50,11 +55,14 @@ def private_png(stored):
     return response
 
 
+IMAGE_READS = {"scan": AuditAction.SCAN_IMAGE, "overlay": AuditAction.OVERLAY_IMAGE}
+
+
 @require_GET
 @login_required
 def scan_file(request, pk, kind):
     """Scans and overlays are private: served only after the same check as the assessment page."""
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, IMAGE_READS[kind])
     return private_png({"scan": assessment.scan, "overlay": assessment.overlay}[kind])
 
 
@@ -62,7 +70,7 @@ def scan_file(request, pk, kind):
 @login_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
-    assessment = services.get_visible_assessment(request.user, pk)
+    assessment = open_assessment(request, pk, AuditAction.SLICE_IMAGE)
     one = assessment.slices.filter(position=position).first()
     return private_png({"scan": one.scan, "overlay": one.overlay}[kind] if one else None)
 
@@ -71,9 +79,9 @@ def slice_file(request, pk, position, kind):
 @login_required
 def class_overlay(request, pk, class_index, colormap):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
-    assessment = services.get_visible_assessment(request.user, pk)
     if colormap not in COLORMAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
+    assessment = open_assessment(request, pk, AuditAction.CLASS_MAP)
     png = heatmaps.render_class_overlay(assessment, class_index, colormap,
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
@@ -108,3 +116,11 @@ def healthz(request):
     response = JsonResponse({"status": "ok" if healthy else "unavailable", **details}, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@staff_member_required
+def agreement(request):
+    """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
+    return render(request, "assessments/agreement.html",
+                  {**admin.site.each_context(request), "title": "Agreement between model and doctors",
+                   "agreement": reviews.agreement_for(request.user)})

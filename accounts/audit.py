@@ -1,0 +1,56 @@
+"""The read audit: every look at a patient's data leaves an AuditEntry (see the model for what it holds)."""
+
+import ipaddress
+
+from .models import AuditEntry
+
+
+def client_address(request):
+    """The address the request came from, or None when the server did not give a valid one.
+
+    REMOTE_ADDR as the WSGI server sets it: behind a reverse proxy that is the proxy's, unless the server in
+    front (gunicorn's --forwarded-allow-ips, for one) rewrites it; a client-set header is never trusted here.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def record(request, action, patient_id, assessment_id=None):
+    user = request.user if request.user.is_authenticated else None
+    return AuditEntry.objects.create(actor=user, patient_id=patient_id, assessment_id=assessment_id,
+                                     action=action, address=client_address(request))
+
+
+def views_of(patient):
+    """Who read ``patient``'s data, newest first (the viewer's account joined; None if it was closed)."""
+    return AuditEntry.objects.filter(patient=patient).select_related("actor")
+
+
+class AuditedChangeView:
+    """An admin whose change page of one object records a read of its patient's data each time it is shown."""
+
+    audit_action = None
+
+    def audit_target(self, obj):
+        """``(patient id, assessment id or None)`` of ``obj``."""
+        raise NotImplementedError
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            record(request, self.audit_action, *self.audit_target(obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+def viewer_name(entry, user):
+    """Who read the data, as the patient ``user`` is told: "You", a doctor's name, or an administrator's."""
+    actor = entry.actor
+    if actor is None:
+        return "an account that has since been closed"
+    if actor.pk == user.pk:
+        return "You"
+    if actor.is_superuser:
+        return f"{actor.get_full_name() or actor.email} (administrator)"
+    return actor.professional_name if actor.is_staff else str(actor)

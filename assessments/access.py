@@ -1,0 +1,12 @@
+"""Opening an assessment to show its data: the ownership check, then an entry in the read audit."""
+
+from accounts import audit
+
+from . import services
+
+
+def open_assessment(request, pk, action):
+    """The assessment ``pk`` if ``request.user`` may see it (else 404), its read recorded as ``action``."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    audit.record(request, action, assessment.patient_id, assessment.pk)
+    return assessment

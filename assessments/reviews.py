@@ -1,0 +1,31 @@
+"""Doctors' reviews of assessments: who may write one, what a patient is shown of it, and the agreement page."""
+
+from django.core.exceptions import PermissionDenied
+
+from .ml.agreement import agreement
+from .models import CANNOT_TELL, Review
+
+
+def save_review(review, user):
+    """Save ``review`` as ``user``'s: a new one becomes theirs, an existing one only its author may change."""
+    if review.pk is None:
+        review.author = user
+    elif review.author_id != user.pk:
+        raise PermissionDenied("Only the doctor who wrote a review can change it.")
+    review.save()
+    return review
+
+
+def patient_json(review):
+    """What a patient is told of a review, on the page, through the API and in their export."""
+    return {
+        "reviewer": review.reviewer_name,
+        "reviewed_at": review.created_at.isoformat(),
+        "note": review.shared_note or None,
+    }
+
+
+def agreement_for(user):
+    """Model against doctor over the reviews of the assessments ``user`` may open (all of them for a superuser)."""
+    pairs = Review.objects.visible_to(user).values_list("assessment__prediction", "grade")
+    return agreement(pairs, CANNOT_TELL)
