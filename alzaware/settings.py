@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "alzaware.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the app server (compressed, cacheable): no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -2,11 +2,12 @@
 
     python tools/load_test.py --clients 16 --requests 12 --data ../shared/data/alzheimer-mri [--server-pid PID]
 
-Each client signs up its own patient, takes an API token and uploads slices to
-POST /api/predict as fast as answers come. Reports p50 / p95 latency, throughput,
-errors, mixed answers (an answer that is not the one the same file got when it
-was uploaded alone, first) and the resident memory of each gunicorn worker
-(children of ``--server-pid``). The slices are read from the training folder
+First the request cost: each file uploaded alone, paired with the same analysis
+in this process (what ``manage.py analyze`` does per file). Then each client signs
+up its own patient, takes an API token and uploads slices to POST /api/predict as
+fast as answers come: p50 / p95 latency, throughput, errors, mixed answers (an
+answer that is not the one the same file got when it was uploaded alone) and the
+resident memory of each gunicorn worker (children of ``--server-pid``). The slices are read from the training folder
 (never copied) or, without ``--data``, drawn from the MNI152 template.
 It refuses any server but this machine's: it is a measurement, not an attack.
 """
@@ -72,13 +73,16 @@ def token_for(base, email):
     return json.loads(body)["token"]
 
 
-def predict(base, token, upload):
-    """``(seconds, status, class_probabilities or None)`` of one upload."""
+def predict(base, token, upload, server_time=False):
+    """``(seconds, status, class_probabilities or None)`` of one upload; with ``server_time`` the seconds are the
+    server's own (its Server-Timing header), else as the client waited."""
     body, content_type = multipart({}, {"file": upload})
     started = time.perf_counter()
-    status, _, answer, _ = Browser(base).request("/api/predict", body, content_type,
-                                                 {"Authorization": f"Token {token}"})
+    status, _, answer, headers = Browser(base).request("/api/predict", body, content_type,
+                                                       {"Authorization": f"Token {token}"})
     seconds = time.perf_counter() - started
+    if server_time:
+        seconds = float(headers["Server-Timing"].split("dur=")[1]) / 1000
     try:
         probabilities = json.loads(answer).get("class_probabilities") if status == 200 else None
     except ValueError:
@@ -134,9 +138,9 @@ def report(results, elapsed, alone, rss):
             "worker_rss_mib": rss}
 
 
-def in_process_cost(uploads, threads):
-    """Median seconds per file of ``manage.py analyze``'s work in this process with ``threads`` torch threads:
-    with the faithfulness score (what analyze does) and without it (what an upload now waits for)."""
+def in_process_analysis(threads):
+    """A function timing ``manage.py analyze``'s work on one upload in this process, with ``threads`` torch
+    threads: ``(ms without the faithfulness score, ms with it)``. Without it is what an upload now waits for."""
     import django
     import torch
 
@@ -150,23 +154,41 @@ def in_process_cost(uploads, threads):
     from assessments.scans import read_scan
     from assessments.services import current_engine
 
-    from django_tasks_db.models import DBTaskResult
-
-    # The server's task worker scores the uploads' heatmaps after them: measure on a quiet machine.
-    while DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists():
-        time.sleep(1)
     torch.set_num_threads(threads)
     engine = current_engine()
-    costs = {"analysis_ms": [], "analysis_with_faithfulness_ms": []}
-    for _, data, _ in uploads * 2:  # the first pass warms up
+
+    def analyse(data):
         started = time.perf_counter()
         reading = analyse_slices(engine, read_scan(data, settings.MAX_UPLOAD_BYTES))
         explanations.overlay_png(reading.gray, explanations.from_analysis(reading.analysis))
         analysed = time.perf_counter()
         faithfulness_of(engine, reading.analysis)
-        costs["analysis_ms"].append((analysed - started) * 1000)
-        costs["analysis_with_faithfulness_ms"].append((time.perf_counter() - started) * 1000)
-    return {name: round(statistics.median(values[len(uploads):]), 1) for name, values in costs.items()}
+        return (analysed - started) * 1000, (time.perf_counter() - started) * 1000
+
+    return analyse
+
+
+def request_cost(base, token, uploads, threads, rounds=3):
+    """Each upload through the API and then in this process, alternately (paired, so load from elsewhere hits
+    both alike): medians and the median of the per-pair ratios."""
+    analyse = in_process_analysis(threads)
+    for upload in uploads:  # warm up both sides
+        predict(base, token, upload)
+        analyse(upload[1])
+    api, local, local_full, ratios = [], [], [], []
+    for _ in range(rounds):
+        for upload in uploads:
+            seconds, _, _ = predict(base, token, upload, server_time=True)
+            plain, full = analyse(upload[1])
+            api.append(seconds * 1000)
+            local.append(plain)
+            local_full.append(full)
+            ratios.append(seconds * 1000 / plain)
+    median = statistics.median
+    return {"pairs": len(api), "api_ms": round(median(api), 1), "analysis_ms": round(median(local), 1),
+            "analysis_with_faithfulness_ms": round(median(local_full), 1),
+            "api_over_analysis": round(median(ratios), 2),
+            "api_over_analysis_with_faithfulness": round(median(a / f for a, f in zip(api, local_full)), 2)}
 
 
 def main():
@@ -179,19 +201,20 @@ def main():
     ap.add_argument("--server-pid", type=int, help="gunicorn's master process, to read its workers' memory")
     ap.add_argument("--baseline-threads", type=int, default=1,
                     help="torch threads for the in-process per-file cost (make serve gives each worker 1)")
+    ap.add_argument("--cost-only", action="store_true", help="only the paired request cost, no concurrent clients")
     args = ap.parse_args()
     if urllib.parse.urlparse(args.base).hostname not in LOOPBACK:
         raise SystemExit("load_test.py only runs against this machine (127.0.0.1 / localhost)")
     uploads = slices_from(args.data, args.files) if args.data else template_slices(args.files)
     tokens = [token_for(args.base, f"load-{uuid.uuid4().hex[:10]}@example.com") for _ in range(args.clients)]
-    # Each file alone first: its answer is the reference for "mixed", and the latencies are the sequential ones.
-    sequential = [(upload[0], *predict(args.base, tokens[0], upload)) for upload in uploads]
-    alone = {name: probabilities for name, _, _, probabilities in sequential}
-    results, elapsed = run_clients(args.base, tokens, uploads, args.requests)
-    print(json.dumps({"clients": args.clients, "files": len(uploads),
-                      "in_process_per_file": in_process_cost(uploads, args.baseline_threads),
-                      "sequential": report(sequential, sum(s for _, s, _, _ in sequential), alone, []),
-                      "concurrent": report(results, elapsed, alone, worker_rss_mib(args.server_pid))}, indent=1))
+    # Each file alone first: its answer is the reference for "mixed".
+    alone = {upload[0]: predict(args.base, tokens[0], upload)[2] for upload in uploads}
+    figures = {"clients": args.clients, "files": len(uploads),
+               "request_cost": request_cost(args.base, tokens[0], uploads, args.baseline_threads)}
+    if not args.cost_only:
+        results, elapsed = run_clients(args.base, tokens, uploads, args.requests)
+        figures["concurrent"] = report(results, elapsed, alone, worker_rss_mib(args.server_pid))
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
