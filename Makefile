@@ -17,10 +17,11 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 	touch $@
 
 migrate: $(VENV)/.stamp-app
-	$(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py migrate --noinput
 
+# Development: debug pages, the development key, plain HTTP, e-mails on the console.
 run: migrate
-	$(PY) manage.py runserver $(HOST)
+	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 test: $(VENV)/.stamp-test
 	$(PY) manage.py test tests --noinput

@@ -3,8 +3,10 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from .forms import PreferencesForm, SignupForm
+from .tokens import revoke_tokens
 
 
 def signup(request):
@@ -28,3 +30,12 @@ def preferences(request):
         messages.success(request, "Your settings are saved.")
         return redirect("preferences")
     return render(request, "registration/preferences.html", {"form": form})
+
+
+@require_POST
+@login_required
+def sign_out_of_api(request):
+    """Revoke every API token of this account: programs using one must sign in again."""
+    revoke_tokens(request.user)
+    messages.success(request, "Programs using your API token are signed out. They must sign in again.")
+    return redirect("preferences" if getattr(request.user, "patient", None) else "home")

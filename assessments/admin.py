@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -91,6 +93,17 @@ class AssessmentInline(ResultColumns, admin.TabularInline):
         return scan_pair(obj)
 
 
+class DateSafeChangeList(ChangeList):
+    """Django turns a bad date in the date hierarchy (?created_at__year=abc) into its "?e=1" page, but a year
+    too large for a C integer raises OverflowError instead: the same answer for both, never a 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as problem:
+            raise IncorrectLookupParameters(problem) from problem
+
+
 @admin.register(Assessment)
 class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
     list_display = ["created_at", "patient", "prediction", "confidence_percent", "any_impairment_percent",
@@ -111,6 +124,9 @@ class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).select_related("patient__user")
+
+    def get_changelist(self, request, **kwargs):
+        return DateSafeChangeList
 
     def has_add_permission(self, request):
         return False

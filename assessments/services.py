@@ -14,7 +14,7 @@ from .ml.engine import get_analyzer
 from .ml.overlay import DEFAULT_COLORMAP, png_bytes, valid_colormap
 from .models import Assessment, random_name
 from .reading import read_slices, save_slices
-from .scans import read_scan
+from .scans import errors, log_refusal, read_scan
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,16 @@ def get_visible_assessment(user, pk):
         return Assessment.objects.visible_to(user).select_related("patient__user").get(pk=pk)
     except (Assessment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such assessment.") from None
+
+
+def upload_bytes(upload):
+    """An uploaded file's bytes, refused by its size before any of it is read into memory."""
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        refused = errors.too_large(settings.MAX_UPLOAD_BYTES).because("too_large", upload.size,
+                                                                      settings.MAX_UPLOAD_BYTES)
+        log_refusal(refused)
+        raise refused
+    return upload.read()
 
 
 def render_overlay(gray, stored, colormap=DEFAULT_COLORMAP):

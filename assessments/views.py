@@ -4,6 +4,8 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from accounts.tokens import login_or_token_required
+
 from . import heatmaps, services
 from .forms import UploadForm
 from .ml import CLASSES
@@ -24,7 +26,7 @@ def new(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            assessment = services.create_assessment(patient, form.cleaned_data["scan"].read())
+            assessment = services.create_assessment(patient, services.upload_bytes(form.cleaned_data["scan"]))
         except ScanRejected as rejected:
             form.add_error("scan", rejected.message)
         else:
@@ -51,7 +53,7 @@ def private_png(stored):
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def scan_file(request, pk, kind):
     """Scans and overlays are private: served only after the same check as the assessment page."""
     assessment = services.get_visible_assessment(request.user, pk)
@@ -59,7 +61,7 @@ def scan_file(request, pk, kind):
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
     assessment = services.get_visible_assessment(request.user, pk)
@@ -68,7 +70,7 @@ def slice_file(request, pk, position, kind):
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def class_overlay(request, pk, class_index, colormap):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
     assessment = services.get_visible_assessment(request.user, pk)

@@ -80,7 +80,7 @@ class ApiTests(AlzAwareTestCase):
         self.predict(image_bytes(drawn_brain_slice(34)))
         self.client.force_login(self.other_patient.user)
         self.predict(image_bytes(drawn_brain_slice(35)))
-        listing = self.client.get(reverse("api-assessments")).json()
+        listing = self.client.get(reverse("api-assessments")).json()["results"]
         self.assertEqual(len(listing), 1)
         self.assertEqual(listing[0]["id"], Assessment.objects.get(patient=self.other_patient).pk)
         self.assertIn("heatmap_url", listing[0])

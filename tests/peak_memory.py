@@ -1,0 +1,116 @@
+"""Run one nasty input in a fresh process and print how far it raised the process's memory, as JSON.
+
+``python tests/peak_memory.py scan FILE``: the file through ``assessments.scans.read_scan``.
+``python tests/peak_memory.py body BYTES``: a POST of that many bytes to /api/predict through the whole
+WSGI stack (middleware included), its body generated lazily so that only the server side can hold it.
+
+The figure is an upper bound on the increase: the process's peak resident size (``ru_maxrss``, everything,
+C libraries included) after the input, less its resident size just before, after a warm-up that loaded
+every library the path uses. Run by tests.test_upload_memory.
+"""
+
+import io
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resident_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no /proc/self/status")
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class LazyBody(io.RawIOBase):
+    """``size`` bytes of a multipart body, made as they are read; counts what was read."""
+
+    def __init__(self, size, boundary):
+        self.head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n"
+                     "Content-Type: image/png\r\n\r\n").encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.size, self.position = size, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = min(len(buffer), self.size - self.position)
+        chunk = bytearray(count)
+        start = self.position
+        if start < len(self.head):
+            piece = self.head[start:start + count]
+            chunk[:len(piece)] = piece
+        end_start = self.size - len(self.tail)
+        if start + count > end_start:
+            offset = max(end_start, start)
+            chunk[offset - start:] = self.tail[offset - end_start:offset - end_start + (start + count - offset)]
+        buffer[:count] = chunk
+        self.position += count
+        return count
+
+
+def run_body(size):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+    boundary = "alzawareboundary"
+
+    def post(body_size):
+        body = LazyBody(body_size, boundary)
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/api/predict", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http", "wsgi.input": body, "wsgi.errors": sys.stderr,
+            "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}", "CONTENT_LENGTH": str(body_size),
+            "HTTP_HOST": "127.0.0.1",
+        }
+        answer = {}
+        chunks = handler(environ, lambda status, headers, exc_info=None: answer.update(status=status))
+        payload = b"".join(chunks)
+        return answer["status"], payload, body.position
+
+    post(1000)  # warm-up: every module of the request path imported
+    idle = resident_mb()
+    status, payload, read = post(size)
+    return {"status": status, "answer": json.loads(payload), "bytes_read": read,
+            "idle_mb": round(idle, 1), "peak_mb": round(peak_mb(), 1), "increase_mb": round(peak_mb() - idle, 1)}
+
+
+def run_scan(path):
+    from assessments.scans import ScanRejected, read_scan
+    from django.conf import settings
+
+    from tests.base import drawn_brain_slice, image_bytes
+
+    read_scan(image_bytes(drawn_brain_slice(1)), settings.MAX_UPLOAD_BYTES)  # warm-up
+    data = Path(path).read_bytes()
+    idle = resident_mb()
+    try:
+        scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+        outcome = {"accepted": [list(s.shape) for s in scan.slices]}
+    except ScanRejected as refused:
+        outcome = {"refused": refused.code}
+    return {**outcome, "idle_mb": round(idle, 1), "peak_mb": round(peak_mb(), 1),
+            "increase_mb": round(peak_mb() - idle, 1)}
+
+
+def main(kind, argument):
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
+    import django
+
+    django.setup()
+    result = run_body(int(argument)) if kind == "body" else run_scan(argument)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
