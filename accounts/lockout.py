@@ -9,9 +9,10 @@ LOCKED_OUT = "too_many_attempts"
 
 def username_of(request, credentials):
     """The e-mail address tried, lower-cased as accounts store it, so that "Ada@" and "ada@" count as one."""
+    # Django's login forms and authenticate() call it "username", whatever the user model's field is.
     data = credentials or getattr(request, "POST", {}) or {}
-    name = data.get(settings.AXES_USERNAME_FORM_FIELD) or data.get("email") or ""
-    return name.strip().lower() or None
+    name = data.get("username") or data.get("email") or ""
+    return str(name).strip().lower() or None
 
 
 def minutes_locked():

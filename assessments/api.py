@@ -14,7 +14,7 @@ from accounts.throttles import PredictThrottle, TokenAddressThrottle, TokenEmail
 from accounts.tokens import issue_token
 
 from . import services
-from .api_schema import (ERRORS, AssessmentResultSerializer, PredictRequestSerializer, ResultSerializer,
+from .api_schema import (ERRORS, AssessmentResultSerializer, ErrorSerializer, PredictRequestSerializer, ResultSerializer,
                          TokenRequestSerializer, TokenSerializer)
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
@@ -109,7 +109,7 @@ class AssessmentList(generics.ListAPIView):
     def get_queryset(self):
         return Assessment.objects.for_user(self.request.user).prefetch_related("slices")
 
-    @extend_schema(responses={200: AssessmentResultSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: AssessmentResultSerializer(many=True), 404: ErrorSerializer, **ERRORS})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
