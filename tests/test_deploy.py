@@ -69,6 +69,18 @@ class DeploySettingsTests(SimpleTestCase):
         self.assertEqual([shown[name] for name in SHOWN[:5]], [True, False, 0, False, False])
 
 
+class ReadmeTests(SimpleTestCase):
+    def test_the_readme_documents_every_environment_variable_the_settings_read(self):
+        import re
+
+        source = (settings.BASE_DIR / "alzaware" / "settings.py").read_text()
+        names = set(re.findall(r'(?:os\.environ\.get|env_bool|env_list)\("([A-Z_]+)"', source))
+        self.assertGreater(len(names), 20)
+        readme = (settings.BASE_DIR / "README.md").read_text()
+        self.assertEqual(sorted(name for name in names if f"`{name}`" not in readme), [])
+        self.assertIn("## Deploying", readme)
+
+
 class HeaderTests(AlzAwareTestCase):
     def test_an_anonymous_404_lists_no_url_patterns(self):
         response = self.client.get("/no-such-page/")
