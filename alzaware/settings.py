@@ -70,8 +70,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before the sessions and the CSRF check, which would read an oversized body.
-    "alzaware.middleware.limit_request_body",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,6 +78,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "alzaware.middleware.private_by_default",
+    # Refuses an oversized body before the CSRF check (a process_view, run after every middleware's call) or a
+    # view reads it; below the others so that its 413 gets the same headers as every answer.
+    "alzaware.middleware.limit_request_body",
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]

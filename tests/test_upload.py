@@ -123,6 +123,7 @@ class UploadTests(AlzAwareTestCase):
         response = self.submit(big, "scan.png")
         # Refused by its Content-Length (alzaware.middleware.limit_request_body), with the form's words.
         self.assertContains(response, "larger than 20 MB", status_code=413)
+        self.assertIn("default-src 'self'", response["Content-Security-Policy"])
         self.assertFalse(Assessment.objects.exists())
         self.assertEqual(self.stored_files(), [])
 
