@@ -28,8 +28,9 @@ WINDOW_SAMPLE = 4_000_000
 
 def robust_window(values):
     """``(low, high)`` that ignores the outer 0.5% at each end; falls back to min/max."""
-    finite = np.asarray(values).ravel()
-    finite = finite[np.isfinite(finite)] if not np.isfinite(finite).all() else finite
+    flat = np.asarray(values).ravel()
+    usable = np.isfinite(flat)
+    finite = flat if usable.all() else flat[usable]
     if finite.size == 0:
         return 0.0, 0.0
     # Percentiles of an evenly strided sample of at most WINDOW_SAMPLE values: the same window within a level
