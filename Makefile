@@ -19,7 +19,7 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 	touch $@
 
 migrate: $(VENV)/.stamp-app
-	$(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py migrate --noinput
 
 static: $(VENV)/.stamp-app
 	$(PY) manage.py collectstatic --noinput --verbosity 0
@@ -29,12 +29,18 @@ static: $(VENV)/.stamp-app
 	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 # Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
+# Development: debug pages, the development key, plain HTTP, e-mails on the console.
 run: migrate static
 	$(PY) manage.py db_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
+# Production settings, but reachable over plain HTTP on this machine: HTTPS redirect, HSTS and secure cookies
+# stay off unless given (set them to 1 behind a TLS proxy, README "Deploying").
 serve: migrate static .secret-key
-	export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key)}"; \
+	export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key)}" \
+		SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="$${SECURE_HSTS_SECONDS:-0}" \
+		SECURE_COOKIES="$${SECURE_COOKIES:-0}" SECURE_PROXY_SSL_HEADER="$${SECURE_PROXY_SSL_HEADER:-0}" \
+		NUM_PROXIES="$${NUM_PROXIES:-0}"; \
 	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 

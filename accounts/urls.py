@@ -1,12 +1,18 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from .throttles import ResetAddressThrottle, ResetEmailThrottle, throttled
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("settings/", views.preferences, name="preferences"),
     path("export/", views.export, name="export"),
     path("delete/", views.delete, name="delete_account"),
-    # login, logout, password change and reset
+    path("api-sign-out/", views.sign_out_of_api, name="sign_out_of_api"),
+    # Django's reset form, limited per e-mail address and per client address (accounts.throttles).
+    path("password_reset/", throttled(ResetEmailThrottle, ResetAddressThrottle)(
+        auth_views.PasswordResetView.as_view()), name="password_reset"),
+    # login, logout, password change and the rest of the reset
     path("", include("django.contrib.auth.urls")),
 ]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from assessments.export import export_zip
 
@@ -11,6 +12,7 @@ from . import audit
 from .data_rights import delete_account
 from .forms import DeleteAccountForm, PreferencesForm, SignupForm
 from .models import AuditAction
+from .tokens import revoke_tokens
 
 # How many reads of their data a patient sees on one page of their account.
 VIEWS_PER_PAGE = 50
@@ -66,3 +68,12 @@ def delete(request):
         logout(request)
         return render(request, "registration/account_deleted.html")
     return render(request, "registration/delete_account.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+@login_required
+def sign_out_of_api(request):
+    """Revoke every API token of this account: programs using one must sign in again."""
+    revoke_tokens(request.user)
+    messages.success(request, "Programs using your API token are signed out. They must sign in again.")
+    return redirect("preferences" if getattr(request.user, "patient", None) else "home")

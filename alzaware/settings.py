@@ -1,9 +1,13 @@
 """AlzAware settings: every value can be set from the environment, with working defaults."""
 
 import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,11 +20,36 @@ def env_list(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-# The default key is for development only; set SECRET_KEY anywhere else.
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+# Off unless switched on: `make run` sets DEBUG=1 for development.
+DEBUG = env_bool("DEBUG", False)
+# `manage.py test` runs with DEBUG off (Django forces it) but is not a deployment: it keeps plain HTTP and the
+# console e-mail. Everything else with DEBUG off gets production's defaults.
+TESTING = sys.argv[1:2] == ["test"]
+PRODUCTION = not DEBUG and not TESTING
+# A server (a WSGI server, or runserver) with DEBUG off refuses to start without SECRET_KEY. Management
+# commands that serve no one (test, analyze, cross_validate, migrate, ...) may use the development key.
+SERVING = Path(sys.argv[0]).name != "manage.py" or sys.argv[1:2] == ["runserver"]
+
+DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and SERVING:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README, Deploying).")
+    SECRET_KEY = DEVELOPMENT_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS: on by default in production, each switchable for a deployment that terminates TLS elsewhere.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", PRODUCTION) else None
+# Proxies in front of the app whose X-Forwarded-For is trusted to give the client's address (rate limits).
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", 1 if PRODUCTION else 0))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +62,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_tasks",
     "django_tasks_db",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "accounts",
     "assessments",
     # Deletes a FileField's file when its row is deleted (after the commit) or the field is replaced: a
@@ -51,6 +84,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "alzaware.middleware.private_by_default",
+    # Refuses an oversized body before the CSRF check (a process_view, run after every middleware's call) or a
+    # view reads it; below the others so that its 413 gets the same headers as every answer.
+    "alzaware.middleware.limit_request_body",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out account or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "alzaware.urls"
@@ -123,12 +169,23 @@ MEDIA_URL = "/private-media/"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development prints e-mails (password-reset links) to the console; production sends them by SMTP and never
+# prints them: a reset link in a server log is a way into the account.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587 if PRODUCTION else 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AlzAware <noreply@localhost>")
 
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
-# Django refuses larger request bodies outright; leave room for the form's other fields.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
+# Django's own limit counts only the non-file fields; an upload's size is checked before its body is parsed
+# (assessments.services.refuse_large_body) and files over this threshold are spooled to disk, not memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A DICOM series may be uploaded as its files picked together, one per slice: as many as a ZIP may hold
 # (assessments.scans.archive.MAX_FILES; tests.test_dicom_series holds the two equal).
@@ -145,10 +202,76 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: a request without credentials gets 401 and "WWW-Authenticate: Token".
+        "accounts.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "EXCEPTION_HANDLER": "assessments.api_schema.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": int(os.environ.get("API_PAGE_SIZE", 50)),
+    "NUM_PROXIES": NUM_PROXIES,
+    # Rates per scope of accounts.throttles and assessments.api; each a number per second/minute/hour/day.
+    "DEFAULT_THROTTLE_RATES": {
+        # Each call runs the network for seconds of CPU: a patient uploads a few scans, not hundreds.
+        "predict": os.environ.get("PREDICT_RATE", "30/hour") or None,  # "" lifts the limit
+        "token_email": os.environ.get("TOKEN_RATE", "20/hour"),
+        "token_address": os.environ.get("TOKEN_ADDRESS_RATE", "100/hour"),
+        "reset_email": os.environ.get("PASSWORD_RESET_RATE", "5/hour"),
+        "reset_address": os.environ.get("PASSWORD_RESET_ADDRESS_RATE", "20/hour"),
+    },
+}
+API_TOKEN_LIFETIME = timedelta(hours=float(os.environ.get("API_TOKEN_HOURS", 24)))
+
+# The throttles' counts live in the cache: the default keeps them per process; several server processes
+# need one shared cache (CACHE_BACKEND/CACHE_LOCATION, e.g. the database cache after `createcachetable`).
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
+        "LOCATION": os.environ.get("CACHE_LOCATION", "alzaware"),
+    }
+}
+
+# Wrong passwords (login page, admin, /api/token/): after LOGIN_FAILURE_LIMIT failures an e-mail address,
+# and separately a client address, is locked out for LOGIN_LOCKOUT_MINUTES (HTTP 429).
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+# Failed attempts are counted, not logged with their passwords; the address log of axes is not needed.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Everything from this site only: no inline script anywhere. Style attributes stay allowed (the result page's
+# probability bars and the admin's image captions use them; an attribute cannot run script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AlzAware API",
+    "VERSION": "1",
+    "DESCRIPTION": "Grade a brain MRI slice or volume and read back your results. Not a diagnostic device. "
+                   "Every error answers {\"error\": code, \"detail\": text}. Authenticate with "
+                   "'Authorization: Token <token>' from /api/token/, or a logged-in session.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
@@ -157,5 +280,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "assessments": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Lockouts (addresses and e-mails masked by django-axes); the tests provoke dozens on purpose.
+        "axes": {"handlers": ["console"], "level": "ERROR" if TESTING else os.environ.get("LOG_LEVEL", "INFO"),
+                 "propagate": False},
     },
 }

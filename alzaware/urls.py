@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler404 = "assessments.views.not_found"
+
 admin.site.site_header = "AlzAware: patient review"
 admin.site.site_title = "AlzAware"
 admin.site.index_title = "Patients and assessments"

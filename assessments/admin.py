@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -146,6 +148,17 @@ class ReviewedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DateSafeChangeList(ChangeList):
+    """Django turns a bad date in the date hierarchy (?created_at__year=abc) into its "?e=1" page, but a year
+    too large for a C integer raises OverflowError instead: the same answer for both, never a 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as problem:
+            raise IncorrectLookupParameters(problem) from problem
+
+
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
@@ -199,6 +212,9 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).with_review_state().select_related("patient__user")
+
+    def get_changelist(self, request, **kwargs):
+        return DateSafeChangeList
 
     def has_add_permission(self, request):
         return False

@@ -2,18 +2,23 @@
 
 from django.contrib.auth import authenticate
 from django.urls import reverse
-from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.decorators import (api_view, authentication_classes, parser_classes, permission_classes,
+                                       throttle_classes)
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import audit
 from accounts.models import AuditAction
+from accounts.throttles import PredictThrottle, TokenAddressThrottle, TokenEmailThrottle
+from accounts.tokens import issue_token
 
 from . import intake, reviews, services
 from .access import open_assessment
+from .api_schema import (ERRORS, AssessmentResultSerializer, ErrorSerializer, PredictRequestSerializer, ResultSerializer,
+                         TokenRequestSerializer, TokenSerializer)
 from .forms import upload_contents
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
@@ -99,8 +104,13 @@ class AssessmentSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema(request={"multipart/form-data": PredictRequestSerializer},
+               responses={200: ResultSerializer, **ERRORS},
+               description="Analyse and store a scan like the web form. A refused file answers 400 with its "
+                           "reason; the rate per user is PREDICT_RATE.")
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
+@throttle_classes([PredictThrottle])
 def predict(request):
     patient = services.patient_of(request.user)
     uploads = request.FILES.getlist("file")
@@ -114,16 +124,24 @@ def predict(request):
     return Response(result_json(assessment, request))
 
 
-@api_view(["GET"])
-def assessments(request):
-    """The caller's own assessments; listing them is a read of their data, recorded like any other."""
-    queryset = Assessment.objects.for_user(request.user).prefetch_related("slices", "series", "reviews__author")
-    patient = getattr(request.user, "patient", None)
-    if patient is not None:
-        audit.record(request, AuditAction.API_LIST, patient.pk)
-    return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
+class AssessmentList(generics.ListAPIView):
+    """The caller's own assessments, newest first, a page at a time; listing them is a read of their data,
+    recorded like any other."""
+
+    serializer_class = AssessmentSerializer
+
+    def get_queryset(self):
+        return Assessment.objects.for_user(self.request.user).prefetch_related("slices", "series", "reviews__author")
+
+    @extend_schema(responses={200: AssessmentResultSerializer(many=True), 404: ErrorSerializer, **ERRORS})
+    def get(self, request, *args, **kwargs):
+        patient = getattr(request.user, "patient", None)
+        if patient is not None:
+            audit.record(request, AuditAction.API_LIST, patient.pk)
+        return super().get(request, *args, **kwargs)
 
 
+@extend_schema(responses={200: AssessmentResultSerializer, 404: ErrorSerializer, **ERRORS})
 @api_view(["GET"])
 def assessment(request, pk):
     """One assessment the caller may open (their own; their patients' for a doctor), else 404."""
@@ -131,16 +149,20 @@ def assessment(request, pk):
     return Response(AssessmentSerializer(found, context={"request": request}).data)
 
 
+@extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **ERRORS}, auth=[],
+               description="A token for the e-mail address and password. Wrong passwords lock the address out "
+                           "(LOGIN_FAILURE_LIMIT, HTTP 429); the rate per e-mail and per client is limited too.")
 @api_view(["POST"])
 # The credentials are in the body; a browser's session cookie must not make this demand a CSRF token.
 @authentication_classes([])
 @permission_classes([AllowAny])
 @parser_classes([JSONParser, FormParser, MultiPartParser])
+@throttle_classes([TokenEmailThrottle, TokenAddressThrottle])
 def token(request):
     """A token for ``email`` (or DRF's usual ``username``) and ``password``."""
     email = request.data.get("email") or request.data.get("username")
-    user = authenticate(request, username=email, password=request.data.get("password"))
+    # Django's own request: django-axes marks it when the address or account is locked out.
+    user = authenticate(request._request, username=email, password=request.data.get("password"))
     if user is None or not user.is_active:
         return error("invalid_credentials", "Unable to log in with the e-mail and password given.")
-    issued, _ = Token.objects.get_or_create(user=user)
-    return Response({"token": issued.key})
+    return Response({"token": issue_token(user).key})

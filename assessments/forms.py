@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from .scans import errors
+from .scans import errors, log_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,7 +26,9 @@ def upload_contents(files):
     read when together they pass the upload limit."""
     total = sum(one.size or 0 for one in files)
     if total > settings.MAX_UPLOAD_BYTES:
-        raise errors.too_large(settings.MAX_UPLOAD_BYTES).because("too_large", total, settings.MAX_UPLOAD_BYTES)
+        refused = errors.too_large(settings.MAX_UPLOAD_BYTES).because("too_large", total, settings.MAX_UPLOAD_BYTES)
+        log_refusal(refused)
+        raise refused
     contents = [one.read() for one in files]
     return contents[0] if len(contents) == 1 else contents
 

@@ -5,8 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from accounts.models import AuditAction
+from accounts.tokens import login_or_token_required
 
 from . import heatmaps, intake, reviews, services
 from .access import open_assessment
@@ -15,6 +17,7 @@ from .ml import CLASSES
 from .ml.overlay import COLORMAPS
 from .models import Assessment
 from .scans import ScanRejected
+from .scans.errors import error_body
 
 
 @login_required
@@ -59,7 +62,7 @@ IMAGE_READS = {"scan": AuditAction.SCAN_IMAGE, "overlay": AuditAction.OVERLAY_IM
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def scan_file(request, pk, kind):
     """Scans and overlays are private: served only after the same check as the assessment page."""
     assessment = open_assessment(request, pk, IMAGE_READS[kind])
@@ -67,7 +70,7 @@ def scan_file(request, pk, kind):
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
     assessment = open_assessment(request, pk, AuditAction.SLICE_IMAGE)
@@ -76,7 +79,7 @@ def slice_file(request, pk, position, kind):
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def class_overlay(request, pk, class_index, colormap):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
     if colormap not in COLORMAPS or class_index >= len(CLASSES):
@@ -124,3 +127,10 @@ def agreement(request):
     return render(request, "assessments/agreement.html",
                   {**admin.site.each_context(request), "title": "Agreement between model and doctors",
                    "agreement": reviews.agreement_for(request.user)})
+
+
+def not_found(request, exception):
+    """Django's 404 page, except under /api/, where programs get the API's one error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "There is nothing at this address."), status=404)
+    return page_not_found(request, exception)

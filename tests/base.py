@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import SimpleTestCase, TestCase, override_settings
 from PIL import Image, ImageDraw
@@ -133,6 +134,8 @@ class OwnMedia:
     use_ood_detector = False
 
     def setUp(self):
+        # The request-rate counts (accounts.throttles) live in the cache, which no test transaction rolls back.
+        cache.clear()
         if not self.use_ood_detector:
             no_detector = without_detector()
             no_detector.start()

@@ -1,6 +1,7 @@
 import re
 
 from django.core import mail
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import Patient, User
@@ -68,4 +69,4 @@ class SignupAndLoginTests(AlzAwareTestCase):
             "new_password1": "Brand-new-phrase-99", "new_password2": "Brand-new-phrase-99",
         })
         self.assertRedirects(response, reverse("password_reset_complete"))
-        self.assertTrue(self.client.login(email="ada@example.com", password="Brand-new-phrase-99"))
+        self.assertTrue(self.client.login(request=HttpRequest(), email="ada@example.com", password="Brand-new-phrase-99"))

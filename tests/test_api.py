@@ -4,7 +4,7 @@ from django.urls import reverse
 from assessments.ml import CLASSES
 from assessments.models import Assessment
 
-from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
+from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_assessment, upload
 
 
 class ApiTests(AlzAwareTestCase):
@@ -80,7 +80,26 @@ class ApiTests(AlzAwareTestCase):
         self.predict(image_bytes(drawn_brain_slice(34)))
         self.client.force_login(self.other_patient.user)
         self.predict(image_bytes(drawn_brain_slice(35)))
-        listing = self.client.get(reverse("api-assessments")).json()
+        listing = self.client.get(reverse("api-assessments")).json()["results"]
         self.assertEqual(len(listing), 1)
         self.assertEqual(listing[0]["id"], Assessment.objects.get(patient=self.other_patient).pk)
         self.assertIn("heatmap_url", listing[0])
+
+    def test_another_patients_assessment_is_a_404_in_the_error_shape(self):
+        mine = stored_assessment(self.patient)
+        self.client.force_login(self.other_patient.user)
+        response = self.client.get(reverse("api-assessment", args=[mine.pk]))
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json(), {"error": "not_found", "detail": "No such assessment."})
+
+    def test_a_doctor_cannot_submit_and_is_told_so_in_the_error_shape(self):
+        self.client.force_login(self.doctor)
+        response = self.predict(image_bytes(drawn_brain_slice(36)))
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(response.json(), {"error": "permission_denied", "detail": "Only patients can submit scans."})
+
+    def test_an_address_under_the_api_that_does_not_exist_answers_in_the_error_shape(self):
+        self.client.force_login(self.patient.user)
+        response = self.client.get("/api/assessments/-1/")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json(), {"error": "not_found", "detail": "There is nothing at this address."})

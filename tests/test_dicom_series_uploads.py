@@ -92,7 +92,7 @@ class SeriesUploadTests(AlzAwareTestCase):
                         {"description": "T1 SAG 2D", "weighting": "T1", "plane": "sagittal", "slices": 33,
                          "reason": "coarse"}]})
         self.assertEqual(len(body["slices"]), AssessmentSlice.objects.count())
-        listed = self.client.get(reverse("api-assessments")).json()
+        listed = self.client.get(reverse("api-assessments")).json()["results"]
         self.assertEqual(listed[0]["series"], body["series"])
 
     def test_the_files_picked_together_give_the_same_result_as_their_zip(self):

@@ -126,7 +126,7 @@ class DoctorReviewTests(AlzAwareTestCase):
     def test_the_api_list_and_detail_carry_the_reviews_as_the_patient_sees_them(self):
         self.review(note="Unshared.")
         self.login(self.patient.user)
-        listed = self.client.get(reverse("api-assessments")).json()
+        listed = self.client.get(reverse("api-assessments")).json()["results"]
         detail = self.client.get(reverse("api-assessment", args=[self.assessment.pk])).json()
         review = Review.objects.get()
         expected = [{"reviewer": "Dr Gregory House", "reviewed_at": review.created_at.isoformat(), "note": None}]

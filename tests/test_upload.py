@@ -132,9 +132,27 @@ class UploadTests(AlzAwareTestCase):
     def test_it_refuses_a_text_file_renamed_png(self):
         self.assert_refused(b"Dear doctor, this is not a scan.\n" * 20, "scan.png", "could not read this file")
 
-    def test_it_refuses_a_21_mb_file(self):
+    def test_it_refuses_a_21_mb_file_before_reading_it(self):
         big = image_bytes(drawn_brain_slice(7)) + b"\0" * (21 * 1024 * 1024)
-        self.assert_refused(big, "scan.png", "larger than 20 MB")
+        response = self.submit(big, "scan.png")
+        # Refused by its Content-Length (alzaware.middleware.limit_request_body), with the form's words.
+        self.assertContains(response, "larger than 20 MB", status_code=413)
+        self.assertIn("default-src 'self'", response["Content-Security-Policy"])
+        self.assertFalse(Assessment.objects.exists())
+        self.assertEqual(self.stored_files(), [])
+
+    def test_a_file_just_over_the_limit_is_refused_by_its_size_before_it_is_read(self):
+        from django.core.files.uploadedfile import InMemoryUploadedFile
+
+        # Within the body's allowance for the form around the file, so the view itself must refuse it.
+        just_over = image_bytes(drawn_brain_slice(7)) + b"\0" * (1024 * 1024)
+        unread = mock.patch.object(InMemoryUploadedFile, "read", side_effect=AssertionError("read"))
+        sent = io.BytesIO(just_over)
+        sent.name = "scan.png"  # a plain file for the test client, so that only the server's upload is unread
+        with override_settings(MAX_UPLOAD_BYTES=1024 * 1024), unread:
+            response = self.client.post(reverse("assessments:new"), {"scan": sent})
+        self.assertContains(response, "larger than 1 MB", status_code=400)
+        self.assertFalse(Assessment.objects.exists())
 
     def test_a_doctor_cannot_submit_scans(self):
         self.client.force_login(self.doctor)

@@ -90,16 +90,16 @@ def read_dicom(data):
 def render_gray(raw, ds):
     """Stored values -> 8-bit display: rescale, the file's window or a robust one, MONOCHROME1 inverted."""
     try:
-        values = apply_modality_lut(raw, ds).astype(np.float64)
+        values = apply_modality_lut(raw, ds).astype(np.float32)
     except Exception:
-        values = raw.astype(np.float64)
+        values = raw.astype(np.float32)
     if raw.ndim != 2:
         raise errors.unreadable("DICOM")
 
     gray = None
     if "VOILUTSequence" in ds:
         try:
-            looked_up = apply_voi_lut(values, ds, index=0, prefer_lut=True).astype(np.float64)
+            looked_up = apply_voi_lut(values, ds, index=0, prefer_lut=True).astype(np.float32)
             gray = quality.to_uint8(looked_up, float(looked_up.min()), float(looked_up.max()))
         except Exception:
             gray = None

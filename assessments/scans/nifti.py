@@ -16,6 +16,7 @@ import numpy as np
 
 from . import errors
 from .quality import robust_window, to_uint8
+from .rasters import MAX_PIXELS
 
 BAND_SLICES = 9
 # Voxels of the one 3-D volume we read (256^3 is 16.8 M); also caps what a
@@ -167,12 +168,18 @@ def render_band(volume, spacing, count=BAND_SLICES):
 def axial_image(plane, spacing):
     """RAS plane (x, y) -> image rows anterior-to-posterior, columns patient's right-to-left."""
     image = np.ascontiguousarray(np.flipud(np.fliplr(plane.T)))
+    height, width = image.shape
+    size = (width, height)
     sx, sy = float(spacing[0]), float(spacing[1])
     if np.isfinite(sx) and np.isfinite(sy) and sx > 0 and sy > 0 and abs(sx - sy) > 0.01 * min(sx, sy):
         # Square pixels, so the brain keeps its shape in the model's square input.
         finest = min(sx, sy)
-        height, width = image.shape
         size = (max(1, round(width * sx / finest)), max(1, round(height * sy / finest)))
+    # The slice as it will be drawn, before drawing it: a tiny file whose voxels are 2000 times longer one way
+    # than the other would otherwise be stretched into a huge picture.
+    if size[0] * size[1] > MAX_PIXELS:
+        raise errors.too_many_pixels(MAX_PIXELS).because("too_many_pixels", size[0] * size[1], MAX_PIXELS)
+    if size != (width, height):
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     return image
 

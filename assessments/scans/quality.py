@@ -22,31 +22,44 @@ BLANK_RANGE = 8
 # Neighbouring pixels of any photograph or scan are strongly correlated; in
 # noise they are not.
 NOISE_NEIGHBOUR_CORRELATION = 0.35
+# Values sampled for an intensity window (a 2000 x 2000 image's worth).
+WINDOW_SAMPLE = 4_000_000
 
 
 def robust_window(values):
     """``(low, high)`` that ignores the outer 0.5% at each end; falls back to min/max."""
-    finite = values[np.isfinite(values)]
+    flat = np.asarray(values).ravel()
+    usable = np.isfinite(flat)
+    finite = flat if usable.all() else flat[usable]
     if finite.size == 0:
         return 0.0, 0.0
-    low, high = np.percentile(finite, [0.5, 99.5])
+    # Percentiles of an evenly strided sample of at most WINDOW_SAMPLE values: the same window within a level
+    # or so, without sorting a copy of every pixel of a very large image.
+    sample = finite[:: max(1, finite.size // WINDOW_SAMPLE)]
+    low, high = np.percentile(sample, [0.5, 99.5])
     if high <= low:
         low, high = float(finite.min()), float(finite.max())
     return float(low), float(high)
 
 
-def to_uint8(values, low, high):
-    """Map ``low..high`` linearly onto 0..255, clipping outside."""
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=low, posinf=high, neginf=low)
+def to_uint8(values, low, high, overwrite=False):
+    """Map ``low..high`` linearly onto 0..255, clipping outside: in float32, on one copy of ``values`` (none
+    with ``overwrite``, for a float32 array the caller no longer needs)."""
     if high <= low:
-        return np.zeros(values.shape, dtype=np.uint8)
-    scaled = (values - low) / (high - low)
-    return np.uint8(np.clip(np.round(scaled * 255.0), 0, 255))
+        return np.zeros(np.shape(values), dtype=np.uint8)
+    values = np.asarray(values, dtype=np.float32) if overwrite else np.array(values, dtype=np.float32)
+    np.nan_to_num(values, copy=False, nan=low, posinf=high, neginf=low)
+    values -= low
+    values *= 255.0 / (high - low)
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return values.astype(np.uint8)
 
 
 def colour_share(rgb):
     """The share of an (H, W, 3) array's pixels whose channels differ by more than a gray image's could."""
-    rgb = np.asarray(rgb, dtype=np.int16)
+    rgb = np.asarray(rgb)
+    # Per pixel, in the array's own type (max >= min, so 8 bits cannot wrap): no wider copy of a large photo.
     spread = rgb.max(axis=2) - rgb.min(axis=2)
     return float(np.mean(spread > COLOUR_CHANNEL_SPREAD))
 
@@ -58,7 +71,11 @@ def is_colour(rgb):
 
 def rgb_to_gray(rgb):
     """Gray from an RGB array that :func:`is_colour` accepted (the channel mean)."""
-    return np.uint8(np.clip(np.round(np.asarray(rgb, dtype=np.float32).mean(axis=2)), 0, 255))
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        # The rounded mean in integers (a sum of three is never halfway between two thirds): no float copy.
+        return ((rgb.sum(axis=2, dtype=np.uint16) + 1) // 3).astype(np.uint8)
+    return np.uint8(np.clip(np.round(rgb.astype(np.float32).mean(axis=2)), 0, 255))
 
 
 def check_geometry(width, height):
@@ -72,12 +89,16 @@ def check_geometry(width, height):
 
 def neighbour_correlation(gray):
     """Mean correlation of each pixel with its right and lower neighbours."""
-    x = np.asarray(gray, dtype=np.float64)
+    x = np.asarray(gray)
     result = []
     for a, b in ((x[:, :-1], x[:, 1:]), (x[:-1, :], x[1:, :])):
-        a, b = a - a.mean(), b - b.mean()
-        denominator = np.sqrt((a * a).sum() * (b * b).sum())
-        result.append(float((a * b).sum() / denominator) if denominator > 0 else 1.0)
+        # From sums accumulated in float64 straight from the 8-bit pixels: no full-size copy of the image.
+        n = a.size
+        sa, sb = np.sum(a, dtype=np.float64), np.sum(b, dtype=np.float64)
+        saa, sbb, sab = (np.einsum("ij,ij->", p, q, dtype=np.float64) for p, q in ((a, a), (b, b), (a, b)))
+        covariance, va, vb = sab - sa * sb / n, saa - sa * sa / n, sbb - sb * sb / n
+        denominator = np.sqrt(max(va, 0.0) * max(vb, 0.0))
+        result.append(float(covariance / denominator) if denominator > 0 else 1.0)
     return float(np.mean(result))
 
 

@@ -7,7 +7,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import errors, quality
 
-MAX_PIXELS = 40_000_000
+# The most pixels of any slice, read or drawn (a NIfTI slice after resampling too): 4096 x 4096. MRI slices
+# are 256 to 1024 pixels a side and a 12-megapixel phone photo is 4000 x 3000. Each pixel costs some 14
+# bytes while a 16-bit image is read, so the cap bounds an upload's memory (tests.test_upload_memory).
+MAX_PIXELS = 4096 * 4096
 # Pillow raises DecompressionBombError only above twice this limit and merely
 # warns between 1x and 2x, so read_raster also checks the size itself (before
 # decoding a single pixel).
@@ -56,8 +59,8 @@ def to_gray(image):
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F", "I;16N"):
         # 16-bit and float images: the same robust window as DICOM without one.
-        values = np.asarray(image).astype(np.float64)
-        return quality.to_uint8(values, *quality.robust_window(values))
+        values = np.asarray(image, dtype=np.float32)
+        return quality.to_uint8(values, *quality.robust_window(values), overwrite=True)
     if mode == "1":
         return np.asarray(image.convert("L"))
     if mode == "L":
@@ -68,7 +71,7 @@ def to_gray(image):
         alpha = rgba[..., 3:] / 255.0
         rgb = rgba[..., :3] * alpha
     else:
-        rgb = np.asarray(image.convert("RGB"))
+        rgb = np.asarray(image if mode == "RGB" else image.convert("RGB"))
     if quality.is_colour(rgb):
         raise errors.colour().because("colour", quality.colour_share(rgb), quality.COLOUR_PIXEL_FRACTION)
     return quality.rgb_to_gray(rgb)

@@ -1,0 +1,77 @@
+"""Request rates per e-mail address and per client address, with DRF's throttles (rates in settings).
+
+The API's views name them in ``throttle_classes``; the password-reset form, a plain Django view, goes
+through :func:`throttled`.
+"""
+
+import hashlib
+from functools import wraps
+
+from django.shortcuts import render
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+
+def submitted_email(request):
+    data = getattr(request, "data", None) or request.POST
+    return str(data.get("email") or data.get("username") or "").strip().lower()
+
+
+class EmailRateThrottle(SimpleRateThrottle):
+    """Counts requests naming one e-mail address, whoever sends them."""
+
+    def get_cache_key(self, request, view):
+        email = submitted_email(request)
+        if not email:
+            return None
+        # Hashed: the cache holds no e-mail addresses.
+        return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(email.encode()).hexdigest()}
+
+
+class AddressRateThrottle(SimpleRateThrottle):
+    """Counts requests from one client address (behind NUM_PROXIES trusted proxies)."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenEmailThrottle(EmailRateThrottle):
+    scope = "token_email"
+
+
+class TokenAddressThrottle(AddressRateThrottle):
+    scope = "token_address"
+
+
+class ResetEmailThrottle(EmailRateThrottle):
+    scope = "reset_email"
+
+
+class ResetAddressThrottle(AddressRateThrottle):
+    scope = "reset_address"
+
+
+class PredictThrottle(UserRateThrottle):
+    """Per signed-in user: each call runs the network."""
+
+    scope = "predict"
+
+
+def throttled(*throttle_classes):
+    """A Django view whose POSTs are limited by ``throttle_classes``: over a rate, HTTP 429 and a plain page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method == "POST":
+                for throttle in (cls() for cls in throttle_classes):
+                    if not throttle.allow_request(request, None):
+                        wait = int(throttle.wait() or 0) + 1
+                        response = render(request, "registration/throttled.html",
+                                          {"minutes": max(1, wait // 60)}, status=429)
+                        response["Retry-After"] = str(wait)
+                        return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
