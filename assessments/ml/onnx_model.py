@@ -125,8 +125,9 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         # As many threads as torch uses, so the engines are compared (and served) on the same cores.
         options.intra_op_num_threads = torch.get_num_threads()
-        # Spinning threads wait for the next run by busy-looping: measured with bench_explain --engines,
-        # they slowed PyTorch in the same process ~10x, and a server has other work for those cores.
+        # Spinning threads wait for the next run by busy-looping. With them, bench_explain --engines (20 runs,
+        # load average ~9 on 2 cores) timed eager PyTorch in the same process at 1035 ms, without at 297 ms;
+        # a server has other work for those cores too (decoding, overlays, other requests).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.name = name
         self.path = path
