@@ -147,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="write models/<name>/engines.{md,json}")
     args = parser.parse_args(argv)
+    if not (Path(args.data) / "manifest.csv").exists():
+        parser.error(f"no manifest.csv in {args.data}: the gate needs the training data's held-out subjects")
     report = measure(args.model, args.data, args.repeat, args.warmup)
     text = markdown(report)
     print(text)

@@ -6,6 +6,7 @@ of the app never knows which one it got. Which ones may be served is decided by
 measurement, not here: see :mod:`.engine_choice`.
 """
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,7 +85,10 @@ class TorchScript:
     def __init__(self, model, input_size):
         net = ClosedForm(model.to(memory_format=torch.channels_last)).eval()
         example = torch.zeros(1, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            # torch 2.14 calls torch.jit deprecated; it still traces and freezes, and it is measured here as
+            # one candidate among others, not served unless it wins the gate.
+            warnings.simplefilter("ignore", FutureWarning)
             self.net = torch.jit.freeze(torch.jit.trace(net, example, check_trace=False))
 
     def run(self, batch):
