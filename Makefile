@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 export HOST
+MODEL := models/alzaware-resnet50.pt
+# ONNX Runtime's copy of the model, made here at build time, never at request time (git-ignored;
+# the checkpoint's SHA-256 is recorded inside it and a stale one is refused, so the app serves eager PyTorch).
+ONNX := $(MODEL:.pt=.onnx)
 
 .PHONY: run serve test migrate static clean
 
@@ -18,6 +22,9 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+$(ONNX): $(MODEL) $(VENV)/.stamp-app
+	$(PY) manage.py export_onnx --model $(MODEL)
+
 migrate: $(VENV)/.stamp-app
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
@@ -30,13 +37,13 @@ static: $(VENV)/.stamp-app
 
 # Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
 # Development: debug pages, the development key, plain HTTP, e-mails on the console.
-run: migrate static
+run: migrate static $(ONNX)
 	$(PY) manage.py db_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 # Production settings, but reachable over plain HTTP on this machine: HTTPS redirect, HSTS and secure cookies
 # stay off unless given (set them to 1 behind a TLS proxy, README "Deploying").
-serve: migrate static .secret-key
+serve: migrate static .secret-key $(ONNX)
 	export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key)}" \
 		SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="$${SECURE_HSTS_SECONDS:-0}" \
 		SECURE_COOKIES="$${SECURE_COOKIES:-0}" SECURE_PROXY_SSL_HEADER="$${SECURE_PROXY_SSL_HEADER:-0}" \
@@ -44,8 +51,8 @@ serve: migrate static .secret-key
 	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
-test: $(VENV)/.stamp-test static
+test: $(VENV)/.stamp-test static $(ONNX)
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX)

@@ -62,5 +62,5 @@ def health():
         logger.exception("Health check: the model cannot be loaded")
         details["model"] = "unavailable"
     else:
-        details["engine"] = getattr(engine, "backend", "pytorch-eager")
+        details["engine"] = engine.backend_name
     return all(details[part] == "ok" for part in ("database", "model")), details

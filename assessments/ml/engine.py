@@ -8,16 +8,23 @@ therefore ``W[c] / (H * W)`` exactly, and the map of class ``c`` is
 ``ReLU(sum_k W[c, k] A_k) / (H * W)``. No backward pass, no hooks and no state
 on the shared model: each call works only on its own tensors, so any number of
 threads can share one :class:`Engine`.
+
+How the forward pass runs (eager PyTorch, ONNX Runtime, ...) is the engine's
+``backend`` (:mod:`.engines`), chosen once at load by :mod:`.engine_choice`;
+every backend gives the same three outputs.
 """
 
+import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import Graded, calibration
+from . import Graded, calibration, engine_choice
 from .checkpoint import expected_sha256, load_checkpoint
+from .engines import ClosedForm, Eager
 from .preprocess import Geometry, preprocess
 
 
@@ -37,10 +44,11 @@ class Analysis(Graded):
 class Engine:
     """A loaded checkpoint, ready to analyse slices from any thread."""
 
-    def __init__(self, model, checkpoint):
-        # channels_last: oneDNN's convolutions run about 15% faster on this layout on the CPU (measured
-        # with bench_explain's input); the weights are converted once, in place, here.
-        self.model = model.to(memory_format=torch.channels_last)
+    def __init__(self, model, checkpoint, backend=None):
+        self.model = model
+        # Eager float32 unless told otherwise: the reference every other backend is gated against.
+        self.backend = backend or Eager(model)
+        self.backend_reason = "default"
         self.checkpoint = checkpoint
         self.classes = tuple(checkpoint["classes"])
         self.input_size = int(checkpoint["input_size"])
@@ -61,19 +69,17 @@ class Engine:
         return bool(self.metadata.get("trained", False))
 
     def layer4(self, batch):
-        m = self.model
-        x = m.maxpool(m.relu(m.bn1(m.conv1(batch))))
-        return m.layer4(m.layer3(m.layer2(m.layer1(x))))
+        """The ``layer4`` activation in eager float32, for checks against the closed form."""
+        with torch.inference_mode():
+            return ClosedForm(self.model).layer4(batch)
+
+    @property
+    def backend_name(self):
+        return self.backend.name
 
     def run(self, batch):
         """``batch`` (B,3,S,S) -> logits (B,C), Grad-CAM maps (B,C,h,w), pooled features (B,K)."""
-        with torch.inference_mode():
-            activation = self.layer4(batch.contiguous(memory_format=torch.channels_last))
-            features = activation.mean(dim=(2, 3))
-            logits = features @ self.fc_weight.T + self.fc_bias
-            h, w = activation.shape[-2:]
-            maps = torch.relu(torch.einsum("ck,bkhw->bchw", self.fc_weight, activation)) / (h * w)
-        return logits, maps, features
+        return self.backend.run(batch)
 
     def calibrated(self, logits):
         return torch.softmax(logits * self._scale + self._bias, dim=-1)
@@ -81,7 +87,7 @@ class Engine:
     def probabilities(self, batch):
         """Calibrated probabilities only, for perturbed inputs (no maps needed)."""
         with torch.inference_mode():
-            return self.calibrated(self.model(batch.contiguous(memory_format=torch.channels_last)))
+            return self.calibrated(self.run(batch)[0])
 
     def faithfulness(self, analysis, **options):
         """The deletion-test score of ``analysis``'s predicted-class map (see :mod:`.faithfulness`)."""
@@ -117,8 +123,20 @@ class Engine:
         return self.analyze_many([gray])[0]
 
 
+log = logging.getLogger(__name__)
 _loaded = {}
 _loading = threading.Lock()
+
+
+def served_engine(path):
+    """The checkpoint at ``path`` with the engine this process should serve it by (logged: operators see which)."""
+    model, checkpoint = load_checkpoint(path)
+    sha256 = expected_sha256(path)
+    backend, reason = engine_choice.choose(model, path, sha256, int(checkpoint["input_size"]))
+    engine = Engine(model, checkpoint, backend)
+    engine.sha256, engine.backend_reason = sha256, reason
+    log.info("Model %s (%s) served by the %s engine: %s", Path(path).name, sha256[:12], backend.name, reason)
+    return engine
 
 
 def get_engine(path):
@@ -129,7 +147,6 @@ def get_engine(path):
         with _loading:
             engine = _loaded.get(key)
             if engine is None:
-                engine = Engine(*load_checkpoint(path))
-                engine.sha256 = expected_sha256(path)
+                engine = served_engine(path)
                 _loaded[key] = engine
     return engine

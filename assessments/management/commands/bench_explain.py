@@ -1,6 +1,7 @@
 """What an explanation costs, against a plain forward pass and the usual ways of computing Grad-CAM.
 
     python manage.py bench_explain --repeat 30
+    python manage.py bench_explain --engines --repeat 60   # the engines, at the checkpoint's input size
 
 All methods run in this one process on the same weights and the same 224x224
 input. Within each repeat every method runs once, in a shuffled order, so a
@@ -11,7 +12,6 @@ against the forward of the same repeat), which cancels slow drifts in load.
 
 import copy
 import os
-import random
 import statistics
 import time
 
@@ -20,8 +20,10 @@ import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.ml import explanations
+from assessments.ml import engine_bench, explanations
+from assessments.ml.checkpoint import load_checkpoint
 from assessments.ml.engine import Engine, get_engine
+from assessments.ml.engine_bench import timed
 
 TARGETS = {"engine, all four maps": 1.05, "engine end to end with overlay PNG": 1.20}
 
@@ -61,6 +63,9 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=20, help="Timed runs of each method (median reported).")
         parser.add_argument("--warmup", type=int, default=3)
         parser.add_argument("--size", type=int, default=224, help="Input side in pixels.")
+        parser.add_argument("--engines", action="store_true",
+                            help="time every inference engine (eager, TorchScript, bf16, ONNX Runtime, ...) instead, "
+                                 "at the checkpoint's own input size (the exported ONNX model has it fixed)")
         parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice).")
         parser.add_argument(
             "--clock", choices=["wall", "cpu"], default="wall",
@@ -68,10 +73,12 @@ class Command(BaseCommand):
                  "processes disturb far less on a busy machine; use it with --threads 1.",
         )
 
-    def handle(self, *args, repeat, warmup, size, threads, clock, **options):
+    def handle(self, *args, repeat, warmup, size, threads, clock, engines, **options):
         if threads:
             torch.set_num_threads(threads)
         now = time.process_time if clock == "cpu" else time.perf_counter
+        if engines:
+            return self.engines(warmup, repeat, now, clock)
         shared = get_engine(settings.ALZAWARE_MODEL_PATH)
         # The same weights at the benchmark's input size, whatever size the checkpoint was trained at.
         engine = Engine(shared.model, {**shared.checkpoint, "input_size": size})
@@ -80,14 +87,26 @@ class Command(BaseCommand):
             times = timed(methods, warmup, repeat, now)
         finally:
             release()
-        load = os.getloadavg()
-        self.stdout.write(
-            f"{size}x{size} input, {repeat} runs each (median, {clock} clock), torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-            f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, model {shared.sha256[:12]}"
-        )
+        self.stdout.write(conditions(size, repeat, clock, shared.sha256))
         self.stdout.write("")
         self.report(times, clock)
+
+    def engines(self, warmup, repeat, now, clock):
+        """One slice through each engine, interleaved in shuffled order within every repeat."""
+        path = settings.ALZAWARE_MODEL_PATH
+        model, checkpoint = load_checkpoint(path)
+        built, unavailable = engine_bench.engines_for(model, checkpoint, path)
+        size = int(checkpoint["input_size"])
+        x = built["eager"].prepare(bench_slice(size))[0][None]
+        figures = engine_bench.timings(built, x, warmup, repeat, now)
+        self.stdout.write(conditions(size, repeat, clock, get_engine(path).sha256))
+        self.stdout.write("")
+        self.stdout.write(f"| engine | median {clock} ms | × eager float32, paired |")
+        self.stdout.write("| --- | ---: | ---: |")
+        for name, (median, ratio) in figures.items():
+            self.stdout.write(f"| {name} | {median:.1f} | {ratio:.2f}× |")
+        for name, why in unavailable.items():
+            self.stdout.write(f"| {name} | not run: {why} | |")
 
     def report(self, times, clock):
         medians = {name: statistics.median(values) for name, values in times.items()}
@@ -107,6 +126,14 @@ class Command(BaseCommand):
 
 
 BASELINE = "plain forward (inference_mode)"
+
+
+def conditions(size, repeat, clock, sha256):
+    """One line saying what was measured and under what load (timings on a shared machine are only that)."""
+    load = os.getloadavg()
+    return (f"{size}x{size} input, {repeat} runs each (median, {clock} clock), torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+            f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, model {sha256[:12]}")
 
 
 def benchmarked_methods(engine, gray):
@@ -147,19 +174,3 @@ def benchmarked_methods(engine, gray):
         "textbook hooks + full backward() (one class)": lambda: textbook_grad_cam(graded, x, target),
     }
     return methods, gradcam.activations_and_grads.release
-
-
-def timed(methods, warmup, repeat, now):
-    """``{name: [ms, ...]}``: each repeat runs every method once, in a shuffled order, so load hits all alike."""
-    times = {name: [] for name in methods}
-    order = list(methods)
-    shuffler = random.Random(0)
-    for run in range(warmup + repeat):
-        shuffler.shuffle(order)
-        for name in order:
-            start = now()
-            methods[name]()
-            elapsed = now() - start
-            if run >= warmup:
-                times[name].append(elapsed * 1000)
-    return times
