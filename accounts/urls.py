@@ -7,6 +7,7 @@ urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
     path("export/", views.export, name="export"),
     path("delete/", views.delete, name="delete_account"),
+    path("logout/", views.LogOut.as_view(), name="logout"),
     # login, logout, password change and reset
     path("", include("django.contrib.auth.urls")),
 ]
