@@ -7,6 +7,7 @@ from accounts.audit import AuditedChangeView
 from accounts.models import AuditAction
 
 from .ml.overlay import DEFAULT_COLORMAP
+from .scans import FORMAT_NAMES
 from .models import Assessment, Review, TrainingMatch
 from .reviews import save_review
 from .templatetags.results import percent
@@ -117,19 +118,31 @@ def latest_assessments(patient):
         "" if total == 1 else "s")
 
 
-class TrainingMatchFilter(admin.SimpleListFilter):
-    """The out-of-distribution verdicts named in words (the plain field filter left "not checked" without a name)."""
+class NamedChoicesFilter(admin.SimpleListFilter):
+    """A field's values by name, the blank one included: Django's own filter showed a blank value as a link
+    with no text (axe: link-name)."""
 
-    title = "match with the training scans"
-    parameter_name = "ood_status"
+    named = []  # [(stored value, words)]; "" is the blank value
 
     def lookups(self, request, model_admin):
-        return [(value or "none", label) for value, label in TrainingMatch.choices]
+        return [(value or "none", label) for value, label in self.named]
 
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        return queryset.filter(ood_status="" if self.value() == "none" else self.value())
+        return queryset.filter(**{self.parameter_name: "" if self.value() == "none" else self.value()})
+
+
+class TrainingMatchFilter(NamedChoicesFilter):
+    title = "match with the training scans"
+    parameter_name = "ood_status"
+    named = TrainingMatch.choices
+
+
+class FileFormatFilter(NamedChoicesFilter):
+    title = "file format"
+    parameter_name = "source_format"
+    named = [*FORMAT_NAMES.items(), ("", "not recorded (older results)")]
 
 
 def review_list(assessment):
@@ -188,7 +201,7 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     list_display = ["created_at", "patient", "is_reviewed", "prediction", "confidence_percent",
                     "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness",
                     "thumbnails"]
-    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, "source_format", "created_at"]
+    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
