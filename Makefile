@@ -18,6 +18,12 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# axe-core for the browser tests, from npm (package-lock.json) into the git-ignored node_modules/, never a CDN.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 migrate: $(VENV)/.stamp-app
 	$(PY) manage.py migrate --noinput
 
@@ -38,8 +44,8 @@ serve: migrate static .secret-key
 	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
-test: $(VENV)/.stamp-test static
+test: $(VENV)/.stamp-test static $(AXE)
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key node_modules
