@@ -198,9 +198,9 @@ class ReviewedFilter(admin.SimpleListFilter):
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
-    list_display = ["created_at", "patient", "is_reviewed", "prediction", "confidence_percent",
-                    "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness",
-                    "thumbnails"]
+    # The images second: the columns after them scroll inside the list's box on narrower screens.
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "prediction", "confidence_percent",
+                    "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
     list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
@@ -220,9 +220,10 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     def review_record(self, obj):
         return review_list(obj)
 
-    @admin.display(description="Reviewed", boolean=True, ordering="reviewed")
+    @admin.display(description="Reviewed", ordering="reviewed")
     def is_reviewed(self, obj):
-        return obj.reviewed
+        # Words, not the admin's red cross (its alt text was "False").
+        return "Yes" if obj.reviewed else "Not yet"
 
     def get_ordering(self, request):
         # The doctor's work list: what nobody has reviewed yet comes first, newest first within each.

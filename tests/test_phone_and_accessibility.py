@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.management.commands.createdoctor import grant_doctor_permissions
 from accounts.models import User, doctors_group
 from assessments.models import Assessment
+from tools import scan_files
 
 from .base import PASSWORD, OwnMedia, drawn_brain_slice, image_bytes, make_patient, upload
 from .browser import BrowserTestCase, axe_violations, described, sideways_overflow
@@ -27,9 +28,14 @@ class PhoneAndAccessibilityTests(OwnMedia, BrowserTestCase):
         self.client.force_login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(3)))})
         self.assessment = Assessment.objects.get()
+        # A volume's result page adds the table of its slices, the widest thing a patient sees.
+        self.client.post(reverse("assessments:new"), {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True),
+                                                                      name="sub-01_T1w.nii.gz")})
+        self.volume = Assessment.objects.exclude(pk=self.assessment.pk).get()
 
     def patient_pages(self):
         return {"upload": reverse("assessments:new"), "result": self.assessment.get_absolute_url(),
+                "result of a volume": self.volume.get_absolute_url(),
                 "history": reverse("assessments:history"), "settings": reverse("preferences"),
                 "model card": reverse("model_card")}
 
