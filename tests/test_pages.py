@@ -6,7 +6,7 @@ import re
 from django.urls import reverse
 
 from accounts.models import Patient, User
-from assessments.models import Assessment, FaithfulnessCheck
+from assessments.models import Assessment, FaithfulnessCheck, TrainingMatch
 from assessments.ml.overlay import COLORMAPS
 
 from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_assessment, upload
@@ -28,14 +28,16 @@ class ReadabilityTests(AlzAwareTestCase):
         self.assertLessEqual(hardest_grade, PLAIN_GRADE, hardest)
 
     def test_the_result_page_reads_at_a_reading_age_of_about_12_whatever_the_heatmap_check_says(self):
+        # Marked outside the training scans too, so that its warning is measured with the rest.
         self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(4)))})
         assessment = Assessment.objects.get()
         for score in (0.0, 1.5, 9.0):  # each of the three verdicts: not, weakly, strongly
-            Assessment.objects.filter(pk=assessment.pk).update(faithfulness=score,
+            Assessment.objects.filter(pk=assessment.pk).update(faithfulness=score, ood_status=TrainingMatch.UNSURE,
                                                                faithfulness_check=FaithfulnessCheck.DONE)
             with self.subTest(score=score):
                 page = self.client.get(assessment.get_absolute_url())
                 self.assertContains(page, "How we checked the coloured parts")
+                self.assertContains(page, "This scan is outside what the program was trained on.")
                 self.assert_plain(page.content.decode())
 
     def test_the_upload_page_and_its_refusal_read_plainly(self):

@@ -198,7 +198,7 @@ class OutOfDistributionTests(AlzAwareTestCase):
         self.assertEqual(body["warning"], api.OUTSIDE_TRAINING)
         assessment = Assessment.objects.get()
         self.assertEqual(assessment.ood_status, "unsure")
-        self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the model was trained on")
+        self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the program was trained on")
         self.client.force_login(self.doctor)
         admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
         self.assertContains(admin_page, "OUTSIDE what the model was trained on")
