@@ -25,6 +25,12 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 $(ONNX): $(MODEL) $(VENV)/.stamp-app
 	$(PY) manage.py export_onnx --model $(MODEL)
 
+# axe-core for the browser tests, from npm (package-lock.json) into the git-ignored node_modules/, never a CDN.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 migrate: $(VENV)/.stamp-app
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
@@ -51,8 +57,8 @@ serve: migrate static .secret-key $(ONNX)
 	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
-test: $(VENV)/.stamp-test static $(ONNX)
+test: $(VENV)/.stamp-test static $(ONNX) $(AXE)
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX)
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from assessments.admin import AssessmentInline
+from assessments.admin import latest_assessments
 
 from .audit import AuditedChangeView
 from .models import AuditAction, AuditEntry, Patient, User
@@ -27,17 +27,23 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
     list_display = ["name", "email", "date_of_birth", "sex", "assessment_count", "latest_prediction"]
     list_filter = ["assessments__prediction", "assessments__created_at", "sex"]
     search_fields = ["user__first_name", "user__last_name", "user__email"]
-    fields = ["name", "email", "date_of_birth", "sex", "doctors"]
+    fields = ["name", "email", "date_of_birth", "sex", "doctors", "latest"]
     filter_horizontal = ["doctors"]
-    inlines = [AssessmentInline]
+    list_per_page = 25
 
     def get_queryset(self, request):
         return Patient.objects.visible_to(request.user).select_related("user").prefetch_related("assessments")
 
     def get_readonly_fields(self, request, obj=None):
         # Superusers assign doctors; nobody edits a patient's identity here.
-        return ["name", "email"] if request.user.is_superuser else ["name", "email", "date_of_birth", "sex",
-                                                                     "doctors"]
+        if request.user.is_superuser:
+            return ["name", "email", "latest"]
+        return ["name", "email", "date_of_birth", "sex", "doctors", "latest"]
+
+    @admin.display(description="Latest assessments")
+    def latest(self, obj):
+        # Whoever may open a patient's page may open each of their assessments (``visible_to`` on both).
+        return latest_assessments(obj) if obj.pk else "-"
 
     def has_add_permission(self, request):
         return False

@@ -7,17 +7,32 @@ from django.db import transaction
 from .models import Patient, User
 
 
+# A plain text box, not the browser's date picker: the picker's own order (often mm/dd/yyyy) cannot be told
+# in a hint, while "day, month, year" can be typed the way people write their birthday.
+BIRTH_DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%Y-%m-%d"]
+
+
 class SignupForm(UserCreationForm):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, widget=forms.TextInput(
+        attrs={"autofocus": True, "autocomplete": "given-name"}))
+    last_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     date_of_birth = forms.DateField(
-        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}), help_text="For example 1950-03-21."
+        label="Date of birth", input_formats=BIRTH_DATE_FORMATS,
+        widget=forms.DateInput(format="%d/%m/%Y", attrs={"autocomplete": "bday"}),
+        help_text="Day, month and year, for example 21/03/1950.",
     )
-    sex = forms.ChoiceField(choices=Patient.Sex.choices)
+    sex = forms.ChoiceField(choices=[("", "Choose…"), *Patient.Sex.choices])
+    # The order a person fills in: who they are, then how they will log in.
+    field_order = ["first_name", "last_name", "date_of_birth", "sex", "email", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("first_name", "last_name", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # UserCreationForm puts the cursor in the e-mail field; it starts in the first field instead.
+        self.fields["email"].widget.attrs.pop("autofocus", None)
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
     path("export/", views.export, name="export"),
     path("delete/", views.delete, name="delete_account"),
+    path("logout/", views.LogOut.as_view(), name="logout"),
     path("api-sign-out/", views.sign_out_of_api, name="sign_out_of_api"),
     # Django's reset form, limited per e-mail address and per client address (accounts.throttles).
     path("password_reset/", throttled(ResetEmailThrottle, ResetAddressThrottle)(

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LogoutView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +26,15 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("assessments:new")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LogOut(LogoutView):
+    """Django's log-out, then a word on the login page so that the patient knows it worked."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have logged out. Thank you for using AlzAware.")
+        return response
 
 
 def patient_of(user):

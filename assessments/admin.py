@@ -8,27 +8,30 @@ from django.utils.timezone import localtime
 from accounts.audit import AuditedChangeView
 from accounts.models import AuditAction
 
-from .models import Assessment, Review
+from .ml.overlay import DEFAULT_COLORMAP
+from .scans import FORMAT_NAMES
+from .models import Assessment, Review, TrainingMatch
 from .reviews import save_review
 from .templatetags.results import percent
 
 
 def scan_pair(assessment, size=120):
-    """Original and overlay side by side, through the access-checked file view."""
+    """Original and overlay side by side (through the access-checked file view), the overlay's colour bar and
+    the class its map is of: a heatmap without its scale and class cannot be read."""
     if not assessment.pk:
         return "-"
-    images = [format_html(
-        '<figure style="display:inline-block;margin:0 8px 0 0;text-align:center">'
-        '<img src="{}" width="{}" alt="{}"><figcaption>{}</figcaption></figure>',
-        reverse("assessments:file", args=[assessment.pk, "scan"]), size, "Original MRI", "Original",
-    )]
+    figure = '<figure><img src="{}" width="{}" height="{}" alt="{}"><figcaption>{}</figcaption></figure>'
+    images = [format_html(figure, reverse("assessments:file", args=[assessment.pk, "scan"]), size, size,
+                          "Original MRI", "Original")]
     if assessment.overlay:
+        images.append(format_html(figure, reverse("assessments:file", args=[assessment.pk, "overlay"]), size, size,
+                                  f"Heatmap of {assessment.prediction}", f"Heatmap: {assessment.prediction}"))
         images.append(format_html(
-            '<figure style="display:inline-block;margin:0;text-align:center">'
-            '<img src="{}" width="{}" alt="{}"><figcaption>{}</figcaption></figure>',
-            reverse("assessments:file", args=[assessment.pk, "overlay"]), size, "Heatmap overlay", "Overlay",
-        ))
-    return format_html("".join(["{}"] * len(images)), *images)
+            '<figure class="admin-colour-bar"><img src="{}" width="12" height="{}" alt="{}">'
+            "<figcaption><span>most</span><span>least</span></figcaption></figure>",
+            reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
+            "Colour bar: top most important, bottom least"))
+    return format_html('<div class="admin-scan-pair">{}</div>', format_html("".join(["{}"] * len(images)), *images))
 
 
 def faithfulness_text(assessment):
@@ -80,22 +83,68 @@ class ResultColumns:
     def explanation_faithfulness(self, obj):
         return faithfulness_text(obj)
 
+    @admin.display(description="Model", ordering="model_trained")
+    def model_state(self, obj):
+        # Said in words: a red cross with the alt text "False" told a doctor nothing.
+        return "Trained" if obj.model_trained else "UNTRAINED: random answers, ignore this result"
 
-class AssessmentInline(ResultColumns, admin.TabularInline):
-    model = Assessment
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ["created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
-              "training_match", "explanation_faithfulness", "model_trained"]
-    readonly_fields = fields
+    @admin.display(description="Probabilities")
+    def probabilities_percent(self, obj):
+        rows = [format_html("<li>{}: {}</li>", name, percent(value)) for name, value in obj.ordered_probabilities()]
+        return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows))
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    @admin.display(description="Original and overlay")
-    def images(self, obj):
-        return scan_pair(obj)
+# A patient page shows this many of their latest assessments, and links to the full list: every assessment
+# inline made the page grow without end.
+LATEST_ON_PATIENT_PAGE = 5
+
+
+def latest_assessments(patient):
+    """The patient's latest assessments as a table, and a link to all of them."""
+    mine = Assessment.objects.filter(patient=patient).order_by("-created_at")
+    rows = [format_html(
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
+        scan_pair(one, size=96), one.prediction, percent(one.confidence), training_match_text(one),
+        ResultColumns.model_state(None, one),
+    ) for one in mine[:LATEST_ON_PATIENT_PAGE]]
+    if not rows:
+        return "No assessments yet"
+    total = mine.count()
+    every = reverse("admin:assessments_assessment_changelist") + f"?patient__id__exact={patient.pk}"
+    return format_html(
+        '<table class="latest-assessments"><thead><tr><th scope="col">Date</th><th scope="col">Images</th>'
+        '<th scope="col">Result</th><th scope="col">Confidence</th><th scope="col">Training match</th>'
+        '<th scope="col">Model</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">All {} assessment{} of '
+        "this patient</a></p>", format_html("".join(["{}"] * len(rows)), *rows), every, total,
+        "" if total == 1 else "s")
+
+
+class NamedChoicesFilter(admin.SimpleListFilter):
+    """A field's values by name, the blank one included: Django's own filter showed a blank value as a link
+    with no text (axe: link-name)."""
+
+    named = []  # [(stored value, words)]; "" is the blank value
+
+    def lookups(self, request, model_admin):
+        return [(value or "none", label) for value, label in self.named]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(**{self.parameter_name: "" if self.value() == "none" else self.value()})
+
+
+class TrainingMatchFilter(NamedChoicesFilter):
+    title = "match with the training scans"
+    parameter_name = "ood_status"
+    named = TrainingMatch.choices
+
+
+class FileFormatFilter(NamedChoicesFilter):
+    title = "file format"
+    parameter_name = "source_format"
+    named = [*FORMAT_NAMES.items(), ("", "not recorded (older results)")]
 
 
 def review_list(assessment):
@@ -162,16 +211,18 @@ class DateSafeChangeList(ChangeList):
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
-    list_display = ["created_at", "patient", "is_reviewed", "prediction", "confidence_percent",
-                    "any_impairment_percent", "training_match", "explanation_faithfulness", "thumbnails"]
-    list_filter = [ReviewedFilter, "prediction", "ood_status", "source_format", "created_at"]
+    # The images second: the columns after them scroll inside the list's box on narrower screens.
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "prediction", "confidence_percent",
+                    "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
+    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
+    list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
     fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
-              "probabilities",
+              "probabilities_percent",
               "training_match", "source_format", "acquisition", "series_found", "slice_results",
-              "explanation_faithfulness", "model_trained", "model_sha256", "review_record"]
+              "explanation_faithfulness", "model_state", "model_sha256", "review_record"]
     readonly_fields = fields
     inlines = [ReviewInline]
 
@@ -182,9 +233,10 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     def review_record(self, obj):
         return review_list(obj)
 
-    @admin.display(description="Reviewed", boolean=True, ordering="reviewed")
+    @admin.display(description="Reviewed", ordering="reviewed")
     def is_reviewed(self, obj):
-        return obj.reviewed
+        # Words, not the admin's red cross (its alt text was "False").
+        return "Yes" if obj.reviewed else "Not yet"
 
     def get_ordering(self, request):
         # The doctor's work list: what nobody has reviewed yet comes first, newest first within each.

@@ -36,9 +36,9 @@ def upload_contents(files):
 class UploadForm(forms.Form):
     scan = MultipleFileField(
         label="Your brain MRI scan",
-        help_text="An axial brain MRI slice (PNG, JPEG, TIFF, BMP or DICOM), a brain MRI volume (NIfTI .nii or "
-                  ".nii.gz), or a DICOM series as the hospital gave it: a ZIP of its folder, or all its files "
-                  "chosen together. Up to 20 MB.",
+        help_text="One picture of the scan (PNG, JPEG, TIFF, BMP or DICOM). Or the whole scan: a NIfTI file "
+                  "(.nii or .nii.gz), or the hospital's folder as a ZIP file, or all its files at once. "
+                  "Up to 20 MB.",
         # No accept filter on DICOM's many extensions (often none at all): the content decides.
     )
 

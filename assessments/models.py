@@ -155,6 +155,13 @@ class Assessment(StoredResult, models.Model):
         "not": "not more than a random region",
     }
 
+    # The same verdicts as a patient reads them on the result page.
+    FAITHFULNESS_PLAIN_WORDS = {
+        "strongly": "The coloured parts really did matter for this result.",
+        "weakly": "The coloured parts mattered a bit for this result.",
+        "not": "The coloured parts mattered no more than other parts of the scan. So do not read much into them.",
+    }
+
     @property
     def faithfulness_pending(self):
         return self.faithfulness_check == FaithfulnessCheck.PENDING
@@ -165,6 +172,11 @@ class Assessment(StoredResult, models.Model):
         from .ml.faithfulness import verdict
 
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
+
+    def faithfulness_in_plain_words(self):
+        from .ml.faithfulness import verdict
+
+        return self.FAITHFULNESS_PLAIN_WORDS.get(verdict(self.faithfulness))
 
 
 # Why a slice of a volume's band is not counted in the volume's result: one of the checks of

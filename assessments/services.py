@@ -3,10 +3,12 @@ who may submit, and the one ownership check."""
 
 import logging
 
+from markdown_it import MarkdownIt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import Http404
+from django.utils.safestring import mark_safe
 
 from .ml.engine import get_engine
 from .models import Assessment
@@ -29,6 +31,13 @@ def track_record(assessment):
     if not engine.trained or assessment.model_sha256 != engine.sha256:
         return None
     return engine.metadata.get("cross_validation")
+
+
+def model_card_html():
+    """MODEL_CARD.md as HTML. The file is ours, in the repository, so its HTML is trusted as it is."""
+    text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    # CommonMark (with tables), so that code blocks inside list items render as the card's author meant.
+    return mark_safe(MarkdownIt("commonmark").enable("table").render(text))
 
 
 def patient_of(user):

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -108,8 +107,7 @@ def colour_bar(request, colormap):
 @require_GET
 def model_card(request):
     """The model card, so that anyone reading a result can check what the model was measured to do."""
-    text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
-    return render(request, "assessments/model_card.html", {"text": text})
+    return render(request, "assessments/model_card.html", {"card": services.model_card_html()})
 
 
 @require_GET

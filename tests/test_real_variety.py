@@ -175,7 +175,8 @@ class LeftOutSliceTests(AlzAwareTestCase):
         self.client.post(reverse("assessments:new"), {"scan": upload(self.data, "brain.nii")})
         assessment = Assessment.objects.get()
         page = self.client.get(assessment.get_absolute_url())
-        self.assertContains(page, "8 axial slices from the middle of the brain; 1 more")
+        self.assertContains(page, "looked at 8 slices from the middle of the brain and took the average. "
+                                  "1 more slice was left out.")
         self.assertContains(page, "Not analysed <span class=\"muted\">(left out of the result: no detail inside the "
                                   "head)</span>", count=1, html=False)
         scan = self.client.get(reverse("assessments:slice_file", args=[assessment.pk, self.positions[2], "scan"]))

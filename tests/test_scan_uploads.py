@@ -137,7 +137,8 @@ class ScanUploadTests(AlzAwareTestCase):
         self.assertEqual([s.position for s in slices if s.counted], [positions[4]])
         self.assertEqual({s.left_out for s in slices if not s.counted}, {"inside_detail"})
         page = self.client.get(assessment.get_absolute_url())
-        self.assertContains(page, "1 axial slice from the middle of the brain; 8 more")
+        self.assertContains(page, "looked at 1 slice from the middle of the brain and took the average. "
+                                  "8 more slices were left out.")
         self.assertContains(page, "Not analysed", count=8)
         self.assertContains(page, "left out of the result: no detail inside the head", count=8)
         body = self.predict(data, "again.nii").json()
@@ -198,7 +199,7 @@ class OutOfDistributionTests(AlzAwareTestCase):
         self.assertEqual(body["warning"], api.OUTSIDE_TRAINING)
         assessment = Assessment.objects.get()
         self.assertEqual(assessment.ood_status, "unsure")
-        self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the model was trained on")
+        self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the program was trained on")
         self.client.force_login(self.doctor)
         admin_page = self.client.get(reverse("admin:assessments_assessment_change", args=[assessment.pk]))
         self.assertContains(admin_page, "OUTSIDE what the model was trained on")

@@ -72,23 +72,22 @@ class UploadTests(AlzAwareTestCase):
                 self.submit(image_bytes(drawn_brain_slice(5)))
                 page = self.client.get(Assessment.objects.get().get_absolute_url())
         self.assertIs(Assessment.objects.get().model_trained, False)
-        self.assertContains(page, "The model that produced this result is untrained")
-        self.assertNotContains(page, "How often this model is right")
+        self.assertContains(page, "The program that made this result has not been trained")
+        self.assertNotContains(page, "How often the program is right")
 
     def test_the_shipped_model_says_how_likely_any_impairment_is_and_how_often_it_was_right(self):
         self.submit(image_bytes(drawn_brain_slice(5)))
         assessment = Assessment.objects.get()
         self.assertIs(assessment.model_trained, True)
         page = self.client.get(assessment.get_absolute_url())
-        self.assertNotContains(page, "untrained")
+        self.assertNotContains(page, "has not been trained")
         text = " ".join(page.content.decode().split())
         any_impairment = 1 - assessment.probabilities["No Impairment"]
-        self.assertIn(f"as the model sees it: <strong>{any_impairment * 100:.1f}%</strong>", text)
+        self.assertIn(f"as the program sees it: <strong>{any_impairment * 100:.1f}%</strong>", text)
         record = services.current_engine().metadata["cross_validation"]
-        self.assertIn(f"tested on people whose scans it had not learned from, it gave the right grade for "
-                      f"{record['subject_accuracy'] * 100:.0f} in 100 of them, and told people with some impairment "
-                      f"from people without it correctly {record['any_impairment_balanced_accuracy'] * 100:.0f} "
-                      "times in 100", text)
+        self.assertIn(f"we tested it on people it had not seen before. It gave the right grade for "
+                      f"{record['subject_accuracy'] * 100:.0f} in 100 of them. It told apart people with and without "
+                      f"some impairment {record['any_impairment_balanced_accuracy'] * 100:.0f} times in 100", text)
         self.assertContains(page, reverse("model_card"))
 
     def test_a_failing_heatmap_still_saves_and_shows_the_prediction(self):
@@ -171,4 +170,4 @@ class ModelCardTests(AlzAwareTestCase):
         self.assertContains(card, "balanced accuracy")
         # The card's headline is the figure the checkpoint carries, so page and card cannot disagree.
         record = services.current_engine().metadata["cross_validation"]
-        self.assertContains(card, f"for **{record['subject_accuracy']:.3f} of {record['subjects']} people**")
+        self.assertContains(card, f"for <strong>{record['subject_accuracy']:.3f} of {record['subjects']} people</strong>")

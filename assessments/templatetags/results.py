@@ -10,12 +10,12 @@ def percent(value):
 
 
 @register.filter
-def percent_width(value):
-    """A CSS width that does not depend on the locale's decimal separator."""
-    return f"{max(0.0, min(1.0, float(value))) * 100:.2f}%"
-
-
-@register.filter
 def per_hundred(value):
     """0.573 -> '57': a share said as 'N in 100', the way people read risks best."""
     return f"{float(value) * 100:.0f}"
+
+
+@register.filter
+def unlocalized_number(value):
+    """A number for an HTML attribute (a <meter>'s value), whatever the locale's decimal separator."""
+    return f"{float(value):.4f}"
