@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from . import intake, services
+from .ml import CLASSES
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
@@ -33,11 +34,25 @@ def result_json(assessment, request):
             else None
         ),
     }
+    result["regions"] = regions_json(assessment, request)
     if assessment.outside_training:
         result["warning"] = OUTSIDE_TRAINING
     if assessment.is_volume:
         result["slices"] = [slice_json(assessment, one, request) for one in assessment.slices.all()]
     return result
+
+
+def regions_json(assessment, request):
+    """One class's region shares (``?regions_class=<class name>``, else the predicted class), or None.
+
+    ``{"class": name, "tissue": {...}, "side": {...}, "half": {...}}``: each grouping's shares sum to 1.
+    """
+    name = request.GET.get("regions_class") or assessment.prediction
+    scores = assessment.regions_of(name)
+    if not scores:
+        return None
+    return {"class": name, **{grouping: {region: round(float(share), 6) for region, share in shares.items()}
+                              for grouping, shares in scores.items()}}
 
 
 def slice_json(assessment, one, request):
@@ -93,6 +108,9 @@ def predict(request):
 
 @api_view(["GET"])
 def assessments(request):
+    chosen = request.GET.get("regions_class")
+    if chosen is not None and chosen not in CLASSES:
+        return error("unknown_class", f"regions_class must be one of: {', '.join(CLASSES)}.")
     queryset = Assessment.objects.for_user(request.user).prefetch_related("slices")
     return Response(AssessmentSerializer(queryset, many=True, context={"request": request}).data)
 

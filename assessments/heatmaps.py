@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from .forms import ExplanationForm
-from .ml import CLASSES, explanations
+from .ml import CLASSES, explanations, regions
 from accounts.models import Patient
 
 from .ml.overlay import colour_bar, png_bytes, valid_colormap
@@ -108,7 +108,12 @@ def explanation_choice(assessment, query):
         overlay_url = reverse("assessments:class_overlay", args=[assessment.pk, *chosen])
         if absolute:
             overlay_url += "?scale=absolute"
+    scores = assessment.regions_of(CLASSES[chosen[0]])
     return {
+        "regions": regions.table(scores) if scores else None,
+        # Stored for other classes but not this one: its map has no mass inside the brain (regions.region_scores).
+        "regions_sentence": regions.sentence(scores) if scores else
+        regions.NOTHING_INSIDE if assessment.region_shares else "",
         "absolute_scale": absolute,
         "explanation_form": form,
         "can_switch_maps": bool(assessment.maps),

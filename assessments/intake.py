@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from .ml import explanations, ood
+from .ml import explanations, ood, regions
 from .ml.overlay import png_bytes, valid_colormap
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, random_name
 from .reading import analyse_slices
@@ -80,6 +80,7 @@ def assess_upload(patient, data):
             acquisition=scan.acquisition,
             ood_status=reading.status,
             ood_distance=reading.distance,
+            region_shares=measure_regions(reading.gray, reading.analysis),
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
@@ -99,6 +100,16 @@ def store_heatmap(files, gray, analysis, colormap, with_maps=False):
         logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
         return "", ""
     return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
+
+
+def measure_regions(gray, analysis):
+    """Every class's region shares (:mod:`.ml.regions`); ``{}``, logged, when they cannot be measured."""
+    try:
+        return regions.region_scores(gray, explanations.from_analysis(analysis))
+    except Exception:
+        # Like a failed heatmap: the prediction is still worth having without them.
+        logger.exception("Region scores failed for a %s slice; keeping the prediction", analysis.prediction)
+        return {}
 
 
 def store_slices(files, assessment, reading, colormap):

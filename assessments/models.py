@@ -96,6 +96,11 @@ class Assessment(StoredResult, models.Model):
     acquisition = models.JSONField(default=dict, blank=True)
     ood_status = models.CharField(max_length=10, blank=True, choices=TrainingMatch.choices)
     ood_distance = models.FloatField(null=True, blank=True)
+    region_shares = models.JSONField(
+        default=dict, blank=True,
+        help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
+                  "(tissue, side, half): {class: {grouping: {region: share}}}; see assessments.ml.regions.",
+    )
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -133,6 +138,10 @@ class Assessment(StoredResult, models.Model):
             if key in (self.acquisition or {}):
                 details.append((label, self.acquisition[key]))
         return details
+
+    def regions_of(self, class_name=None):
+        """``{grouping: {region: share}}`` of one class's map (the predicted class by default), or None."""
+        return (self.region_shares or {}).get(class_name or self.prediction)
 
     FAITHFULNESS_WORDS = {
         "strongly": "strongly",
