@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from assessments.admin import AssessmentInline
+from assessments.admin import AssessmentInline, timeline_chart
 
 from .models import Patient, User
 
@@ -25,7 +25,7 @@ class PatientAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "date_of_birth", "sex", "assessment_count", "latest_prediction"]
     list_filter = ["assessments__prediction", "assessments__created_at", "sex"]
     search_fields = ["user__first_name", "user__last_name", "user__email"]
-    fields = ["name", "email", "date_of_birth", "sex", "doctors"]
+    fields = ["name", "email", "date_of_birth", "sex", "doctors", "timeline"]
     filter_horizontal = ["doctors"]
     inlines = [AssessmentInline]
 
@@ -34,8 +34,8 @@ class PatientAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Superusers assign doctors; nobody edits a patient's identity here.
-        return ["name", "email"] if request.user.is_superuser else ["name", "email", "date_of_birth", "sex",
-                                                                     "doctors"]
+        return ["name", "email", "timeline"] if request.user.is_superuser else [
+            "name", "email", "date_of_birth", "sex", "doctors", "timeline"]
 
     def has_add_permission(self, request):
         return False
@@ -43,6 +43,10 @@ class PatientAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="user__last_name")
     def name(self, obj):
         return obj.user.get_full_name()
+
+    @admin.display(description="Results over time")
+    def timeline(self, obj):
+        return timeline_chart(obj)
 
     @admin.display(description="E-mail", ordering="user__email")
     def email(self, obj):

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from .chart import timeline_svg
 
 from .models import Assessment
 from .templatetags.results import percent
@@ -22,6 +25,12 @@ def scan_pair(assessment, size=120):
             reverse("assessments:file", args=[assessment.pk, "overlay"]), size, "Heatmap overlay", "Overlay",
         ))
     return format_html("".join(["{}"] * len(images)), *images)
+
+
+def timeline_chart(patient):
+    """The patient's timeline chart, as the patient sees it on their timeline page."""
+    # Our own SVG: every text in it is escaped where it is drawn (assessments.chart).
+    return mark_safe(timeline_svg(patient.assessments.all(), title=f"Results of {patient} over time")) or "-"
 
 
 def faithfulness_text(assessment):

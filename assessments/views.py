@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import heatmaps, intake, services
+from . import heatmaps, intake, services, timeline
 from .forms import UploadForm
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -16,6 +16,12 @@ from .scans import ScanRejected
 def history(request):
     assessments = Assessment.objects.for_user(request.user)
     return render(request, "assessments/history.html", {"assessments": assessments})
+
+
+@login_required
+def timeline_view(request):
+    patient = services.patient_of(request.user)
+    return render(request, "assessments/timeline.html", timeline.timeline_page(patient, request.GET))
 
 
 @login_required
