@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.history, name="history"),
     path("new/", views.new, name="new"),
     path("timeline/", views.timeline_view, name="timeline"),
+    path("report.pdf", views.history_report, name="history_report"),
+    path("<int:pk>/report.pdf", views.assessment_report, name="report"),
     path("<int:pk>/", views.detail, name="detail"),
     re_path(r"^(?P<pk>\d+)/(?P<kind>scan|overlay)\.png$", views.scan_file, name="file"),
     re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,

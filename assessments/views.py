@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from . import heatmaps, intake, services, timeline
+from . import heatmaps, intake, reports, services, timeline
 from .forms import UploadForm
 from .ml import CLASSES
 from .ml.overlay import COLORMAPS
@@ -71,6 +71,32 @@ def slice_file(request, pk, position, kind):
     assessment = services.get_visible_assessment(request.user, pk)
     one = assessment.slices.filter(position=position).first()
     return private_png({"scan": one.scan, "overlay": one.overlay}[kind] if one else None)
+
+
+def pdf_response(pdf, filename):
+    """A report to download; private like the scans. The file name carries a date, never a name."""
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def assessment_report(request, pk):
+    """One assessment as a PDF, after the same check as its page."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    return pdf_response(reports.assessment_pdf(assessment, services.track_record(assessment)),
+                        f"alzaware-result-{assessment.created_at:%Y-%m-%d}.pdf")
+
+
+@require_GET
+@login_required
+def history_report(request):
+    """The patient's own history with the timeline chart, as a PDF."""
+    patient = services.patient_of(request.user)
+    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
+                        "alzaware-results.pdf")
 
 
 @require_GET
