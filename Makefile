@@ -21,7 +21,14 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 migrate: $(VENV)/.stamp-app
 	$(PY) manage.py migrate --noinput
 
-static: $(VENV)/.stamp-app
+# Browser libraries from npm (package-lock.json), never from a CDN: NiiVue's one-file build is served from
+# vendor/ (git-ignored) as a static file; axe-core stays in node_modules for the browser tests.
+NIIVUE := vendor/niivue/niivue.umd.js
+$(NIIVUE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(dir $@) && cp node_modules/@niivue/niivue/dist/niivue.umd.js $@
+
+static: $(VENV)/.stamp-app $(NIIVUE)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 # A secret key made once for this checkout and kept out of git, unless SECRET_KEY is given.
@@ -42,4 +49,4 @@ test: $(VENV)/.stamp-test static
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key node_modules vendor/niivue

@@ -22,7 +22,8 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
 
 
 def result_json(assessment, request):
-    """The four documented keys and ``any_impairment``; a volume adds ``slices``, a doubtful input ``warning``."""
+    """The four documented keys, ``any_impairment`` and ``regions``; a volume adds ``slices`` and
+    ``heatmap_volume_url``, a doubtful input ``warning``."""
     result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
@@ -39,6 +40,9 @@ def result_json(assessment, request):
         result["warning"] = OUTSIDE_TRAINING
     if assessment.is_volume:
         result["slices"] = [slice_json(assessment, one, request) for one in assessment.slices.all()]
+    if assessment.heatmap_volume:
+        result["heatmap_volume_url"] = request.build_absolute_uri(
+            reverse("assessments:volume_file", args=[assessment.pk, "heatmap"]))
     return result
 
 

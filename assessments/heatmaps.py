@@ -1,5 +1,6 @@
 """The result page's heatmaps, drawn from a stored assessment: any class, any colour map, no model run."""
 
+import json
 import logging
 from functools import cache, lru_cache
 
@@ -12,7 +13,7 @@ from .forms import ExplanationForm
 from .ml import CLASSES, explanations, regions
 from accounts.models import Patient
 
-from .ml.overlay import colour_bar, png_bytes, valid_colormap
+from .ml.overlay import colour_bar, lookup_table, png_bytes, valid_colormap
 from .models import Assessment
 
 logger = logging.getLogger(__name__)
@@ -121,4 +122,6 @@ def explanation_choice(assessment, query):
         "shown_class": CLASSES[chosen[0]],
         "shown_colormap": chosen[1],
         "colour_bar_url": reverse("assessments:colour_bar", args=[chosen[1]]),
+        # The 3-D viewer's overlay colours (a data attribute of the page: no inline script).
+        "viewer_lut": json.dumps(lookup_table(chosen[1])) if assessment.heatmap_volume else "",
     }

@@ -96,6 +96,10 @@ class Assessment(StoredResult, models.Model):
     acquisition = models.JSONField(default=dict, blank=True)
     ood_status = models.CharField(max_length=10, blank=True, choices=TrainingMatch.choices)
     ood_distance = models.FloatField(null=True, blank=True)
+    # A NIfTI volume's scan (8-bit, fresh header) and its predicted class's heatmap through the whole band,
+    # both on the uploaded file's voxel grid (assessments.volumes); blank for a single slice.
+    scan_volume = models.FileField(upload_to="scans/", max_length=200, blank=True)
+    heatmap_volume = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
     region_shares = models.JSONField(
         default=dict, blank=True,
         help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "

@@ -66,6 +66,21 @@ def scan_file(request, pk, kind):
 
 @require_GET
 @login_required
+def volume_file(request, pk, kind):
+    """A volume's scan or heatmap as NIfTI (the 3-D viewer loads both): the same check as the assessment."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    stored = {"scan": assessment.scan_volume, "heatmap": assessment.heatmap_volume}[kind]
+    if not stored:
+        raise Http404("No volume is stored for this assessment.")
+    # As a file: a gzip Content-Encoding would have the browser inflate it before the viewer reads it.
+    response = FileResponse(stored.open("rb"), content_type="application/octet-stream", as_attachment=True,
+                            filename=f"{kind}.nii.gz")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
     assessment = services.get_visible_assessment(request.user, pk)

@@ -57,6 +57,7 @@ class Scan:
     slices: list = field(default_factory=list)  # every slice to analyse, ``gray`` among them
     positions: list = field(default_factory=list)  # each slice's axial index in a volume
     left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (LeftOut)
+    band: nifti.Band | None = None  # a NIfTI volume's every band level, for its heatmap volume
 
     def __post_init__(self):
         if not self.slices:
@@ -122,8 +123,8 @@ def read_any(data, max_bytes):
 
     volume = nifti.sniff(data)
     if volume is not None:
-        slices, positions, acquisition = nifti.read_nifti(*volume)
-        return volume_scan(slices, positions, acquisition)
+        slices, positions, acquisition, band = nifti.read_nifti(*volume)
+        return volume_scan(slices, positions, acquisition, band)
     if nifti.is_gzip(data):
         raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",
                                  "Please unpack it and upload the scan inside.")
@@ -139,7 +140,7 @@ def read_any(data, max_bytes):
     return Scan(gray=gray, source_format=source_format)
 
 
-def volume_scan(slices, positions, acquisition):
+def volume_scan(slices, positions, acquisition, band=None):
     """Analyse the band's slices that pass the checks and list the others with the check that refused each;
     the central analysed one stands for the volume. A volume is refused only when no slice passes."""
     kept, kept_positions, left_out, first_problem = [], [], [], None
@@ -157,4 +158,4 @@ def volume_scan(slices, positions, acquisition):
         raise first_problem or errors.blank()
     middle = len(kept) // 2
     return Scan(gray=kept[middle], source_format="nifti", acquisition=acquisition,
-                slices=kept, positions=kept_positions, left_out=left_out)
+                slices=kept, positions=kept_positions, left_out=left_out, band=band)
