@@ -7,12 +7,16 @@ only personal details printed are the patient's name and date of birth.
 """
 
 import io
+import os
+from functools import cache
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from svglib.svglib import svg2rlg
 
@@ -24,14 +28,40 @@ from .ml.overlay import valid_colormap
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. AlzAware is a research tool. Its result can be wrong, and only a "
                    "doctor can diagnose dementia. Please discuss this result with your doctor.")
 WIDTH = A4[0] - 4 * cm  # the text column between 2 cm margins
-IMAGE_WIDTH = 6.5 * cm
-GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 10),
-                   ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("ALIGN", (1, 0), (-1, -1), "RIGHT")])
-STYLES = getSampleStyleSheet()
+IMAGE_WIDTH = 5.5 * cm
+# PDF's standard fonts stop at Latin-1 ("Łukasz" prints as "■ukasz"): Debian's DejaVu Sans
+# (fonts-dejavu-core, which .ci/run installs) is embedded when it is there, for every European name.
+UNICODE_FONT = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+@cache
+def fonts():
+    """``(regular, bold)`` font names: DejaVu Sans when installed, else the standard Helvetica."""
+    if not all(os.path.exists(path) for path in UNICODE_FONT):
+        return "Helvetica", "Helvetica-Bold"
+    for name, path in zip(("DejaVuSans", "DejaVuSans-Bold"), UNICODE_FONT):
+        pdfmetrics.registerFont(TTFont(name, path))
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+@cache
+def styles():
+    sheet = getSampleStyleSheet()
+    regular, bold = fonts()
+    for style in sheet.byName.values():
+        style.fontName = bold if "Bold" in getattr(style, "fontName", "") else regular
+    return sheet
+
+
+def grid():
+    return TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 10),
+                       ("FONTNAME", (0, 0), (-1, -1), fonts()[0]),
+                       ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("ALIGN", (1, 0), (-1, -1), "RIGHT")])
 
 
 def text(value, style="BodyText"):
-    return Paragraph(escape(str(value)), STYLES[style])
+    return Paragraph(escape(str(value)), styles()[style])
 
 
 def pdf_bytes(story, title):
@@ -75,7 +105,7 @@ def probability_table(assessment):
     rows = [["Grade", "Probability"]]
     rows += [[name, f"{p:.1%}"] for name, p in assessment.ordered_probabilities()]
     rows.append([ANY_IMPAIRMENT, f"{assessment.any_impairment:.1%}"])
-    return Table(rows, colWidths=[WIDTH * 0.36, WIDTH * 0.12], style=GRID)
+    return Table(rows, colWidths=[WIDTH * 0.36, WIDTH * 0.12], style=grid())
 
 
 def region_section(assessment):
@@ -85,7 +115,7 @@ def region_section(assessment):
     rows = [["Region", "Share of the map"]]
     for grouping, shares in regions.table(scores):
         rows += [[f"{grouping}: {label}", f"{share:.1%}"] for label, share in shares]
-    return [Table(rows, colWidths=[WIDTH * 0.34, WIDTH * 0.14], style=GRID), Spacer(1, 0.2 * cm),
+    return [Table(rows, colWidths=[WIDTH * 0.34, WIDTH * 0.14], style=grid()), Spacer(1, 0.2 * cm),
             text(regions.sentence(scores))]
 
 
@@ -139,5 +169,5 @@ def history_pdf(patient, assessments):
     rows += [[f"{a.created_at:%d %b %Y, %H:%M}", a.prediction, f"{a.confidence:.1%}", f"{a.any_impairment:.1%}"]
              for a in assessments]
     story += [timeline_drawing(assessments), text("Every result", "Heading3"),
-              Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.34, WIDTH * 0.16, WIDTH * 0.2], style=GRID)]
+              Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.34, WIDTH * 0.16, WIDTH * 0.2], style=grid())]
     return pdf_bytes(story, "AlzAware results over time")

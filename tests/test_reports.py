@@ -1,13 +1,15 @@
 """PDF reports: one assessment, and the whole history with the timeline chart; read back with pypdf."""
 
 import io
+import os
+from unittest import skipUnless
 
 from django.urls import reverse
 from pypdf import PdfReader
 
 from assessments.ml import CLASSES, regions
 from assessments.models import Assessment
-from assessments.reports import NOT_A_DIAGNOSIS
+from assessments.reports import NOT_A_DIAGNOSIS, UNICODE_FONT
 
 from .base import AlzAwareTestCase, image_bytes, stored_assessment, upload
 from .slices import brain_slices
@@ -47,7 +49,8 @@ class AssessmentReportTests(AlzAwareTestCase):
         self.assertIn(f"checkpoint {assessment.model_sha256[:12]}", flat)
         self.assertIn("Measured accuracy (5-fold cross-validation", flat)
         self.assertIn(one_line(NOT_A_DIAGNOSIS), flat)
-        # The original, the overlay and the colour bar.
+        # One page, with the original, the overlay and the colour bar.
+        self.assertEqual(len(reader.pages), 1)
         self.assertEqual(len(reader.pages[0].images), 3)
 
     def test_it_prints_no_personal_detail_beyond_name_and_date_of_birth(self):
@@ -56,6 +59,16 @@ class AssessmentReportTests(AlzAwareTestCase):
         text, _ = pdf_text(self.client.get(reverse("assessments:report", args=[assessment.pk])))
         self.assertNotIn("ada@example.com", text)
         self.assertNotIn("Female", text)
+
+    @skipUnless(all(os.path.exists(path) for path in UNICODE_FONT), "DejaVu Sans is not installed "
+                "(apt-get install fonts-dejavu-core): names beyond Latin-1 cannot be printed")
+    def test_a_name_beyond_latin_1_is_printed_as_written(self):
+        self.patient.user.first_name, self.patient.user.last_name = "Łukasz", "Żółć"
+        self.patient.user.save()
+        assessment = stored_assessment(self.patient)
+        self.login(self.patient.user)
+        text, _ = pdf_text(self.client.get(reverse("assessments:report", args=[assessment.pk])))
+        self.assertIn("Patient: Łukasz Żółć", text)
 
     def test_access_is_that_of_the_assessment_page(self):
         self.login(self.patient.user)
