@@ -18,7 +18,7 @@ from PIL import Image
 from accounts.models import Patient
 from tools import scan_files
 
-from .base import PASSWORD, OwnMedia, make_patient, make_people
+from .base import PASSWORD, OwnMedia, make_patient, make_people, stored_assessment
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -74,6 +74,7 @@ class BrowserTestCase(OwnMedia, StaticLiveServerTestCase):
         self.errors = []
         self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         self.files = tempfile.mkdtemp(prefix="alzaware-browser-")
 
     def url(self, path):
@@ -175,6 +176,8 @@ class PatientStoryTests(BrowserTestCase):
 class DoctorAdminTests(BrowserTestCase):
     def test_a_doctor_sees_exactly_their_patients(self):
         make_people(self)
+        stored_assessment(self.patient, seed=1)
+        stored_assessment(self.patient, seed=2)
         page = self.page
         page.goto(self.url("/admin/login/"))
         page.get_by_label("E-mail address").fill("dr.who@example.com")
@@ -185,5 +188,11 @@ class DoctorAdminTests(BrowserTestCase):
         # The first column (the patient's name) is the row's header cell.
         names = [rows.nth(i).locator("th").inner_text() for i in range(rows.count())]
         self.assertEqual(names, ["Ada Lovelace"])
+        page.get_by_role("link", name="Ada Lovelace").click()
+        chart = page.locator("svg[role=img]")
+        self.assertEqual(chart.bounding_box()["width"], 720)
+        self.assertTrue(chart.locator("text", has_text="Any impairment").is_visible())
+        self.assertEqual(chart.locator("title").first.text_content(), "Results of Ada Lovelace over time")
+        self.assertEqual(self.errors, [])
         page.goto(self.url(f"/admin/accounts/patient/{Patient.objects.get(user__email='bob@example.com').pk}/change/"))
         self.assertNotIn("Bob", page.locator("#content").inner_text())
