@@ -25,16 +25,21 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 $(ONNX): $(MODEL) $(VENV)/.stamp-app
 	$(PY) manage.py export_onnx --model $(MODEL)
 
-# axe-core for the browser tests, from npm (package-lock.json) into the git-ignored node_modules/, never a CDN.
-AXE := node_modules/axe-core/axe.min.js
-$(AXE): package.json package-lock.json
-	npm ci --no-audit --no-fund --ignore-scripts
-	touch $@
-
 migrate: $(VENV)/.stamp-app
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
-static: $(VENV)/.stamp-app
+# Browser libraries from npm (package-lock.json), never from a CDN, into the git-ignored node_modules/:
+# NiiVue's one-file build is served from vendor/ (git-ignored) as a static file; axe-core stays in
+# node_modules for the browser tests.
+NPM := node_modules/.stamp
+$(NPM): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+NIIVUE := vendor/niivue/niivue.umd.js
+$(NIIVUE): $(NPM)
+	mkdir -p $(dir $@) && cp node_modules/@niivue/niivue/dist/niivue.umd.js $@
+
+static: $(VENV)/.stamp-app $(NIIVUE)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 # A secret key made once for this checkout and kept out of git, unless SECRET_KEY is given.
@@ -57,8 +62,8 @@ serve: migrate static .secret-key $(ONNX)
 	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
-test: $(VENV)/.stamp-test static $(ONNX) $(AXE)
+test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules
+	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules vendor/niivue

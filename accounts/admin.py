@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from assessments.admin import latest_assessments
+from assessments.admin import latest_assessments, timeline_chart
 
 from .audit import AuditedChangeView
 from .models import AuditAction, AuditEntry, Patient, User
@@ -27,7 +27,7 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
     list_display = ["name", "email", "date_of_birth", "sex", "assessment_count", "latest_prediction"]
     list_filter = ["assessments__prediction", "assessments__created_at", "sex"]
     search_fields = ["user__first_name", "user__last_name", "user__email"]
-    fields = ["name", "email", "date_of_birth", "sex", "doctors", "latest"]
+    fields = ["name", "email", "date_of_birth", "sex", "doctors", "latest", "timeline"]
     filter_horizontal = ["doctors"]
     list_per_page = 25
 
@@ -37,8 +37,8 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Superusers assign doctors; nobody edits a patient's identity here.
         if request.user.is_superuser:
-            return ["name", "email", "latest"]
-        return ["name", "email", "date_of_birth", "sex", "doctors", "latest"]
+            return ["name", "email", "latest", "timeline"]
+        return ["name", "email", "date_of_birth", "sex", "doctors", "latest", "timeline"]
 
     @admin.display(description="Latest assessments")
     def latest(self, obj):
@@ -54,6 +54,10 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
     @admin.display(description="Name", ordering="user__last_name")
     def name(self, obj):
         return obj.user.get_full_name()
+
+    @admin.display(description="Results over time")
+    def timeline(self, obj):
+        return timeline_chart(obj)
 
     @admin.display(description="E-mail", ordering="user__email")
     def email(self, obj):

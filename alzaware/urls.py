@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("model-card/", assessment_views.model_card, name="model_card"),
     path("healthz", assessment_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name none (the admin's): the site's icon, not a 404.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
 
 handler404 = "assessments.views.not_found"

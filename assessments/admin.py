@@ -4,6 +4,9 @@ from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
+from django.utils.safestring import mark_safe
+
+from .chart import timeline_svg
 
 from accounts.audit import AuditedChangeView
 from accounts.models import AuditAction
@@ -32,6 +35,12 @@ def scan_pair(assessment, size=120):
             reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
             "Colour bar: top most important, bottom least"))
     return format_html('<div class="admin-scan-pair">{}</div>', format_html("".join(["{}"] * len(images)), *images))
+
+
+def timeline_chart(patient):
+    """The patient's timeline chart, as the patient sees it on their timeline page."""
+    # Our own SVG: every text in it is escaped where it is drawn (assessments.chart).
+    return mark_safe(timeline_svg(patient.assessments.all(), title=f"Results of {patient} over time")) or "-"
 
 
 def faithfulness_text(assessment):

@@ -20,6 +20,7 @@ from .access import open_assessment
 from .api_schema import (ERRORS, AssessmentResultSerializer, ErrorSerializer, PredictRequestSerializer, ResultSerializer,
                          TokenRequestSerializer, TokenSerializer)
 from .forms import upload_contents
+from .ml import CLASSES
 from .ml.ood import OUTSIDE_TRAINING
 from .models import Assessment
 from .scans import ScanRejected
@@ -31,8 +32,8 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
 
 
 def result_json(assessment, request):
-    """The four documented keys and ``any_impairment``; a volume adds ``slices``, a DICOM series upload ``series``,
-    a doubtful input ``warning``."""
+    """The four documented keys, ``any_impairment`` and ``regions``; a volume adds ``slices`` and
+    ``heatmap_volume_url``, a DICOM series upload ``series``, a doubtful input ``warning``."""
     result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
@@ -44,10 +45,14 @@ def result_json(assessment, request):
             else None
         ),
     }
+    result["regions"] = regions_json(assessment, request)
     if assessment.outside_training:
         result["warning"] = OUTSIDE_TRAINING
     if assessment.is_volume:
         result["slices"] = [slice_json(assessment, one, request) for one in assessment.slices.all()]
+    if assessment.heatmap_volume:
+        result["heatmap_volume_url"] = request.build_absolute_uri(
+            reverse("assessments:volume_file", args=[assessment.pk, "heatmap"]))
     analysed, skipped = assessment.analysed_series, assessment.skipped_series
     if analysed or skipped:
         result["series"] = {"analysed": series_json(analysed) if analysed else None,
@@ -64,6 +69,19 @@ def series_json(one):
     else:
         result["reason"] = one.skipped_because
     return result
+
+
+def regions_json(assessment, request):
+    """One class's region shares (``?regions_class=<class name>``, else the predicted class), or None.
+
+    ``{"class": name, "tissue": {...}, "side": {...}, "half": {...}}``: each grouping's shares sum to 1.
+    """
+    name = request.GET.get("regions_class") or assessment.prediction
+    scores = assessment.regions_of(name)
+    if not scores:
+        return None
+    return {"class": name, **{grouping: {region: round(float(share), 6) for region, share in shares.items()}
+                              for grouping, shares in scores.items()}}
 
 
 def slice_json(assessment, one, request):
@@ -135,6 +153,9 @@ class AssessmentList(generics.ListAPIView):
 
     @extend_schema(responses={200: AssessmentResultSerializer(many=True), 404: ErrorSerializer, **ERRORS})
     def get(self, request, *args, **kwargs):
+        unknown = unknown_regions_class(request)
+        if unknown:
+            return unknown
         patient = getattr(request.user, "patient", None)
         if patient is not None:
             audit.record(request, AuditAction.API_LIST, patient.pk)
@@ -145,8 +166,19 @@ class AssessmentList(generics.ListAPIView):
 @api_view(["GET"])
 def assessment(request, pk):
     """One assessment the caller may open (their own; their patients' for a doctor), else 404."""
+    unknown = unknown_regions_class(request)
+    if unknown:
+        return unknown
     found = open_assessment(request, pk, AuditAction.API_DETAIL)
     return Response(AssessmentSerializer(found, context={"request": request}).data)
+
+
+def unknown_regions_class(request):
+    """The error answer for a ``?regions_class=`` that names no class, else None."""
+    chosen = request.GET.get("regions_class")
+    if chosen is not None and chosen not in CLASSES:
+        return error("unknown_class", f"regions_class must be one of: {', '.join(CLASSES)}.")
+    return None
 
 
 @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, **ERRORS}, auth=[],

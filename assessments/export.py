@@ -60,6 +60,9 @@ def assessment_json(assessment, archive):
         "source_format": assessment.source_format, "acquisition": assessment.acquisition,
         "scan_file": archive.add(assessment.scan, f"{folder}/scan.png"),
         "overlay_file": archive.add(assessment.overlay, f"{folder}/overlay.png"),
+        "regions": assessment.region_shares or None,
+        "scan_volume_file": archive.add(assessment.scan_volume, f"{folder}/scan.nii.gz"),
+        "heatmap_volume_file": archive.add(assessment.heatmap_volume, f"{folder}/heatmap.nii.gz"),
         "slices": [slice_json(one, folder, archive) for one in assessment.slices.all()],
         "reviews": [patient_json(review) for review in assessment.reviews.all()],
     }

@@ -58,3 +58,23 @@ class ExplanationForm(forms.Form):
         super().__init__(data)
         self.fields["klass"].choices = list(enumerate(classes))
         self.fields["colormap"].choices = colormaps
+
+
+class VisitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.created_at:%d %b %Y, %H:%M}: {obj.prediction}"
+
+
+class CompareForm(forms.Form):
+    """Two of the patient's own visits and one class: their maps side by side on one shared scale (a GET form)."""
+
+    first = VisitChoiceField(label="First visit", queryset=None)
+    second = VisitChoiceField(label="Second visit", queryset=None)
+    klass = forms.TypedChoiceField(label="Map of", coerce=int)
+
+    def __init__(self, data, visits, classes):
+        super().__init__(data)
+        # Only the patient's own visits are choices: another's id is simply not valid.
+        self.fields["first"].queryset = visits
+        self.fields["second"].queryset = visits
+        self.fields["klass"].choices = list(enumerate(classes))

@@ -1,5 +1,6 @@
 """The result page's heatmaps, drawn from a stored assessment: any class, any colour map, no model run."""
 
+import json
 import logging
 from functools import cache, lru_cache
 
@@ -9,10 +10,10 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from .forms import ExplanationForm
-from .ml import CLASSES, explanations
+from .ml import CLASSES, explanations, regions
 from accounts.models import Patient
 
-from .ml.overlay import colour_bar, png_bytes, valid_colormap
+from .ml.overlay import colour_bar, lookup_table, png_bytes, valid_colormap
 from .models import Assessment
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,12 @@ def explanation_choice(assessment, query):
         overlay_url = reverse("assessments:class_overlay", args=[assessment.pk, *chosen])
         if absolute:
             overlay_url += "?scale=absolute"
+    scores = assessment.regions_of(CLASSES[chosen[0]])
     return {
+        "regions": regions.table(scores) if scores else None,
+        # Stored for other classes but not this one: its map has no mass inside the brain (regions.region_scores).
+        "regions_sentence": regions.sentence(scores) if scores else
+        regions.NOTHING_INSIDE if assessment.region_shares else "",
         "absolute_scale": absolute,
         "explanation_form": form,
         "can_switch_maps": bool(assessment.maps),
@@ -116,4 +122,6 @@ def explanation_choice(assessment, query):
         "shown_class": CLASSES[chosen[0]],
         "shown_colormap": chosen[1],
         "colour_bar_url": reverse("assessments:colour_bar", args=[chosen[1]]),
+        # The 3-D viewer's overlay colours (a data attribute of the page: no inline script).
+        "viewer_lut": json.dumps(lookup_table(chosen[1])) if assessment.heatmap_volume else "",
     }

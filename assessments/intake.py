@@ -14,13 +14,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from .ml import explanations, ood
+from .ml import explanations, ood, regions
 from .ml.overlay import png_bytes, valid_colormap
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
 from .reading import analyse_slices
 from .scans import read_scan
 from .services import current_engine
 from .tasks import score_faithfulness
+from .volumes import volume_files
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,13 @@ def assess_upload(patient, data):
             acquisition=scan.acquisition,
             ood_status=reading.status,
             ood_distance=reading.distance,
+            region_shares=measure_regions(reading.gray, reading.analysis),
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
         ScanSeries.record(assessment, scan.series)
+        if scan.band is not None:
+            store_volumes(files, assessment, engine, scan.band, reading)
         if overlay:
             # Queued with the rows: if they roll back, so does the task.
             score_faithfulness.enqueue(assessment.pk)
@@ -101,6 +105,29 @@ def store_heatmap(files, gray, analysis, colormap, with_maps=False):
         logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
         return "", ""
     return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
+
+
+def store_volumes(files, assessment, engine, band, reading):
+    """A volume's scan and heatmap as NIfTI files on its own grid; without them, logged, if that fails."""
+    try:
+        scan_nii, heat_nii = volume_files(engine, band, reading.predicted_index,
+                                          known=zip(reading.positions, reading.analyses))
+    except Exception:
+        logger.exception("The heatmap volume failed; keeping the assessment without it")
+        return
+    assessment.scan_volume = files.save(SCANS, ".nii.gz", scan_nii)
+    assessment.heatmap_volume = files.save(HEATMAPS, ".nii.gz", heat_nii)
+    assessment.save(update_fields=["scan_volume", "heatmap_volume"])
+
+
+def measure_regions(gray, analysis):
+    """Every class's region shares (:mod:`.ml.regions`); ``{}``, logged, when they cannot be measured."""
+    try:
+        return regions.region_scores(gray, explanations.from_analysis(analysis))
+    except Exception:
+        # Like a failed heatmap: the prediction is still worth having without them.
+        logger.exception("Region scores failed for a %s slice; keeping the prediction", analysis.prediction)
+        return {}
 
 
 def store_slices(files, assessment, reading, colormap):

@@ -102,6 +102,15 @@ class Assessment(StoredResult, models.Model):
     acquisition = models.JSONField(default=dict, blank=True)
     ood_status = models.CharField(max_length=10, blank=True, choices=TrainingMatch.choices)
     ood_distance = models.FloatField(null=True, blank=True)
+    # A NIfTI volume's scan (8-bit, fresh header) and its predicted class's heatmap through the whole band,
+    # both on the uploaded file's voxel grid (assessments.volumes); blank for a single slice.
+    scan_volume = models.FileField(upload_to="scans/", max_length=200, blank=True)
+    heatmap_volume = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
+    region_shares = models.JSONField(
+        default=dict, blank=True,
+        help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
+                  "(tissue, side, half): {class: {grouping: {region: share}}}; see assessments.ml.regions.",
+    )
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -148,6 +157,10 @@ class Assessment(StoredResult, models.Model):
             if key in (self.acquisition or {}):
                 details.append((label, self.acquisition[key]))
         return details
+
+    def regions_of(self, class_name=None):
+        """``{grouping: {region: share}}`` of one class's map (the predicted class by default), or None."""
+        return (self.region_shares or {}).get(class_name or self.prediction)
 
     FAITHFULNESS_WORDS = {
         "strongly": "strongly",

@@ -6,10 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
+from accounts import audit
 from accounts.models import AuditAction
 from accounts.tokens import login_or_token_required
 
-from . import heatmaps, intake, reviews, services
+from . import heatmaps, intake, reports, reviews, services, timeline
 from .access import open_assessment
 from .forms import UploadForm, upload_contents
 from .ml import CLASSES
@@ -23,6 +24,13 @@ from .scans.errors import error_body
 def history(request):
     assessments = Assessment.objects.for_user(request.user)
     return render(request, "assessments/history.html", {"assessments": assessments})
+
+
+@login_required
+def timeline_view(request):
+    patient = services.patient_of(request.user)
+    audit.record(request, AuditAction.TIMELINE, patient.pk)
+    return render(request, "assessments/timeline.html", timeline.timeline_page(patient, request.GET))
 
 
 @login_required
@@ -70,11 +78,53 @@ def scan_file(request, pk, kind):
 
 @require_GET
 @login_or_token_required
+def volume_file(request, pk, kind):
+    """A volume's scan or heatmap as NIfTI (the 3-D viewer loads both): the same check as the assessment."""
+    assessment = open_assessment(request, pk, AuditAction.VOLUME)
+    stored = {"scan": assessment.scan_volume, "heatmap": assessment.heatmap_volume}[kind]
+    if not stored:
+        raise Http404("No volume is stored for this assessment.")
+    # As a file: a gzip Content-Encoding would have the browser inflate it before the viewer reads it.
+    response = FileResponse(stored.open("rb"), content_type="application/octet-stream", as_attachment=True,
+                            filename=f"{kind}.nii.gz")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_or_token_required
 def slice_file(request, pk, position, kind):
     """One slice of a volume: the same access check as its assessment, then the slice's own image."""
     assessment = open_assessment(request, pk, AuditAction.SLICE_IMAGE)
     one = assessment.slices.filter(position=position).first()
     return private_png({"scan": one.scan, "overlay": one.overlay}[kind] if one else None)
+
+
+def pdf_response(pdf, filename):
+    """A report to download; private like the scans. The file name carries a date, never a name."""
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def assessment_report(request, pk):
+    """One assessment as a PDF, after the same check as its page."""
+    assessment = open_assessment(request, pk, AuditAction.REPORT)
+    return pdf_response(reports.assessment_pdf(assessment, services.track_record(assessment)),
+                        f"alzaware-result-{assessment.created_at:%Y-%m-%d}.pdf")
+
+
+@require_GET
+@login_required
+def history_report(request):
+    """The patient's own history with the timeline chart, as a PDF."""
+    patient = services.patient_of(request.user)
+    audit.record(request, AuditAction.REPORT, patient.pk)
+    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
+                        "alzaware-results.pdf")
 
 
 @require_GET

@@ -159,15 +159,7 @@ class AlzAwareTestCase(OwnMedia, TestCase):
 
     @classmethod
     def setUpTestData(cls):
-        cls.patient = make_patient("ada@example.com", "Ada", "Lovelace")
-        cls.other_patient = make_patient("bob@example.com", "Bob", "Other")
-        cls.doctor = User.objects.create_user(
-            email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
-        )
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        cls.doctor.groups.add(group)
-        cls.patient.doctors.add(cls.doctor)
+        make_people(cls)
 
     def login(self, user):
         self.client.force_login(user)
@@ -186,6 +178,19 @@ def stored_assessment(patient, seed=0, prediction=CLASSES[1]):
     probabilities = {name: (0.7 if name == prediction else 0.1) for name in CLASSES}
     return Assessment.objects.create(patient=patient, scan=scan, overlay=overlay, prediction=prediction,
                                      confidence=0.7, probabilities=probabilities)
+
+
+def make_people(holder):
+    """``holder.patient``, ``holder.other_patient`` and ``holder.doctor`` (the first patient's doctor)."""
+    holder.patient = make_patient("ada@example.com", "Ada", "Lovelace")
+    holder.other_patient = make_patient("bob@example.com", "Bob", "Other")
+    holder.doctor = User.objects.create_user(
+        email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
+    )
+    group = doctors_group()
+    grant_doctor_permissions(group)
+    holder.doctor.groups.add(group)
+    holder.patient.doctors.add(holder.doctor)
 
 
 def make_patient(email, first_name, last_name):

@@ -19,7 +19,8 @@ def owned_files(assessments):
     """Every stored file name the assessments and their slices refer to."""
     names = set()
     for assessment in assessments:
-        names |= {f.name for f in (assessment.scan, assessment.overlay, assessment.maps) if f}
+        names |= {f.name for f in (assessment.scan, assessment.overlay, assessment.maps, assessment.scan_volume,
+                                    assessment.heatmap_volume) if f}
         for one in assessment.slices.all():
             names |= {f.name for f in (one.scan, one.overlay) if f}
     return names
@@ -65,6 +66,9 @@ class ExportTests(AlzAwareTestCase):
             assessment = Assessment.objects.get(pk=one["id"])
             named[one["scan_file"]] = assessment.scan
             named[one["overlay_file"]] = assessment.overlay
+            if assessment.scan_volume:
+                named[one["scan_volume_file"]] = assessment.scan_volume
+                named[one["heatmap_volume_file"]] = assessment.heatmap_volume
             for piece, stored in zip(one["slices"], assessment.slices.all()):
                 named[piece["scan_file"]] = stored.scan
                 if stored.overlay:

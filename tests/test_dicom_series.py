@@ -128,7 +128,7 @@ class SeriesChoiceTests(SimpleTestCase):
             "DICOM/.DS_Store": b"\x00\x00\x00\x01Bud1" + b"\x00" * 100, "Thumbs.db": b"\xd0\xcf\x11\xe0" + b"\x00" * 50,
             "README.TXT": b"Open VIEWER.EXE to see the images.", "VIEWER.EXE": b"MZ" + b"\x00" * 300,
         })
-        slices, positions, acquisition, infos = series.read_series(archive.zip_members(data))
+        slices, positions, acquisition, _, infos = series.read_series(archive.zip_members(data))
         self.assertEqual([(i.description, i.weighting, i.plane, i.slice_count, i.analysed) for i in infos[:1]],
                          [("T1 MPRAGE", "T1", "axial", 95, True)])
         skipped = {(i.plane, i.slice_count): i.skipped_because
@@ -140,7 +140,7 @@ class SeriesChoiceTests(SimpleTestCase):
 
     def test_without_a_t1_series_the_best_other_is_analysed_and_says_its_weighting(self):
         t2 = dicom_series.series_datasets(source(), "axial", timing=dicom_series.T2_TSE, description="AX T2")
-        infos = series.read_series(archive.zip_members(dicom_series.series_zip(t2)))[3]
+        infos = series.read_series(archive.zip_members(dicom_series.series_zip(t2)))[4]
         self.assertEqual([(i.weighting, i.analysed) for i in infos], [("T2", True)])
 
     def test_a_dicomdir_is_read_through_its_index(self):

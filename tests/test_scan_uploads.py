@@ -155,7 +155,7 @@ class ScanUploadTests(AlzAwareTestCase):
         # "warning" exactly when some slice of the volume lies outside what the model was trained on.
         self.assertEqual(set(body) - {"warning"},
                          {"prediction", "confidence", "class_probabilities", "heatmap_url", "any_impairment",
-                          "slices"})
+                          "regions", "slices", "heatmap_volume_url"})
         self.assertEqual("warning" in body, any(one["outside_training"] for one in body["slices"]))
         self.assertEqual(len(body["slices"]), BAND_SLICES)
         for one in body["slices"]:
@@ -173,7 +173,7 @@ class ScanUploadTests(AlzAwareTestCase):
         with without_detector():  # the API's shape, whatever the detector thinks of a drawn slice
             body = self.predict(image_bytes(drawn_brain_slice(3)), "scan.png").json()
         self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url",
-                                     "any_impairment"})
+                                     "any_impairment", "regions"})
 
 
 class OutOfDistributionTests(AlzAwareTestCase):

@@ -61,6 +61,17 @@ def colour_bar(colormap=DEFAULT_COLORMAP, height=256, width=24):
     return colourise(ramp, colormap)
 
 
+def lookup_table(colormap=DEFAULT_COLORMAP, stops=33):
+    """``colormap`` as NiiVue's ColorMap (``R, G, B, A, I`` lists, 0..255), sampled from :func:`colourise`, so
+    the 3-D viewer paints with the same colours as the overlays. The lowest value is transparent."""
+    levels = np.linspace(0, 255, stops).round().astype(int)
+    rgb = colourise(levels[None, :] / 255.0, colormap)[0]
+    alpha = np.full(stops, 255)
+    alpha[0] = 0
+    return {"R": rgb[:, 0].tolist(), "G": rgb[:, 1].tolist(), "B": rgb[:, 2].tolist(), "A": alpha.tolist(),
+            "I": levels.tolist()}
+
+
 def png_bytes(rgb_or_gray):
     """PNG through OpenCV at its fast compression level (several times quicker than Pillow's default).
 

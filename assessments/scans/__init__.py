@@ -59,6 +59,7 @@ class Scan:
     positions: list = field(default_factory=list)  # each slice's axial index in a volume
     left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (LeftOut)
     series: list = field(default_factory=list)  # a DICOM series upload's series (series.SeriesInfo), analysed first
+    band: nifti.Band | None = None  # a NIfTI volume's every band level, for its heatmap volume
 
     def __post_init__(self):
         if not self.slices:
@@ -132,8 +133,8 @@ def read_any(data, max_bytes, archives=True):
 
     volume = nifti.sniff(data)
     if volume is not None:
-        slices, positions, acquisition = nifti.read_nifti(*volume)
-        return volume_scan(slices, positions, acquisition)
+        slices, positions, acquisition, band = nifti.read_nifti(*volume)
+        return volume_scan(slices, positions, acquisition, band)
     if nifti.is_gzip(data):
         raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",
                                  "Please unpack it and upload the scan inside.")
@@ -161,13 +162,13 @@ def read_many(members):
     """Several files: a DICOM series, or the one file they hold (hidden files aside) read on its own."""
     if len(members) == 1:
         return read_any(members[0].read(), archive.MAX_MEMBER_BYTES, archives=False)
-    slices, positions, acquisition, found = series.read_series(members)
-    scan = volume_scan(slices, positions, acquisition, series.FORMAT)
+    slices, positions, acquisition, band, found = series.read_series(members)
+    scan = volume_scan(slices, positions, acquisition, band, series.FORMAT)
     scan.series = found
     return scan
 
 
-def volume_scan(slices, positions, acquisition, source_format="nifti"):
+def volume_scan(slices, positions, acquisition, band=None, source_format="nifti"):
     """Analyse the band's slices that pass the checks and list the others with the check that refused each;
     the central analysed one stands for the volume. A volume is refused only when no slice passes."""
     kept, kept_positions, left_out, first_problem = [], [], [], None
@@ -185,4 +186,4 @@ def volume_scan(slices, positions, acquisition, source_format="nifti"):
         raise first_problem or errors.blank()
     middle = len(kept) // 2
     return Scan(gray=kept[middle], source_format=source_format, acquisition=acquisition,
-                slices=kept, positions=kept_positions, left_out=left_out)
+                slices=kept, positions=kept_positions, left_out=left_out, band=band)

@@ -9,6 +9,7 @@ anterior at the top, the patient's right on the left.
 
 import struct
 import zlib
+from dataclasses import dataclass
 
 import cv2
 import nibabel as nib
@@ -58,13 +59,58 @@ def gunzip(data):
     return out
 
 
+@dataclass
+class Band:
+    """Every axial level of a volume's band, rendered, and what maps a level back onto the file's voxel grid."""
+
+    slices: list  # 2-D uint8 images, as axial_image renders them
+    positions: list  # their axial indices in the RAS volume
+    ras_volume: np.ndarray  # the whole RAS volume in the band's intensity window (uint8)
+    ras_affine: np.ndarray
+    file_affine: np.ndarray  # the uploaded file's own voxel grid
+    spacing: tuple
+
+    def chosen(self, count=BAND_SLICES):
+        """``(slices, positions)`` of ``count`` evenly spaced levels (the ones the result rests on)."""
+        picks = np.unique(np.round(np.linspace(0, len(self.positions) - 1, count)).astype(int))
+        return [self.slices[i] for i in picks], [self.positions[i] for i in picks]
+
+    def plane_shape(self):
+        return self.ras_volume.shape[:2]
+
+    def to_file_grid(self, ras_array):
+        """A RAS array of the volume's shape as a NIfTI image on the uploaded file's voxel grid and affine."""
+        image = nib.Nifti1Image(np.asarray(ras_array), self.ras_affine)
+        there = nib.orientations.io_orientation(self.file_affine)
+        here = nib.orientations.io_orientation(self.ras_affine)
+        return image.as_reoriented(nib.orientations.ornt_transform(here, there))
+
+
 def read_nifti(raw, version):
-    """Uncompressed NIfTI bytes -> ``(slices, positions, acquisition)`` or raise ScanRejected."""
-    return render_band(*read_volume(raw, version))
+    """Uncompressed NIfTI bytes -> ``(slices, positions, acquisition, band)`` or raise ScanRejected.
+
+    ``slices`` are BAND_SLICES levels of the band (what the result rests on); ``band`` every level of it.
+    """
+    volume, ras_affine, file_affine = read_volume_image(raw, version)
+    spacing = tuple(float(v) for v in nib.affines.voxel_sizes(ras_affine))
+    volume = np.nan_to_num(volume, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])
+    slices, positions, acquisition = render_band(volume, spacing, count=None)
+    band = Band(slices=slices, positions=positions, ras_volume=to_uint8(volume, low, high),
+                ras_affine=ras_affine, file_affine=file_affine, spacing=spacing)
+    chosen, chosen_positions = band.chosen()
+    return chosen, chosen_positions, acquisition, band
 
 
 def read_volume(raw, version):
     """Uncompressed NIfTI bytes -> ``(RAS float32 volume, voxel sizes in mm)`` or raise ScanRejected."""
+    volume, ras_affine, _ = read_volume_image(raw, version)
+    return volume, nib.affines.voxel_sizes(ras_affine)
+
+
+def read_volume_image(raw, version):
+    """Uncompressed NIfTI bytes -> ``(RAS float32 volume, its affine, the file's own affine)`` or raise
+    ScanRejected."""
     if version == "pair":
         raise errors.unsupported("a NIfTI header without its image (a .hdr/.img pair)",
                                  "Please convert it to a single .nii or .nii.gz file and upload that.")
@@ -84,13 +130,14 @@ def read_volume(raw, version):
         elif len(shape) > 3:
             # A 4-D (or higher) file is a series of volumes: the first one is analysed.
             image = image.slicer[(slice(None),) * 3 + (0,) * (len(shape) - 3)]
+        file_affine = image.affine
         image = nib.as_closest_canonical(image)
         volume = np.asarray(image.dataobj, dtype=np.float32)
     except Exception:
         raise errors.unreadable("NIfTI") from None
     if volume.ndim != 3:
         raise errors.unreadable("NIfTI")
-    return volume, nib.affines.voxel_sizes(image.affine)
+    return volume, image.affine, file_affine
 
 
 # The band is chosen by the brain's axial cross-section (the area inside the head's outline on each slice),
@@ -182,6 +229,15 @@ def axial_image(plane, spacing):
     if size != (width, height):
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     return image
+
+
+def from_axial_image(image, plane_shape):
+    """Inverse of :func:`axial_image`: an image over a rendered slice back onto the RAS plane (x, y)."""
+    nx, ny = plane_shape
+    image = np.asarray(image, dtype=np.float32)
+    if image.shape != (ny, nx):
+        image = cv2.resize(image, (nx, ny), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(np.fliplr(np.flipud(image)).T)
 
 
 def sniff(data):

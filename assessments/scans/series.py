@@ -317,13 +317,14 @@ def choose(members):
 
 
 def read_series(members):
-    """Members of an upload -> ``(slices, positions, acquisition, [SeriesInfo])``: the chosen series' band slices
-    (as a NIfTI volume's), its acquisition fields, and every series found, the analysed one first."""
+    """Members of an upload -> ``(slices, positions, acquisition, band, [SeriesInfo])``: the chosen series' band
+    slices (as a NIfTI volume's), its acquisition fields, its band (nifti.Band, for the heatmap volume) and every
+    series found, the analysed one first."""
     chosen, image, missing, found = choose(members)
     logger.info("A DICOM series upload: %d series, analysed %d slices (%d missing filled in), skipped: %s",
                 len(found), len(chosen.headers), missing,
                 ", ".join(s.reason for s in found if s is not chosen) or "none")
-    slices, positions, volume_acquisition = nifti.read_nifti(image.to_bytes(), 1)
+    slices, positions, volume_acquisition, band = nifti.read_nifti(image.to_bytes(), 1)
     acquisition = {**volume_acquisition, **chosen.first.acquisition}
     infos = [chosen.info(True, missing)] + [s.info(False) for s in found if s is not chosen]
-    return slices, positions, acquisition, infos
+    return slices, positions, acquisition, band, infos
