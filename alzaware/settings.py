@@ -28,7 +28,8 @@ TESTING = sys.argv[1:2] == ["test"]
 PRODUCTION = not DEBUG and not TESTING
 # A server (a WSGI server, or runserver) with DEBUG off refuses to start without SECRET_KEY. Management
 # commands that serve no one (test, analyze, cross_validate, migrate, ...) may use the development key.
-SERVING = Path(sys.argv[0]).name != "manage.py" or sys.argv[1:2] == ["runserver"]
+# Scripts and tools that only read the settings (tools/load_test.py, tools/robustness.py) are not servers.
+SERVING = os.environ.get("ALZAWARE_SERVING") == "1" or sys.argv[1:2] == ["runserver"]
 
 DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")

@@ -7,6 +7,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
+# Whatever loads this module serves people: settings then refuse to start without SECRET_KEY (DEBUG off).
+os.environ["ALZAWARE_SERVING"] = "1"
 
 application = get_wsgi_application()
 
