@@ -196,3 +196,31 @@ def make_people(holder):
 def make_patient(email, first_name, last_name):
     user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
     return Patient.objects.create(user=user, date_of_birth="1948-05-17", sex=Patient.Sex.FEMALE)
+
+
+def threaded_mismatches(engine, grays, repeats):
+    """``(mismatches, errors)`` when one thread per slice analyses it ``repeats`` times at once with ``engine``:
+    every answer must be exactly the serial one (the engine is shared by a server's request threads)."""
+    import threading
+
+    serial = [engine.analyze(g) for g in grays]
+    mismatches, errors = [], []
+    start = threading.Barrier(len(grays))
+
+    def work(k):
+        try:
+            start.wait()
+            for repeat in range(repeats):
+                got = engine.analyze(grays[k])
+                if not (np.array_equal(got.maps, serial[k].maps)
+                        and np.array_equal(got.probabilities, serial[k].probabilities)):
+                    mismatches.append((k, repeat))
+        except Exception as exc:  # reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(grays))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return mismatches, errors

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from unittest import mock
 
@@ -23,7 +22,7 @@ from assessments.ml.engine import Engine
 from assessments.ml.engines import Unavailable
 from tools import scan_files
 
-from .base import everything_said
+from .base import everything_said, threaded_mismatches
 
 # Measured on the shipped checkpoint (models/alzaware-resnet50/engines.md): ONNX Runtime's calibrated
 # probabilities differ from eager float32's by at most ~1e-6; 1e-4 leaves room for other CPUs' kernels.
@@ -97,26 +96,7 @@ class OnnxAgreementTests(ExportedModel):
 
     def test_eight_threads_sharing_one_session_get_the_serial_answers(self):
         grays = mni_grays()
-        serial = [self.onnx.analyze(g) for g in grays]
-        mismatches, errors = [], []
-        start = threading.Barrier(len(grays))
-
-        def work(k):
-            try:
-                start.wait()
-                for repeat in range(5):
-                    got = self.onnx.analyze(grays[k])
-                    if not (np.array_equal(got.maps, serial[k].maps)
-                            and np.array_equal(got.probabilities, serial[k].probabilities)):
-                        mismatches.append((k, repeat))
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(len(grays))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        mismatches, errors = threaded_mismatches(self.onnx, grays, repeats=5)
         self.assertEqual(errors, [])
         self.assertEqual(mismatches, [])
 

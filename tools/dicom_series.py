@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.scan_files import PATIENT  # noqa: E402
+from tools.scan_files import PATIENT, new_dataset  # noqa: E402
 
 # Voxel axes (columns, rows, slices) of each plane as scanners write it: axial slices seen from the feet with the
 # patient's left on the right of the picture, sagittal and coronal ones head up (DICOM's LPS axes).
@@ -51,16 +51,7 @@ def ds_text(value):
 
 
 def base_dataset(sop_class, study, personal=True):
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(sop_class)
     ds.StudyInstanceUID = study
     ds.StudyDate, ds.StudyTime, ds.StudyID = "20240105", "101500", "1"
     if personal:

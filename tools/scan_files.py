@@ -79,22 +79,29 @@ def mni_coronal(offset=0):
     return np.ascontiguousarray(np.flipud(as_uint8(volume[:, volume.shape[1] // 2 + offset, :]).T))
 
 
-def dicom_bytes(pixels, *, transfer_syntax=None, modality="MR", photometric="MONOCHROME2", window=None,
-                slope=None, intercept=None, personal=True, frames=None, bits=16):
-    """``pixels`` (2-D, or 3-D frames) as a DICOM file; ``transfer_syntax`` a pydicom UID to compress with."""
+def new_dataset(sop_class):
+    """An empty DICOM dataset of ``sop_class`` with its file meta and a fresh instance UID (explicit little endian)."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-    array = np.asarray(pixels)
-    array = array.astype(np.uint16 if bits == 16 else np.uint8)
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def dicom_bytes(pixels, *, transfer_syntax=None, modality="MR", photometric="MONOCHROME2", window=None,
+                slope=None, intercept=None, personal=True, frames=None, bits=16):
+    """``pixels`` (2-D, or 3-D frames) as a DICOM file; ``transfer_syntax`` a pydicom UID to compress with."""
+    from pydicom.uid import MRImageStorage, generate_uid
+
+    array = np.asarray(pixels)
+    array = array.astype(np.uint16 if bits == 16 else np.uint8)
+    ds = new_dataset(MRImageStorage)
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()
     if personal:
