@@ -22,6 +22,7 @@ from .api_schema import (ERRORS, AssessmentResultSerializer, ErrorSerializer, Pr
 from .forms import upload_contents
 from .ml import CLASSES
 from .ml.ood import OUTSIDE_TRAINING
+from .ml.regions import GROUPINGS
 from .models import Assessment
 from .scans import ScanRejected
 from .scans.errors import error_body
@@ -80,8 +81,9 @@ def regions_json(assessment, request):
     scores = assessment.regions_of(name)
     if not scores:
         return None
-    return {"class": name, **{grouping: {region: round(float(share), 6) for region, share in shares.items()}
-                              for grouping, shares in scores.items()}}
+    # In regions.GROUPINGS' order, whatever order the database kept the stored keys in.
+    return {"class": name, **{grouping: {region: round(float(scores[grouping][region]), 6) for region in names}
+                              for grouping, names in GROUPINGS.items()}}
 
 
 def slice_json(assessment, one, request):
