@@ -65,7 +65,6 @@ def export(request):
     audit.record(request, AuditAction.EXPORT, patient.pk)
     response = HttpResponse(export_zip(patient), content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="alzaware-my-data.zip"'
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

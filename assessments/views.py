@@ -57,12 +57,10 @@ def detail(request, pk):
 
 
 def private_png(stored):
-    """A stored image, never cached by shared caches; 404 when there is none."""
+    """A stored image (never cached: alzaware.middleware.private_by_default); 404 when there is none."""
     if not stored:
         raise Http404("No such image.")
-    response = FileResponse(stored.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return FileResponse(stored.open("rb"), content_type="image/png")
 
 
 IMAGE_READS = {"scan": AuditAction.SCAN_IMAGE, "overlay": AuditAction.OVERLAY_IMAGE}
@@ -85,10 +83,8 @@ def volume_file(request, pk, kind):
     if not stored:
         raise Http404("No volume is stored for this assessment.")
     # As a file: a gzip Content-Encoding would have the browser inflate it before the viewer reads it.
-    response = FileResponse(stored.open("rb"), content_type="application/octet-stream", as_attachment=True,
-                            filename=f"{kind}.nii.gz")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return FileResponse(stored.open("rb"), content_type="application/octet-stream", as_attachment=True,
+                        filename=f"{kind}.nii.gz")
 
 
 @require_GET
@@ -101,10 +97,9 @@ def slice_file(request, pk, position, kind):
 
 
 def pdf_response(pdf, filename):
-    """A report to download; private like the scans. The file name carries a date, never a name."""
+    """A report to download (private like every answer). The file name carries a date, never a name."""
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -138,9 +133,7 @@ def class_overlay(request, pk, class_index, colormap):
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
         raise Http404("No maps are stored for this assessment.")
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return HttpResponse(png, content_type="image/png")
 
 
 @require_GET

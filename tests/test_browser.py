@@ -22,12 +22,6 @@ from .base import PASSWORD, OwnMedia, make_patient, make_people, stored_assessme
 
 AXE = browser.AXE
 NIIVUE = Path(settings.BASE_DIR) / "vendor" / "niivue" / "niivue.umd.js"
-BLOCKING = browser.BLOCKING_IMPACTS
-RUN_AXE = """async () => {
-    const result = await axe.run(document, {resultTypes: ["violations"]});
-    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
 
 
 class BrowserTestCase(OwnMedia, browser.BrowserTestCase):
@@ -59,9 +53,7 @@ class BrowserTestCase(OwnMedia, browser.BrowserTestCase):
         return self.live_server_url + path
 
     def assert_accessible(self, what):
-        self.page.evaluate(AXE.read_text(encoding="utf-8"))
-        blocking = [v for v in self.page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
-        self.assertEqual(blocking, [], f"axe-core on the {what} page")
+        self.assertEqual(browser.axe_violations(self.page), [], f"axe-core on the {what} page")
 
     def scan_file(self, name, data):
         path = os.path.join(self.files, name)
