@@ -18,10 +18,10 @@ def client_address(request):
         return None
 
 
-def record(request, action, patient_id, assessment_id=None):
+def record(request, action, patient_id, assessment_id=None, doctor=None):
     user = request.user if request.user.is_authenticated else None
     return AuditEntry.objects.create(actor=user, patient_id=patient_id, assessment_id=assessment_id,
-                                     action=action, address=client_address(request))
+                                     action=action, address=client_address(request), doctor=doctor)
 
 
 def views_of(patient):

@@ -32,6 +32,14 @@ class User(AbstractUser):
     username = None
     email = models.EmailField("e-mail address", unique=True)
 
+    # Set when the owner followed the link of accounts.confirmation; a patient uploads only after it.
+    email_confirmed_at = models.DateTimeField("e-mail confirmed", null=True, blank=True)
+    # Whether news is sent by e-mail (assessments.notifications): each person may turn it off.
+    email_notifications = models.BooleanField(
+        "e-mail me when something happens", default=True,
+        help_text="A new result of one of your patients, or a doctor's review of your result. The e-mail holds "
+                  "only a link, never a result.")
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
@@ -89,6 +97,9 @@ class Patient(models.Model):
         CIVIDIS = "cividis", "Cividis (colour-blind safe)"
 
     colormap = models.CharField("colour map", max_length=20, choices=Colormap.choices, default=Colormap.JET)
+    # What the patient agreed to at sign-up: when, and which version of the privacy notice (accounts.consent).
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.CharField(max_length=20, blank=True)
 
     objects = PatientQuerySet.as_manager()
 
@@ -121,6 +132,16 @@ class AuditAction(models.TextChoices):
     API_PREDICT = "api_predict", "a new result, through the API"
     ADMIN_ASSESSMENT = "admin_assessment", "a result, in the doctors' review pages"
     ADMIN_PATIENT = "admin_patient", "the patient record, in the doctors' review pages"
+    # Who may see the results (accounts.invitations): changes of access, in the same append-only log.
+    DOCTOR_INVITED = "doctor_invited", "invited a doctor to see the results"
+    DOCTOR_ACCEPTED = "doctor_accepted", "accepted to see the results"
+    DOCTOR_CODE = "doctor_code", "shared the results with a doctor by their code"
+    ACCESS_WITHDRAWN = "access_withdrawn", "withdrew a doctor's access to the results"
+
+
+# The actions that change who may see a patient's results; every other action is a read of the data.
+SHARING_ACTIONS = (AuditAction.DOCTOR_INVITED, AuditAction.DOCTOR_ACCEPTED, AuditAction.DOCTOR_CODE,
+                   AuditAction.ACCESS_WITHDRAWN)
 
 
 class AppendOnly(models.QuerySet):
@@ -132,7 +153,8 @@ class AppendOnly(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """One read of a patient's data: who, whose, which assessment, what, when, from where, and nothing else.
+    """One read of a patient's data, or one change of who may read it (SHARING_ACTIONS): who, whose, which
+    assessment, what, when, from where, and nothing else.
 
     Append-only: rows are written once and never changed or deleted, also not when the patient or the viewer
     closes their account. So the references are plain ids without a database constraint (DO_NOTHING): an entry
@@ -146,6 +168,8 @@ class AuditEntry(models.Model):
                                 related_name="+", help_text="Whose data was read.")
     assessment_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     action = models.CharField(max_length=20, choices=AuditAction.choices)
+    doctor = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+                               related_name="+", help_text="Whose access changed (sharing actions only).")
     address = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address.")
 
     objects = AppendOnly.as_manager()
@@ -164,3 +188,39 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(accepted_at__isnull=True, withdrawn_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """A patient's invitation to a doctor to see their results, sent by e-mail; accepted by a doctor's account
+    through the link (its token), it adds that doctor to ``Patient.doctors`` (accounts.invitations)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("the doctor's e-mail address")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"invitation of patient {self.patient_id} to {self.email}"
+
+
+class DoctorCode(models.Model):
+    """The code a doctor gives their patients: entered on the patient's sharing page, it shares the results."""
+
+    doctor = models.OneToOneField(User, on_delete=models.CASCADE, related_name="sharing_code")
+    code = models.CharField(max_length=12, unique=True)
+
+    def __str__(self):
+        return f"sharing code of {self.doctor}"

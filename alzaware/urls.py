@@ -3,10 +3,12 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts import welcome_views
 from assessments import views as assessment_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="assessments:history"), name="home"),
+    path("", welcome_views.front_door, name="home"),
+    path("privacy/", welcome_views.privacy, name="privacy"),
     path("accounts/", include("accounts.urls")),
     path("assessments/", include("assessments.urls")),
     path("api/", include("assessments.api_urls")),

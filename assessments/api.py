@@ -132,7 +132,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 @parser_classes([MultiPartParser, FormParser])
 @throttle_classes([PredictThrottle])
 def predict(request):
-    patient = services.patient_of(request.user)
+    patient = services.uploader_of(request.user)
     uploads = request.FILES.getlist("file")
     if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")

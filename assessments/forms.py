@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 
+from .scan_dates import plausible
 from .scans import errors, log_refusal
 
 
@@ -33,14 +34,35 @@ def upload_contents(files):
     return contents[0] if len(contents) == 1 else contents
 
 
+# The day of a scan as people write it (the same formats as the sign-up's date of birth).
+DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%Y-%m-%d"]
+
+
 class UploadForm(forms.Form):
     scan = MultipleFileField(
+        error_messages={
+            "required": "Please choose your scan first: use the button below “Your brain MRI scan” to pick the "
+                        "file, or all the files of the scan's folder.",
+            "empty": errors.empty().message,
+        },
         label="Your brain MRI scan",
         help_text="One picture of the scan (PNG, JPEG, TIFF, BMP or DICOM). Or the whole scan: a NIfTI file "
                   "(.nii or .nii.gz), or the hospital's folder as a ZIP file, or all its files at once. "
                   "Up to 20 MB.",
         # No accept filter on DICOM's many extensions (often none at all): the content decides.
     )
+    scan_date = forms.DateField(
+        label="When was this scan taken? (optional)", required=False, input_formats=DATE_FORMATS,
+        widget=forms.DateInput(format="%d/%m/%Y"),
+        help_text="Day, month and year, for example 21/03/2025. A hospital's DICOM files say it themselves. "
+                  "Without a date, your results over time use the day you send the scan.",
+    )
+
+    def clean_scan_date(self):
+        day = self.cleaned_data["scan_date"]
+        if day is not None and not plausible(day):
+            raise forms.ValidationError("Please enter a date that is not in the future.")
+        return day
 
 
 class ExplanationForm(forms.Form):
@@ -62,7 +84,7 @@ class ExplanationForm(forms.Form):
 
 class VisitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.created_at:%d %b %Y, %H:%M}: {obj.prediction}"
+        return f"Scan of {obj.scan_day:%d %b %Y}, sent {obj.created_at:%d %b %Y %H:%M}: {obj.prediction}"
 
 
 class CompareForm(forms.Form):

@@ -3,8 +3,9 @@
 All or nothing: a refused file stores nothing, and a failure part-way removes
 every file the upload had stored (see :class:`UploadFiles`). A failing heatmap is
 the one exception: it is logged and the assessment is kept without it, because
-the prediction is still worth having. The heatmap's faithfulness score is not
-waited for: it is queued (:mod:`.tasks`).
+the prediction is still worth having. The heatmap's faithfulness score, a volume's
+3-D heatmap and the doctors' e-mails are not waited for: they are queued (:mod:`.tasks`,
+:mod:`.notifications`) with the rows, so the page shows the grade at once.
 """
 
 import logging
@@ -17,16 +18,19 @@ from django.db import transaction
 from .ml import explanations, ood, regions
 from .ml.overlay import png_bytes, valid_colormap
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
+from .notifications import notify_new_result
 from .reading import analyse_slices
+from .scan_dates import scan_date_of
 from .scans import read_scan
 from .services import current_engine
-from .tasks import score_faithfulness
-from .volumes import volume_files
+from .tasks import draw_volume_heatmap, score_faithfulness
+from .volumes import band_npz
 
 logger = logging.getLogger(__name__)
 
 SCANS = "scans"
 HEATMAPS = "heatmaps"
+PENDING = "pending"
 
 
 class UploadFiles:
@@ -56,10 +60,12 @@ class UploadFiles:
                 default_storage.delete(name)
 
 
-def assess_upload(patient, data):
+def assess_upload(patient, data, entered_date=None):
     """Analyse an uploaded file (bytes, or a list of bytes for several files) and store the assessment; raises
-    ScanRejected, storing nothing, for bad input."""
+    ScanRejected, storing nothing, for bad input. ``entered_date``: the patient's answer to "when was this scan
+    taken?", used when the file does not say (:mod:`.scan_dates`)."""
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+    scan_date, scan_date_source = scan_date_of(scan, entered_date)
     engine = current_engine()
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
     reading = analyse_slices(engine, scan)
@@ -80,6 +86,8 @@ def assess_upload(patient, data):
             model_sha256=engine.sha256,
             source_format=scan.source_format,
             acquisition=scan.acquisition,
+            scan_date=scan_date,
+            scan_date_source=scan_date_source,
             ood_status=reading.status,
             ood_distance=reading.distance,
             region_shares=measure_regions(reading.gray, reading.analysis),
@@ -88,10 +96,11 @@ def assess_upload(patient, data):
             store_slices(files, assessment, reading, colormap)
         ScanSeries.record(assessment, scan.series)
         if scan.band is not None:
-            store_volumes(files, assessment, engine, scan.band, reading)
+            keep_band(files, assessment, scan.band)
+        # Queued with the rows: if they roll back, so do the tasks.
         if overlay:
-            # Queued with the rows: if they roll back, so does the task.
             score_faithfulness.enqueue(assessment.pk)
+        notify_new_result.enqueue(assessment.pk)
     return assessment
 
 
@@ -107,17 +116,11 @@ def store_heatmap(files, gray, analysis, colormap, with_maps=False):
     return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
 
 
-def store_volumes(files, assessment, engine, band, reading):
-    """A volume's scan and heatmap as NIfTI files on its own grid; without them, logged, if that fails."""
-    try:
-        scan_nii, heat_nii = volume_files(engine, band, reading.predicted_index,
-                                          known=zip(reading.positions, reading.analyses))
-    except Exception:
-        logger.exception("The heatmap volume failed; keeping the assessment without it")
-        return
-    assessment.scan_volume = files.save(SCANS, ".nii.gz", scan_nii)
-    assessment.heatmap_volume = files.save(HEATMAPS, ".nii.gz", heat_nii)
-    assessment.save(update_fields=["scan_volume", "heatmap_volume"])
+def keep_band(files, assessment, band):
+    """A volume's band, kept for the task worker that draws its 3-D heatmap (:func:`.tasks.draw_volume_heatmap`)."""
+    assessment.pending_band = files.save(PENDING, ".npz", band_npz(band))
+    assessment.save(update_fields=["pending_band"])
+    draw_volume_heatmap.enqueue(assessment.pk)
 
 
 def measure_regions(gray, analysis):

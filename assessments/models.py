@@ -27,6 +27,10 @@ class AssessmentQuerySet(models.QuerySet):
         """What a user may open: their own, their patients' if a doctor, everything if superuser."""
         return self.filter(patient__in=Patient.objects.visible_to(user))
 
+    def by_scan_date(self):
+        """Newest scan first, by the day it was taken (assessments.scan_dates), then by upload."""
+        return self.order_by("-scan_date", "-created_at", "-pk")
+
     def with_review_state(self):
         """Each with ``reviewed``: whether any doctor has reviewed it yet."""
         return self.annotate(reviewed=models.Exists(Review.objects.filter(assessment=models.OuterRef("pk"))))
@@ -49,6 +53,14 @@ class FaithfulnessCheck(models.TextChoices):
     DONE = "done", "done"
     FAILED = "failed", "could not be worked out"
     NOT_MADE = "", "not made (no heatmap)"
+
+
+class ScanDateSource(models.TextChoices):
+    """Where an assessment's ``scan_date`` came from: the scan's own header, the patient, or the upload."""
+
+    DICOM = "dicom", "from the scan's DICOM header"
+    ENTERED = "entered", "as you entered it"
+    UPLOAD = "upload", "the upload date: the scan's own date is not known"
 
 
 class StoredResult:
@@ -106,6 +118,12 @@ class Assessment(StoredResult, models.Model):
     # both on the uploaded file's voxel grid (assessments.volumes); blank for a single slice.
     scan_volume = models.FileField(upload_to="scans/", max_length=200, blank=True)
     heatmap_volume = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
+    # When the scan was taken (assessments.scan_dates): what the timeline orders and plots by.
+    scan_date = models.DateField(null=True, blank=True)
+    scan_date_source = models.CharField(max_length=10, choices=ScanDateSource.choices, default=ScanDateSource.UPLOAD)
+    # A volume's band (numbers only: no header), kept until the task worker has drawn its 3-D heatmap
+    # (assessments.volume_tasks); blank once done.
+    pending_band = models.FileField(upload_to="pending/", max_length=200, blank=True)
     region_shares = models.JSONField(
         default=dict, blank=True,
         help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
@@ -126,6 +144,20 @@ class Assessment(StoredResult, models.Model):
     @property
     def is_volume(self):
         return is_volume_format(self.source_format)
+
+    @property
+    def scan_day(self):
+        """The date the scan was taken, or the upload's day where that is unknown (``scan_date_source`` says)."""
+        return self.scan_date or self.created_at.date()
+
+    @property
+    def scan_date_known(self):
+        return self.scan_date is not None and self.scan_date_source != ScanDateSource.UPLOAD
+
+    @property
+    def volume_pending(self):
+        """The 3-D heatmap is still being drawn by the task worker."""
+        return bool(self.pending_band)
 
     @property
     def analysed_series(self):
@@ -342,3 +374,20 @@ class Review(models.Model):
     def shared_note(self):
         """The note as the patient may read it: '' unless the doctor marked it for them."""
         return self.note if self.share_note else ""
+
+
+class EmailNotice(models.Model):
+    """One e-mail sent (assessments.notifications): to whom, about which patient, what kind, when. Holds no
+    result; it lets the doctor's e-mails about one patient be limited to one an hour."""
+
+    class Kind(models.TextChoices):
+        NEW_RESULT = "new_result", "a patient's new result"
+        REVIEW = "review", "a doctor's review of a result"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at"]

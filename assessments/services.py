@@ -10,6 +10,8 @@ from django.db import DatabaseError, connection
 from django.http import Http404
 from django.utils.safestring import mark_safe
 
+from accounts.confirmation import require_confirmed
+
 from .ml.engine import get_engine
 from .models import Assessment
 
@@ -45,6 +47,13 @@ def patient_of(user):
     patient = getattr(user, "patient", None) if user.is_authenticated else None
     if patient is None:
         raise PermissionDenied("Only patients can submit scans.")
+    return patient
+
+
+def uploader_of(user):
+    """The patient who may upload now: a patient whose e-mail address is confirmed (else EmailUnconfirmed)."""
+    patient = patient_of(user)
+    require_confirmed(user)
     return patient
 
 

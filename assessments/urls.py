@@ -11,6 +11,7 @@ urlpatterns = [
     path("report.pdf", views.history_report, name="history_report"),
     path("<int:pk>/report.pdf", views.assessment_report, name="report"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/volume-state", views.volume_state, name="volume_state"),
     re_path(r"^(?P<pk>\d+)/(?P<kind>scan|overlay)\.png$", views.scan_file, name="file"),
     re_path(r"^(?P<pk>\d+)/(?P<kind>scan|heatmap)\.nii\.gz$", views.volume_file, name="volume_file"),
     re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
 from accounts import audit
+from accounts.confirmation import EmailUnconfirmed
 from accounts.models import AuditAction
 from accounts.tokens import login_or_token_required
 
@@ -22,7 +23,7 @@ from .scans.errors import error_body
 
 @login_required
 def history(request):
-    assessments = Assessment.objects.for_user(request.user)
+    assessments = Assessment.objects.for_user(request.user).by_scan_date()
     return render(request, "assessments/history.html", {"assessments": assessments})
 
 
@@ -35,14 +36,21 @@ def timeline_view(request):
 
 @login_required
 def new(request):
-    patient = services.patient_of(request.user)
+    try:
+        patient = services.uploader_of(request.user)
+    except EmailUnconfirmed:
+        return redirect("confirm_email_sent")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]))
+            assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]),
+                                              form.cleaned_data["scan_date"])
         except ScanRejected as rejected:
             form.add_error("scan", rejected.message)
         else:
+            if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                # The upload page's script (static/js/upload-progress.js) goes there itself: one page load.
+                return JsonResponse({"location": assessment.get_absolute_url()})
             return redirect(assessment)
     status = 400 if form.errors else 200
     return render(request, "assessments/new.html", {"form": form}, status=status)
@@ -54,6 +62,15 @@ def detail(request, pk):
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
                    **heatmaps.explanation_choice(assessment, request.GET)})
+
+
+@require_GET
+@login_required
+def volume_state(request, pk):
+    """Whether a volume's 3-D heatmap is ready (the result page asks while it waits). Not a read of the data:
+    only the state of a background task, after the same access check."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    return JsonResponse({"ready": bool(assessment.heatmap_volume), "pending": assessment.volume_pending})
 
 
 def private_png(stored):

@@ -15,6 +15,7 @@ import numpy as np
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import SimpleTestCase, TestCase, override_settings
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.management.commands.createdoctor import grant_doctor_permissions
@@ -193,8 +194,10 @@ def make_people(holder):
     holder.patient.doctors.add(holder.doctor)
 
 
-def make_patient(email, first_name, last_name):
-    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
+def make_patient(email, first_name, last_name, confirmed=True):
+    """A patient; ``confirmed``: whether their e-mail address is confirmed (only then may they upload)."""
+    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name,
+                                    email_confirmed_at=timezone.now() if confirmed else None)
     return Patient.objects.create(user=user, date_of_birth="1948-05-17", sex=Patient.Sex.FEMALE)
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from assessments.ml import CLASSES, explanations
 from assessments.ml.overlay import colourise, lookup_table
 from assessments.models import Assessment
+from assessments.tasks import draw_volume_heatmap
 from assessments.scans.nifti import BAND_SLICES, axial_image, from_axial_image
 from tools import scan_files
 
@@ -42,7 +43,10 @@ class HeatmapVolumeTests(AlzAwareTestCase):
     def submit(self, data, name="brain.nii.gz"):
         self.login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(data, name, "application/gzip")})
-        return Assessment.objects.latest("pk")
+        assessment = Assessment.objects.latest("pk")
+        # The task worker draws the volume after the response (assessments.tasks.draw_volume_heatmap).
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        return assessment
 
     def heat_of(self, assessment):
         response = self.client.get(reverse("assessments:volume_file", args=[assessment.pk, "heatmap"]))
@@ -122,6 +126,7 @@ class VolumeViewerPageTests(AlzAwareTestCase):
         self.client.post(reverse("assessments:new"),
                          {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
         assessment = Assessment.objects.latest("pk")
+        draw_volume_heatmap.call(assessment.pk)
         page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colormap": "viridis", "scale": "relative"})
         html = page.content.decode()
         self.assertContains(page, 'id="volume-viewer"')
