@@ -36,6 +36,10 @@ class Look:
         return self.first.at
 
     @property
+    def action(self):
+        return self.first.action
+
+    @property
     def actor(self):
         return self.first.actor
 
