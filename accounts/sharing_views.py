@@ -89,7 +89,8 @@ def doctor_sharing(request):
 @login_required
 def notifications(request):
     """Anyone, patient or doctor, turns the site's e-mails on or off."""
-    form = NotificationsForm(request.POST or None, instance=request.user)
+    # An unticked box sends nothing: the form is bound on any POST, not only a non-empty one.
+    form = NotificationsForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your choice is saved.")
