@@ -11,7 +11,7 @@ urlpatterns = [
     path("privacy/", welcome_views.privacy, name="privacy"),
     path("accounts/", include("accounts.urls")),
     path("assessments/", include("assessments.urls")),
-    path("api/", include("assessments.api_urls")),
+    path("api/", include("assessments.api.urls")),
     path("model-card/", assessment_views.model_card, name="model_card"),
     path("healthz", assessment_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -1,8 +1,9 @@
 from django import forms
 from django.conf import settings
 
+from mri.io import errors, log_refusal
+
 from .scan_dates import plausible
-from .scans import errors, log_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -15,13 +15,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from .ml import explanations, ood, regions
-from .ml.overlay import png_bytes, valid_colormap
+from mri.explain import explanations, regions
+from mri.explain.overlay import png_bytes, valid_colormap
+from mri.inference import ood
+from mri.io import read_scan
+
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
 from .notifications import notify_new_result
 from .reading import analyse_slices
 from .scan_dates import scan_date_of
-from .scans import read_scan
 from .services import current_engine
 from .tasks import draw_volume_heatmap, score_faithfulness
 from .volumes import band_npz

@@ -10,7 +10,7 @@ import datetime
 from django.utils import timezone
 
 from .models import ScanDateSource
-from .scans.dicom import SCAN_DATE
+from mri.io.dicom import SCAN_DATE
 
 EARLIEST = datetime.date(1900, 1, 1)
 

@@ -15,8 +15,9 @@ import logging
 from django.core.files.base import ContentFile
 from django_tasks import task
 
-from .heatmaps import stored_gray
-from .ml import CLASSES
+from assessments.presentation.heatmaps import stored_gray
+from mri import CLASSES
+
 from .models import Assessment, FaithfulnessCheck, random_name
 from .services import current_engine
 from .volumes import band_from_npz, volume_files
