@@ -96,7 +96,8 @@ def joined(open_looks, entry):
 def name_results(looks, patient):
     """Give each look ``results``: "the result of <scan day>" for each of its assessments (that still exists)."""
     wanted = {pk for look in looks for pk in look.assessment_ids}
-    days = dict(Assessment.objects.filter(patient=patient, pk__in=wanted).values_list("pk", "scan_date"))
+    days = {one.pk: one.scan_day for one in Assessment.objects.filter(patient=patient, pk__in=wanted)
+            .only("pk", "scan_date", "created_at")}
     for look in looks:
         look.results = [(pk, days.get(pk)) for pk in look.assessment_ids]
     return looks

@@ -20,6 +20,9 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data]
+        if not files:
+            # No file at all (an empty list from the multiple widget): the field's own "required" message.
+            files = [None]
         return [super(MultipleFileField, self).clean(one, initial) for one in files]
 
 

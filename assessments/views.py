@@ -41,8 +41,10 @@ def new(request):
         patient = services.uploader_of(request.user)
     except EmailUnconfirmed:
         return redirect("confirm_email_sent")
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    # Bound on any POST: one with no file at all must say so, not show the empty form again.
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         try:
             assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]),
                                               form.cleaned_data["scan_date"])

@@ -15,6 +15,8 @@ from mri.explain import explanations
 from mri.explain.overlay import colourise, lookup_table
 from mri.io.nifti import BAND_SLICES, axial_image, from_axial_image
 from tests.base import AlzAwareTestCase, image_bytes, upload
+from tests.fixtures import scan_files
+from tests.slices import brain_slices
 
 
 def as_image(response):
