@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from unittest import mock
 
 import nibabel as nib
 import numpy as np
@@ -147,3 +148,42 @@ class VolumeViewerPageTests(AlzAwareTestCase):
         self.assertEqual(table["A"][0], 0)
         top = colourise(np.array([[1.0]]), "jet")[0, 0]
         self.assertEqual([table["R"][-1], table["G"][-1], table["B"][-1]], top.tolist())
+
+
+class VolumeInTheWorkerTests(AlzAwareTestCase):
+    """The result page answers with the grade at once; the 3-D heatmap follows from the task worker."""
+
+    def test_the_page_shows_the_grade_at_once_and_the_viewer_once_the_worker_has_drawn_it(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.get()
+        self.assertEqual((assessment.heatmap_volume.name, assessment.scan_volume.name), ("", ""))
+        state_url = reverse("assessments:volume_state", args=[assessment.pk])
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertContains(page, "The 3-D view of your scan is being prepared")
+        self.assertContains(page, '<script src="/static/js/volume-pending.js"></script>', html=True)
+        self.assertEqual(self.client.get(state_url).json(), {"ready": False, "pending": True})
+        band = assessment.pending_band.name
+        self.assertIn(band, self.stored_files())
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        self.assertEqual(self.client.get(state_url).json(), {"ready": True, "pending": False})
+        self.assertNotIn(band, self.stored_files())
+        self.assertContains(self.client.get(assessment.get_absolute_url()), 'id="volume-viewer"')
+        self.login(self.other_patient.user)
+        self.assertEqual(self.client.get(state_url).status_code, 404)
+
+    def test_a_failed_drawing_keeps_the_result_and_drops_the_band(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.get()
+        with mock.patch("assessments.tasks.volume_files", side_effect=MemoryError("out of memory")):
+            self.assertFalse(draw_volume_heatmap.call(assessment.pk))
+        assessment.refresh_from_db()
+        self.assertEqual((assessment.pending_band.name, assessment.heatmap_volume.name), ("", ""))
+        self.assertFalse(any(name.startswith("pending/") for name in self.stored_files()))
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertNotContains(page, "being prepared")
