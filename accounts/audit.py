@@ -24,11 +24,6 @@ def record(request, action, patient_id, assessment_id=None, doctor=None):
                                      action=action, address=client_address(request), doctor=doctor)
 
 
-def views_of(patient):
-    """Who read ``patient``'s data, newest first (the viewer's account joined; None if it was closed)."""
-    return AuditEntry.objects.filter(patient=patient).select_related("actor")
-
-
 class AuditedChangeView:
     """An admin whose change page of one object records a read of its patient's data each time it is shown."""
 

@@ -73,6 +73,9 @@ class ResultSerializer(serializers.Serializer):
 class AssessmentResultSerializer(ResultSerializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    scan_date = serializers.DateField(allow_null=True, help_text="The day the scan was taken, as scan_date_source says.")
+    scan_date_source = serializers.ChoiceField(choices=["dicom", "entered", "upload"], help_text=(
+        "dicom: from the file's header; entered: typed at upload; upload: the upload day (the scan's is unknown)."))
     url = serializers.URLField()
 
 

@@ -123,7 +123,7 @@ def slice_json(assessment, one, request):
 class AssessmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Assessment
-        fields = ["id", "created_at"]
+        fields = ["id", "created_at", "scan_date", "scan_date_source"]
 
     def to_representation(self, instance):
         request = self.context["request"]

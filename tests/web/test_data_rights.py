@@ -19,7 +19,7 @@ def owned_files(assessments):
     names = set()
     for assessment in assessments:
         names |= {f.name for f in (assessment.scan, assessment.overlay, assessment.maps, assessment.scan_volume,
-                                    assessment.heatmap_volume) if f}
+                                    assessment.heatmap_volume, assessment.pending_band) if f}
         for one in assessment.slices.all():
             names |= {f.name for f in (one.scan, one.overlay) if f}
     return names

@@ -41,6 +41,8 @@ class ScanDateTests(AlzAwareTestCase):
         tips = {el.text for el in chart.iter(f"{SVG}title")}
         self.assertIn(f"{assessment.prediction}, 14 Jun 2019: {assessment.confidence:.1%}", tips)
         self.assertIn("14 Jun 2019", [el.text for el in chart.iter(f"{SVG}text")])
+        api = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+        self.assertEqual((api["scan_date"], api["scan_date_source"]), ("2019-06-14", "dicom"))
 
     def test_the_acquisition_date_stands_in_for_a_missing_study_date(self):
         dicom = scan_files.dicom_bytes(scan_files.mni_axial(), dates={"AcquisitionDate": "20180302"})
