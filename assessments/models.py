@@ -375,19 +375,3 @@ class Review(models.Model):
         """The note as the patient may read it: '' unless the doctor marked it for them."""
         return self.note if self.share_note else ""
 
-
-class EmailNotice(models.Model):
-    """One e-mail sent (assessments.notifications): to whom, about which patient, what kind, when. Holds no
-    result; it lets the doctor's e-mails about one patient be limited to one an hour."""
-
-    class Kind(models.TextChoices):
-        NEW_RESULT = "new_result", "a patient's new result"
-        REVIEW = "review", "a doctor's review of a result"
-
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    sent_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        ordering = ["-sent_at"]

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django_tasks import task
 
 from accounts.mailer import MAX_ATTEMPTS, deliver, later, render_email
+from accounts.models import EmailNotice
 
-from .models import Assessment, EmailNotice, Review
+from .models import Assessment, Review
 
 logger = logging.getLogger(__name__)
 

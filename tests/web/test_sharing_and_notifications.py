@@ -14,7 +14,8 @@ from accounts.mailer import MAX_ATTEMPTS
 from accounts.models import AuditAction, AuditEntry, Invitation
 from assessments import intake
 from mri import CLASSES
-from assessments.models import EmailNotice, Review
+from accounts.models import EmailNotice
+from assessments.models import Review
 
 from tests.base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, make_patient, upload
 from tests.smtp import RealSMTP, body_of, free_port, run_task_worker
