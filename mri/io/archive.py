@@ -19,7 +19,7 @@ from mri.io.dicom import MAX_PIXELS
 from mri.io.nifti import MAX_INFLATED_BYTES
 
 # A DICOM series is one file per slice: a brain study's few series of a few hundred slices each stay far below
-# this; the header pass over this many small files takes seconds (README, "DICOM series").
+# this; the header pass over this many small files takes seconds (docs/dicom-series.md).
 MAX_FILES = 5000
 # One file holds at most one slice at the largest size we read (16-bit pixels), with room for its header.
 HEADER_ROOM = 1024 * 1024
@@ -94,7 +94,7 @@ def zip_members(data):
             for info in infos if not info.is_dir() and not hidden(info.filename.replace("\\", "/"))]
 
 
-def check_directory(infos):
+def check_directory(infos) -> None:
     """The archive's own directory against every limit: count, names, links, encryption, method and sizes."""
     if len(infos) > MAX_FILES:
         raise errors.too_many_files(MAX_FILES).because("too_many_files", len(infos), MAX_FILES)

@@ -40,7 +40,7 @@ FORMAT = "dicom_series"
 # documents, waveforms, raw data and registrations (DICOM PS3.4 annex B).
 NON_IMAGE_CLASSES = ("1.2.840.10008.5.1.4.1.1.88.", "1.2.840.10008.5.1.4.1.1.11.", "1.2.840.10008.1.3.10",
                      "1.2.840.10008.5.1.4.1.1.104.", "1.2.840.10008.5.1.4.1.1.9.", "1.2.840.10008.5.1.4.1.1.66")
-# The coarsest axial pixels the real-variety bench analyses in full (its template_3mm kind, README).
+# The coarsest axial pixels the real-variety bench analyses in full (its template_3mm kind, docs/formats.md).
 MAX_AXIAL_SPACING_MM = 3.0
 # A gap wider than the length the band's cross-sections are averaged over would be invented anatomy.
 MAX_GAP_MM = nifti.BAND_SMOOTH_MM
@@ -206,7 +206,7 @@ def group(headers):
     return sorted(found, key=lambda s: (s.first.number, len(s.headers)))
 
 
-def skip_reason(series):
+def skip_reason(series) -> str:
     """Why ``series`` cannot be analysed ('' if it can); sets its slice spacing and each file's index."""
     headers, first = series.headers, series.first
     if first.modality not in dicom.MRI_MODALITIES:
