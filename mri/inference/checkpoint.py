@@ -27,6 +27,9 @@ class CheckpointError(RuntimeError):
     """The checkpoint is missing, corrupt or does not match its recorded hash."""
 
 
+NUM_CLASSES = len(CLASSES)
+
+
 def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -40,7 +43,7 @@ def hash_file_for(path):
     return path.with_name(path.name + ".sha256")
 
 
-def build_model(num_classes=len(CLASSES)):
+def build_model(num_classes=NUM_CLASSES):
     # weights=None: nothing is ever downloaded.
     return torchvision.models.resnet50(weights=None, num_classes=num_classes)
 
@@ -77,7 +80,7 @@ def expected_sha256(path):
     return record.read_text().split()[0]
 
 
-def verify(path):
+def verify(path) -> None:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(
