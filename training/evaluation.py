@@ -253,28 +253,3 @@ def format_report(report, classes=CLASSES):
     if base:
         lines.append("baseline: " + base["description"])
     return "\n".join(lines)
-
-
-def plot_confusion(cm, path, classes=CLASSES, title="Confusion matrix"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
-    rows = cm.sum(1, keepdims=True)
-    frac = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
-    short = [c.replace(" Impairment", "") for c in classes]
-    ax.set_xticks(range(len(classes)), short, rotation=20)
-    ax.set_yticks(range(len(classes)), short)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{cm[i, j]}\n{frac[i, j]:.2f}" if rows[i] else "–", ha="center", va="center",
-                    color="white" if frac[i, j] > 0.5 else "black", fontsize=9)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

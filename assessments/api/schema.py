@@ -6,9 +6,12 @@ The views build their JSON in :mod:`.api`; these serializers only describe it, s
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.functional import lazy
 from rest_framework import exceptions, serializers
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from mri.io import registry
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -40,8 +43,14 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'. Expires (API_TOKEN_HOURS).")
 
 
+def scan_help():
+    """The formats from the reader registry, read each time the schema is made."""
+    return (f"{registry.upload_help()} A DICOM series' files may be sent as one ZIP file, or as several 'file' "
+            "fields in the same request. The content decides the format, never the name.")
+
+
 class PredictRequestSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The scan: PNG, JPEG, TIFF, BMP, DICOM or NIfTI (.nii, .nii.gz).")
+    file = serializers.FileField(help_text=lazy(scan_help, str)())
 
 
 PROBABILITIES = serializers.DictField(child=serializers.CharField(), help_text="Each class as e.g. '81.29%'.")

@@ -1,8 +1,8 @@
-"""Which engine a process serves: the fastest that passed the agreement gate and can run here.
+"""Which engine a process serves: the fastest that passed the engine gate and can run here.
 
-The gate report (``models/<name>/engines.json``, written by ``benchmarks/engine_agreement.py``)
-says, for one checkpoint's SHA-256, which engines agree with eager float32 on
-held-out slices and how fast each ran. The process serves the fastest passed
+The engines are registered here by name (:data:`ENGINES`). The gate report (``models/<name>/engines.json``,
+written by ``benchmarks/engine_gate.py``) says, for one checkpoint's SHA-256, which engines are faithful to
+eager float32 on held-out slices (their fidelity) and how fast each ran. The process serves the fastest passed
 engine that builds on this CPU with what is installed; ``ALZAWARE_ENGINE`` overrides.
 """
 
@@ -11,31 +11,61 @@ import logging
 import os
 from pathlib import Path
 
+from mri.explain import DEFAULT
 from mri.inference import onnx_model
 from mri.inference.engines import EAGER, BFloat16, Eager, TorchScript, Unavailable
 
 log = logging.getLogger(__name__)
 
-# In the order the benchmark lists them; EAGER (float32, channels_last) is the reference every other is gated on.
-NAMES = (EAGER, "eager-contiguous", "torchscript", "bf16", "onnx", "onnx-int8")
 ENGINE_ENV = "ALZAWARE_ENGINE"
 
+# name -> builder(model, checkpoint_path, input_size, explanation) -> a backend (its ``run(batch)`` gives logits,
+# maps by the explanation method named, features), or raises Unavailable. In the order the gate benchmark lists them; EAGER (float32, channels_last)
+# is the reference every other is gated on. A new engine is a backend class and one ``register`` call.
+ENGINES = {}
 
-def build(name, model, checkpoint_path, input_size):
-    """The backend ``name`` for ``model`` (the checkpoint at ``checkpoint_path``), or :class:`Unavailable`.
+
+def register(name, builder):
+    """Make the engine ``name`` buildable (and so measurable by the gate, and servable once it passes)."""
+    ENGINES[name] = builder
+    return builder
+
+
+def unregister(name):
+    ENGINES.pop(name, None)
+
+
+def names():
+    return tuple(ENGINES)
+
+
+def onnx_runtime(name):
+    def builder(model, checkpoint_path, input_size, explanation=None):
+        if (explanation or DEFAULT) != DEFAULT:
+            raise Unavailable(f"the exported model draws {DEFAULT} maps, not {explanation}")
+        return onnx_model.OnnxRuntime(name, onnx_model.path_for(checkpoint_path, name), checkpoint_path)
+
+    return builder
+
+
+register(EAGER, lambda model, path, size, explanation=None: Eager(model, explanation=explanation))
+register("eager-contiguous", lambda model, path, size, explanation=None: Eager(
+    model, "eager-contiguous", channels_last=False, explanation=explanation))
+register("torchscript", lambda model, path, size, explanation=None: TorchScript(model, size, explanation))
+register("bf16", lambda model, path, size, explanation=None: BFloat16(model, explanation))
+register("onnx", onnx_runtime("onnx"))
+register("onnx-int8", onnx_runtime("onnx-int8"))
+
+
+def build(name, model, checkpoint_path, input_size, explanation=None):
+    """The backend ``name`` for ``model`` (the checkpoint at ``checkpoint_path``), or :class:`Unavailable`;
+    its maps by the ``explanation`` method (``mri.explain``; Grad-CAM unless named).
 
     The torch backends set ``model``'s memory layout in place: give each its own copy when building several."""
-    if name == EAGER:
-        return Eager(model)
-    if name == "eager-contiguous":
-        return Eager(model, name, channels_last=False)
-    if name == "bf16":
-        return BFloat16(model)
-    if name == "torchscript":
-        return TorchScript(model, input_size)
-    if name in ("onnx", "onnx-int8"):
-        return onnx_model.OnnxRuntime(name, onnx_model.path_for(checkpoint_path, name), checkpoint_path)
-    raise ValueError(f"unknown engine {name!r}; {ENGINE_ENV} must be one of: {', '.join(NAMES)}")
+    builder = ENGINES.get(name)
+    if builder is None:
+        raise ValueError(f"unknown engine {name!r}; {ENGINE_ENV} must be one of: {', '.join(ENGINES)}")
+    return builder(model, checkpoint_path, input_size, explanation)
 
 
 def report_path(checkpoint_path):
@@ -45,7 +75,7 @@ def report_path(checkpoint_path):
 
 
 def passed_fastest_first(checkpoint_path, sha256):
-    """Names of the engines that passed the agreement gate for this very checkpoint, fastest first."""
+    """Names of the engines that passed the engine gate for this very checkpoint, fastest first."""
     try:
         report = json.loads(report_path(checkpoint_path).read_text())
     except (OSError, ValueError):
@@ -80,5 +110,5 @@ def choose(model, checkpoint_path, sha256, input_size, requested=None):
 
 
 def _why(name, skipped):
-    reason = f"fastest that passed the agreement gate ({name})"
+    reason = f"fastest that passed the engine gate ({name})"
     return reason + ("; skipped " + "; ".join(skipped) if skipped else "")

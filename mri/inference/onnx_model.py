@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 SOURCE_KEY = "source_sha256"
 SUFFIXES = {"onnx": ".onnx", "onnx-int8": ".int8.onnx"}
-# The int8 model failed the agreement gate (models/alzaware-resnet50/engines.md), so the build does not make it.
-MADE_BY = {"onnx": "make builds it with manage.py export_onnx", "onnx-int8": "benchmarks/engine_agreement.py builds it"}
+# The int8 model failed the engine gate (models/alzaware-resnet50/engines.md), so the build does not make it.
+MADE_BY = {"onnx": "make builds it with manage.py export_onnx", "onnx-int8": "benchmarks/engine_gate.py builds it"}
 OPSET = 17
 
 

@@ -4,8 +4,7 @@ The codes are part of the API (``{"error": code, "detail": message}``), so they
 never change once published; the sentences may be reworded.
 """
 
-ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz) "
-            "or as a DICOM series (a ZIP of the scan's folder, or its files chosen together)")
+from mri.io.registry import accepted
 
 
 def error_body(code, detail):
@@ -56,13 +55,13 @@ def too_many_pixels(limit):
 
 def unsupported(what=None, advice=""):
     start = f"This is {what}, which AlzAware cannot read." if what else "AlzAware cannot read this kind of file."
-    return ScanRejected("unsupported", f"{start} {advice or 'Please upload ' + ACCEPTED + '.'}")
+    return ScanRejected("unsupported", f"{start} {advice or 'Please upload ' + accepted() + '.'}")
 
 
 def unrecognised(what=None):
     """Not a format we know of at all (text, random bytes). Code ``unreadable`` since the first release."""
     start = f"We could not read this file as a scan: it is {what}." if what else "We could not read this file as a scan."
-    return ScanRejected("unreadable", f"{start} Please upload {ACCEPTED}.")
+    return ScanRejected("unreadable", f"{start} Please upload {accepted()}.")
 
 
 def unreadable(kind):

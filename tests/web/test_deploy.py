@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+from unittest import mock
 
 from django.conf import settings
 from django.test import SimpleTestCase
@@ -62,6 +63,20 @@ class DeploySettingsTests(SimpleTestCase):
         shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"], SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0",
                             SECURE_COOKIES="0", SECURE_PROXY_SSL_HEADER="0")
         self.assertEqual([shown[name] for name in SHOWN[1:6]], [False, 0, False, False, None])
+
+    def test_an_unknown_yes_or_no_value_stops_the_settings_instead_of_meaning_no(self):
+        done = run(["-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
+                          "django.setup()"], SECURE_COOKIES="ture", SECRET_KEY=PRODUCTION["SECRET_KEY"])
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("ImproperlyConfigured: SECURE_COOKIES must be one of", done.stderr)
+
+    def test_yes_and_no_are_read_in_any_of_their_spellings_and_empty_means_the_default(self):
+        from alzaware.settings import env_bool
+
+        for value, expected in (("1", True), (" Yes ", True), ("on", True), ("0", False), ("off", False),
+                                ("FALSE", False), ("", True)):
+            with self.subTest(value=value), mock.patch.dict(os.environ, {"SOME_SWITCH": value}):
+                self.assertEqual(env_bool("SOME_SWITCH", True), expected)
 
     def test_development_keeps_the_console_email_and_plain_http(self):
         shown = settings_of(DEBUG="1")

@@ -1,6 +1,6 @@
-"""Which inference engines may serve the checkpoint: agreement with eager float32 and speed, measured.
+"""Which inference engines may serve the checkpoint: the engine gate (fidelity to eager float32) and speed.
 
-    .venv/bin/python -m benchmarks.engine_agreement [--data ../shared/data/alzheimer-mri] [--repeat 60] [--write]
+    .venv/bin/python -m benchmarks.engine_gate [--data ../shared/data/alzheimer-mri] [--repeat 60] [--write]
 
 Every engine that can run here (eager float32 in channels_last, eager contiguous,
 frozen TorchScript, bf16 autocast where the CPU has avx512_bf16/amx_bf16, ONNX
@@ -77,13 +77,13 @@ def measure(path, data_dir, repeat, warmup):
     x = engines[engine_choice.EAGER].prepare(test[len(test) // 2])[0][None]
     times = engine_bench.timings(engines, x, warmup, repeat)
     rows = []
-    for name in engine_choice.NAMES:
+    for name in engine_choice.names():
         if name in unavailable:
             rows.append({"name": name, "available": False, "why": unavailable[name], "passed": False})
             continue
         median, ratio = times[name]
         rows.append({"name": name, "available": True, "median_ms": median, "ratio_to_eager": ratio,
-                     "agreement": figures[name], "passed": all(engine_bench.passes(f) for f in figures[name].values())})
+                     "fidelity": figures[name], "passed": all(engine_bench.passes(f) for f in figures[name].values())})
     load = os.getloadavg()
     return {
         "checkpoint": Path(path).name, "checkpoint_sha256": expected_sha256(path),
@@ -121,7 +121,8 @@ def markdown(report):
         if not row["available"]:
             lines.append(f"| {row['name']} | not run here: {row['why']} | | | | | | | no |")
             continue
-        for set_name, f in row["agreement"].items():
+        # Reports written before the figures were called fidelity keep them under "agreement".
+        for set_name, f in row.get("fidelity", row.get("agreement", {})).items():
             lines.append(
                 f"| {row['name']} | {set_name}, {f['slices']} | {row['median_ms']:.1f} | {row['ratio_to_eager']:.2f}× "
                 f"| {f['top1_agreement'] * 100:.1f}% | {f['mean_abs_probability_difference'] * 100:.2g} "
@@ -149,7 +150,7 @@ def main(argv=None):
         target = engine_choice.report_path(args.model)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(report, indent=2) + "\n")
-        target.with_suffix(".md").write_text("# Inference engines: agreement and speed\n\n" + text)
+        target.with_suffix(".md").write_text("# Inference engines: the gate (fidelity to eager float32) and speed\n\n" + text)
         print(f"wrote {target} and {target.with_suffix('.md')}")
     return 0
 
