@@ -6,9 +6,9 @@ and the API schema (:func:`upload_help`). Adding a format is one module that def
 :func:`register` call (``mri/io/__init__.py`` registers the built-in ones).
 """
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def register(reader):
     return reader
 
 
-def unregister(name):
+def unregister(name) -> None:
     for reader in [one for one in READERS if one.name == name]:
         READERS.remove(reader)
         for code in reader.formats:
@@ -77,7 +77,7 @@ def listed(volume):
     return [name for reader in READERS if reader.volume == volume for name in reader.listed]
 
 
-def accepted():
+def accepted() -> str:
     """What to upload instead of a refused file, as one phrase: "a brain MRI slice as PNG, ... or DICOM, or ..."."""
     volumes = " or ".join(f"as {name}" for name in listed(volume=True))
     return f"a brain MRI slice as {or_list(listed(volume=False))}" + (f", or a brain MRI volume {volumes}"
