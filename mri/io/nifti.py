@@ -9,12 +9,15 @@ anterior at the top, the patient's right on the left.
 
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import nibabel as nib
 import numpy as np
 
+from mri.arrays import Array, Gray
 from mri.io import errors
 from mri.io.quality import robust_window, to_uint8
 from mri.io.rasters import MAX_PIXELS
@@ -26,11 +29,11 @@ MAX_VOXELS = 64_000_000
 MAX_INFLATED_BYTES = 512 * 1024 * 1024
 
 
-def is_gzip(data):
+def is_gzip(data: bytes) -> bool:
     return data[:2] == b"\x1f\x8b"
 
 
-def nifti_version(header_bytes):
+def nifti_version(header_bytes: bytes) -> str | int | None:
     """1 or 2 for a single-file NIfTI header, ``"pair"`` for a .hdr/.img header, else None."""
     if len(header_bytes) < 348:
         return None
@@ -47,7 +50,7 @@ def nifti_version(header_bytes):
     return None
 
 
-def gunzip(data):
+def gunzip(data: bytes) -> bytes:
     """Inflate at most MAX_INFLATED_BYTES: a tiny .gz must not become a memory bomb."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
@@ -63,22 +66,22 @@ def gunzip(data):
 class Band:
     """Every axial level of a volume's band, rendered, and what maps a level back onto the file's voxel grid."""
 
-    slices: list  # 2-D uint8 images, as axial_image renders them
-    positions: list  # their axial indices in the RAS volume
-    ras_volume: np.ndarray  # the whole RAS volume in the band's intensity window (uint8)
-    ras_affine: np.ndarray
-    file_affine: np.ndarray  # the uploaded file's own voxel grid
-    spacing: tuple
+    slices: list[Gray]  # 2-D uint8 images, as axial_image renders them
+    positions: list[int]  # their axial indices in the RAS volume
+    ras_volume: Array  # the whole RAS volume in the band's intensity window (uint8)
+    ras_affine: Array
+    file_affine: Array  # the uploaded file's own voxel grid
+    spacing: tuple[float, ...]
 
-    def chosen(self, count=BAND_SLICES):
+    def chosen(self, count: int = BAND_SLICES) -> tuple[list[Gray], list[int]]:
         """``(slices, positions)`` of ``count`` evenly spaced levels (the ones the result rests on)."""
         picks = np.unique(np.round(np.linspace(0, len(self.positions) - 1, count)).astype(int))
         return [self.slices[i] for i in picks], [self.positions[i] for i in picks]
 
-    def plane_shape(self):
-        return self.ras_volume.shape[:2]
+    def plane_shape(self) -> tuple[int, ...]:
+        return tuple(self.ras_volume.shape[:2])
 
-    def to_file_grid(self, ras_array):
+    def to_file_grid(self, ras_array: Array) -> Any:
         """A RAS array of the volume's shape as a NIfTI image on the uploaded file's voxel grid and affine."""
         image = nib.Nifti1Image(np.asarray(ras_array), self.ras_affine)
         there = nib.orientations.io_orientation(self.file_affine)
@@ -86,7 +89,7 @@ class Band:
         return image.as_reoriented(nib.orientations.ornt_transform(here, there))
 
 
-def read_nifti(raw, version):
+def read_nifti(raw: bytes, version: str | int) -> tuple[list[Gray], list[int], dict[str, Any], Band]:
     """Uncompressed NIfTI bytes -> ``(slices, positions, acquisition, band)`` or raise ScanRejected.
 
     ``slices`` are BAND_SLICES levels of the band (what the result rests on); ``band`` every level of it.
@@ -102,19 +105,19 @@ def read_nifti(raw, version):
     return chosen, chosen_positions, acquisition, band
 
 
-def read_volume(raw, version):
+def read_volume(raw: bytes, version: str | int) -> tuple[Array, Array]:
     """Uncompressed NIfTI bytes -> ``(RAS float32 volume, voxel sizes in mm)`` or raise ScanRejected."""
     volume, ras_affine, _ = read_volume_image(raw, version)
     return volume, nib.affines.voxel_sizes(ras_affine)
 
 
-def read_volume_image(raw, version):
+def read_volume_image(raw: bytes, version: str | int) -> tuple[Array, Array, Array]:
     """Uncompressed NIfTI bytes -> ``(RAS float32 volume, its affine, the file's own affine)`` or raise
     ScanRejected."""
     if version == "pair":
         raise errors.unsupported("a NIfTI header without its image (a .hdr/.img pair)",
                                  "Please convert it to a single .nii or .nii.gz file and upload that.")
-    image_class = nib.Nifti1Image if version == 1 else nib.Nifti2Image
+    image_class: Any = nib.Nifti1Image if version == 1 else nib.Nifti2Image  # nibabel has no types
     try:
         image = image_class.from_bytes(raw)
         shape = image.shape
@@ -154,7 +157,7 @@ BAND_TOP = 0.75  # the band reaches up to the last slice with at least 75% of th
 BAND_SMOOTH_MM = 10.0  # the cross-sections are averaged over 10 mm, so one odd slice cannot move the band
 
 
-def cross_sections(volume, spacing=(1.0, 1.0, 1.0), high=None):
+def cross_sections(volume: Array, spacing: Sequence[float] = (1.0, 1.0, 1.0), high: float | None = None) -> Array:
     """Area (mm^2) inside the head's outlines on each axial slice of a RAS ``volume``."""
     if high is None:
         high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])[1]
@@ -169,7 +172,8 @@ def cross_sections(volume, spacing=(1.0, 1.0, 1.0), high=None):
     return np.asarray(areas, dtype=np.float64) * sx * sy
 
 
-def band_range(volume, spacing=(1.0, 1.0, 1.0), high=None):
+def band_range(volume: Array, spacing: Sequence[float] = (1.0, 1.0, 1.0),
+               high: float | None = None) -> tuple[int, int]:
     """``(first, last)`` axial indices of the band: from the widest level up to 75% of its cross-section."""
     depth = volume.shape[2]
     areas = cross_sections(volume, spacing, high)
@@ -191,14 +195,16 @@ def band_range(volume, spacing=(1.0, 1.0, 1.0), high=None):
     return first, last
 
 
-def band_positions(volume, spacing=(1.0, 1.0, 1.0), count=BAND_SLICES, high=None):
+def band_positions(volume: Array, spacing: Sequence[float] = (1.0, 1.0, 1.0), count: int = BAND_SLICES,
+                   high: float | None = None) -> list[int]:
     """``count`` evenly spaced axial positions over :func:`band_range` (fewer if the band is thinner)."""
     first, last = band_range(volume, spacing, high)
     positions = np.unique(np.round(np.linspace(first, last, count)).astype(int))
     return [int(p) for p in positions]
 
 
-def render_band(volume, spacing, count=BAND_SLICES):
+def render_band(volume: Array, spacing: Sequence[float],
+                count: int | None = BAND_SLICES) -> tuple[list[Gray], list[int], dict[str, Any]]:
     """``(slices, positions, acquisition)``: ``count`` slices of the band, or every one of its levels if None."""
     volume = np.nan_to_num(volume, nan=0.0, posinf=0.0, neginf=0.0)
     low, high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])
@@ -212,7 +218,7 @@ def render_band(volume, spacing, count=BAND_SLICES):
     return slices, positions, acquisition
 
 
-def axial_image(plane, spacing):
+def axial_image(plane: Array, spacing: Sequence[float]) -> Gray:
     """RAS plane (x, y) -> image rows anterior-to-posterior, columns patient's right-to-left."""
     image = np.ascontiguousarray(np.flipud(np.fliplr(plane.T)))
     height, width = image.shape
@@ -231,7 +237,7 @@ def axial_image(plane, spacing):
     return image
 
 
-def from_axial_image(image, plane_shape):
+def from_axial_image(image: Array, plane_shape: Sequence[int]) -> Array:
     """Inverse of :func:`axial_image`: an image over a rendered slice back onto the RAS plane (x, y)."""
     nx, ny = plane_shape
     image = np.asarray(image, dtype=np.float32)
@@ -240,19 +246,20 @@ def from_axial_image(image, plane_shape):
     return np.ascontiguousarray(np.fliplr(np.flipud(image)).T)
 
 
-def sniff(data):
+def sniff(data: bytes) -> tuple[bytes, str | int] | None:
     """``(raw uninflated bytes, version)`` if ``data`` is NIfTI (maybe gzipped), else None."""
     if is_gzip(data):
         head = gzip_head(data)
         if nifti_version(head) is None:
             return None
         raw = gunzip(data)
-        return raw, nifti_version(raw[:540])
+        inflated = nifti_version(raw[:540])
+        return (raw, inflated) if inflated is not None else None
     version = nifti_version(data[:540])
     return (data, version) if version is not None else None
 
 
-def gzip_head(data, size=540):
+def gzip_head(data: bytes, size: int = 540) -> bytes:
     """The first inflated bytes of a gzip stream, without inflating the rest."""
     try:
         return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, size)
