@@ -21,8 +21,11 @@ def percentages(probabilities):
 
 
 def any_impairment(probabilities):
-    """``{class name: 0..1}`` -> the probability of any grade above No Impairment."""
-    return min(max(1.0 - float(probabilities.get(CLASSES[0], 0.0)), 0.0), 1.0)
+    """The probability of any grade above No Impairment: of one result (``{class name: 0..1}`` -> a float), or
+    of each row of an (N, C) array of probabilities in ``CLASSES``' order (-> an (N,) array)."""
+    if isinstance(probabilities, dict):
+        return min(max(1.0 - float(probabilities.get(CLASSES[0], 0.0)), 0.0), 1.0)
+    return np.clip(1.0 - np.asarray(probabilities, dtype=np.float64)[..., 0], 0.0, 1.0)
 
 
 class Graded:

@@ -14,11 +14,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts import audit
-from accounts.models import AuditAction
+from accounts.roles import submitting_patient
 from accounts.throttles import PredictThrottle, TokenAddressThrottle, TokenEmailThrottle
 from accounts.tokens import issue_token
-from assessments import intake, services
+from assessments import intake
 from assessments.access import open_assessment
 from assessments.api.schema import (
     ERRORS,
@@ -31,6 +30,8 @@ from assessments.api.schema import (
 )
 from assessments.forms import upload_contents
 from assessments.models import Assessment
+from audit import trail
+from audit.models import AuditAction
 from mri import CLASSES
 from mri.io import ScanRejected
 from mri.io.errors import error_body
@@ -53,7 +54,7 @@ def result_json(assessment, request):
 @parser_classes([MultiPartParser, FormParser])
 @throttle_classes([PredictThrottle])
 def predict(request):
-    patient = services.patient_of(request.user)
+    patient = submitting_patient(request.user)
     uploads = request.FILES.getlist("file")
     if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")
@@ -61,7 +62,7 @@ def predict(request):
         assessment = intake.assess_upload(patient, upload_contents(uploads))
     except ScanRejected as rejected:
         return error(rejected.code, rejected.message)
-    audit.record(request, AuditAction.API_PREDICT, patient.pk, assessment.pk)
+    trail.record(request, AuditAction.API_PREDICT, patient.pk, assessment.pk)
     return Response(result_json(assessment, request))
 
 
@@ -81,7 +82,7 @@ class AssessmentList(generics.ListAPIView):
             return unknown
         patient = getattr(request.user, "patient", None)
         if patient is not None:
-            audit.record(request, AuditAction.API_LIST, patient.pk)
+            trail.record(request, AuditAction.API_LIST, patient.pk)
         return super().get(request, *args, **kwargs)
 
 

@@ -6,9 +6,9 @@ and the API schema (:func:`upload_help`). Adding a format is one module that def
 :func:`register` call (``mri/io/__init__.py`` registers the built-in ones).
 """
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
