@@ -1,8 +1,8 @@
 """Who a signed-in user is to AlzAware: the one place that turns an account into its patient.
 
-Two refusals, each named for what it guards: a page of a patient's own data (their timeline, report,
-settings, export) simply does not exist for anyone else (404, as another person's data would be), while
-submitting a scan is an action a doctor or an administrator is told they may not take (403).
+Two refusals, each named for what it guards: a patient's own account pages (settings, export) simply do not
+exist for anyone else (404, as another person's data would be), while what only patients do (submit a scan,
+keep a timeline of their results) a doctor or an administrator is told they may not (403).
 """
 
 from django.core.exceptions import PermissionDenied
@@ -21,9 +21,9 @@ def own_patient(user):
     return patient
 
 
-def submitting_patient(user):
-    """The patient submitting a scan; doctors and administrators review scans, they do not submit them (403)."""
+def acting_patient(user, action="submit scans"):
+    """The patient doing ``action``; doctors and administrators review scans, they do not do this (403)."""
     patient = patient_or_none(user)
     if patient is None:
-        raise PermissionDenied("Only patients can submit scans.")
+        raise PermissionDenied(f"Only patients can {action}.")
     return patient

@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.roles import submitting_patient
+from accounts.roles import acting_patient
 from accounts.throttles import PredictThrottle, TokenAddressThrottle, TokenEmailThrottle
 from accounts.tokens import issue_token
 from assessments import intake
@@ -54,7 +54,7 @@ def result_json(assessment, request):
 @parser_classes([MultiPartParser, FormParser])
 @throttle_classes([PredictThrottle])
 def predict(request):
-    patient = submitting_patient(request.user)
+    patient = acting_patient(request.user)
     uploads = request.FILES.getlist("file")
     if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")
