@@ -238,8 +238,8 @@ class ResultSerializer(Answer):
             return None
         return SliceSerializer(assessment.slices.all(), many=True, context=self.context).data
 
-    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a NIfTI volume: its heatmap "
-                                                                         "volume (NIfTI)."))
+    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a volume: its heatmap as a NIfTI "
+                                                                         "file, on the uploaded volume's own grid."))
     def get_heatmap_volume_url(self, assessment):
         if not assessment.heatmap_volume:
             return None
