@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "accounts",
+    "audit",
     "assessments",
     # Deletes a FileField's file when its row is deleted (after the commit) or the field is replaced: a
     # deleted account or assessment leaves no scan, overlay, map or slice image behind. Last, as it asks.

@@ -6,6 +6,7 @@ when it sets up, as Django's own runner switches e-mail to its outbox there: the
 from no proxy, and the many lockouts the tests provoke on purpose stay out of the log.
 """
 
+import copy
 import logging
 
 from django.conf import settings
@@ -29,7 +30,11 @@ class TestRunner(DiscoverRunner):
     def setup_test_environment(self, **kwargs):
         super().setup_test_environment(**kwargs)
         rest_framework = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
-        self._plain_http = override_settings(**PLAIN_HTTP, REST_FRAMEWORK=rest_framework)
+        # In the settings too, not only on the logger: a test that sets Django up again (a WSGI application made
+        # for schemathesis) configures the logging afresh from them.
+        quiet = copy.deepcopy(settings.LOGGING)
+        quiet["loggers"]["axes"]["level"] = "ERROR"
+        self._plain_http = override_settings(**PLAIN_HTTP, REST_FRAMEWORK=rest_framework, LOGGING=quiet)
         self._plain_http.enable()
         self._axes_level = logging.getLogger("axes").level
         logging.getLogger("axes").setLevel(logging.ERROR)

@@ -2,8 +2,10 @@
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from mri.arrays import Array
 
@@ -23,9 +25,20 @@ def percentages(probabilities: Mapping[str, float]) -> dict[str, str]:
     return {name: f"{float(probabilities.get(name, 0.0)) * 100:.2f}%" for name in CLASSES}
 
 
-def any_impairment(probabilities: Mapping[str, float]) -> float:
-    """``{class name: 0..1}`` -> the probability of any grade above No Impairment."""
-    return min(max(1.0 - float(probabilities.get(CLASSES[0], 0.0)), 0.0), 1.0)
+@overload
+def any_impairment(probabilities: dict[str, float]) -> float: ...
+
+
+@overload
+def any_impairment(probabilities: ArrayLike) -> Array: ...
+
+
+def any_impairment(probabilities: dict[str, float] | ArrayLike) -> float | Array:
+    """The probability of any grade above No Impairment: of one result (``{class name: 0..1}`` -> a float), or
+    of each row of an (N, C) array of probabilities in ``CLASSES``' order (-> an (N,) array)."""
+    if isinstance(probabilities, dict):
+        return min(max(1.0 - float(probabilities.get(CLASSES[0], 0.0)), 0.0), 1.0)
+    return np.clip(1.0 - np.asarray(probabilities, dtype=np.float64)[..., 0], 0.0, 1.0)
 
 
 class Graded:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from mri import CLASSES
+from mri import CLASSES, any_impairment
 from training.data import load_records, read_gray
 
 BASELINE_SHAPE = (52, 44)  # rows, columns: the 176x208 slices divided by four
@@ -100,7 +100,7 @@ def any_impairment_figures(labels, probs, subjects=None, threshold=0.5):
     labels, probs = np.asarray(labels, dtype=int), np.asarray(probs, dtype=np.float64)
     if subjects is not None and len(subjects) and all(s is not None for s in subjects):
         _, probs, labels = subject_means(probs, labels, subjects)
-    impaired, p_any = labels != 0, 1.0 - probs[:, 0] if len(labels) else np.zeros(0)
+    impaired, p_any = labels != 0, any_impairment(probs) if len(labels) else np.zeros(0)
     if impaired.all() or not impaired.any():
         return {"any_impairment_auc": None, "any_impairment_balanced_accuracy": None}
     sensitivity, specificity = sensitivity_specificity(p_any >= threshold, impaired)

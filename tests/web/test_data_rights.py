@@ -7,9 +7,10 @@ import zipfile
 
 from django.urls import reverse
 
-from accounts.models import AuditAction, AuditEntry, User
+from accounts.models import User
 from assessments import intake
 from assessments.models import Assessment, AssessmentSlice, Review
+from audit.models import AuditAction, AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
 from tests.fixtures import scan_files
 

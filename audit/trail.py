@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from .models import AuditEntry
+from audit.models import AuditEntry
 
 
 def client_address(request):
