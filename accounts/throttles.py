@@ -10,6 +10,8 @@ from functools import wraps
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
+from .addresses import client_address
+
 
 def submitted_email(request):
     data = getattr(request, "data", None) or request.POST
@@ -29,6 +31,10 @@ class EmailRateThrottle(SimpleRateThrottle):
 
 class AddressRateThrottle(SimpleRateThrottle):
     """Counts requests from one client address (behind NUM_PROXIES trusted proxies)."""
+
+    def get_ident(self, request):
+        # The lockouts' rule (accounts.addresses), read from settings at each request.
+        return client_address(request) or "unknown"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -244,7 +244,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+# The client's address behind NUM_PROXIES proxies, by the same rule as the throttles and the audit (without it,
+# and without django-ipware, axes counted every guess against the proxy's address).
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.lockout_address"
 # Failed attempts are counted, not logged with their passwords; the address log of axes is not needed.
 AXES_DISABLE_ACCESS_LOG = True
 

@@ -4,8 +4,10 @@ predict endpoints are limited in rate (DRF throttles, rates in settings)."""
 from unittest import mock
 
 from django.conf import settings
+from django.test import override_settings
 from django.urls import reverse
 
+from accounts.models import AuditEntry
 from accounts.throttles import PredictThrottle
 
 from .base import PASSWORD, AlzAwareTestCase, upload
@@ -125,3 +127,54 @@ class PredictLimitTests(AlzAwareTestCase):
         shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                                cwd=settings.BASE_DIR)
         self.assertEqual(shown.stdout.strip(), "7/minute", shown.stderr)
+
+
+@override_settings(NUM_PROXIES=1)
+class BehindAProxyTests(AlzAwareTestCase):
+    """Every request comes from the proxy's address; the client is the proxy's last X-Forwarded-For entry."""
+
+    PROXY = "10.9.0.1"
+
+    def log_in(self, email, password, client, forwarded=None):
+        return self.client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=self.PROXY,
+                                HTTP_X_FORWARDED_FOR=forwarded or client)
+
+    def test_six_guesses_from_one_client_leave_another_clients_right_password_working(self):
+        statuses = [self.log_in(f"nobody{i}@example.com", "wrong", "203.0.113.5").status_code for i in range(6)]
+        self.assertEqual(statuses[-1], 429)
+        self.assertEqual(self.log_in("bob@example.com", PASSWORD, "198.51.100.7").status_code, 302)
+
+    def test_the_guessing_client_stays_locked_out_whatever_it_writes_into_the_header(self):
+        for i in range(LIMIT):
+            self.log_in(f"nobody{i}@example.com", "wrong", "203.0.113.5")
+        # The client's own entries come first; the proxy appends the address it saw, and only that one counts.
+        answer = self.log_in("bob@example.com", PASSWORD, "203.0.113.5", forwarded="198.51.100.7, 203.0.113.5")
+        self.assertEqual(answer.status_code, 429)
+
+    def test_password_reset_requests_are_counted_per_client_not_per_proxy(self):
+        def reset(email, client):
+            return self.client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=self.PROXY,
+                                    HTTP_X_FORWARDED_FOR=client).status_code
+
+        with rates(reset_address="2/hour"):
+            self.assertEqual([reset(f"person{i}@example.com", "203.0.113.5") for i in range(3)], [302, 302, 429])
+            self.assertEqual(reset("ada@example.com", "198.51.100.7"), 302)
+
+    def test_the_read_audit_records_the_clients_address(self):
+        self.client.force_login(self.patient.user)
+        self.client.get(reverse("assessments:timeline"), REMOTE_ADDR=self.PROXY, HTTP_X_FORWARDED_FOR="203.0.113.5")
+        self.assertEqual(list(AuditEntry.objects.values_list("address", flat=True)), ["203.0.113.5"])
+
+
+class EmailCaseTests(AlzAwareTestCase):
+    def test_it_signs_in_whatever_the_case_of_the_email_and_counts_no_failure(self):
+        from axes.models import AccessAttempt
+
+        answer = self.client.post(reverse("login"), {"username": " Ada@Example.COM", "password": PASSWORD})
+        self.assertEqual(answer.status_code, 302)
+        self.assertEqual(AccessAttempt.objects.count(), 0)
+
+    def test_a_token_is_issued_whatever_the_case_of_the_email(self):
+        answer = self.client.post(reverse("api-token"), {"email": "ADA@example.com", "password": PASSWORD},
+                                  content_type="application/json")
+        self.assertEqual(answer.status_code, 200)
