@@ -9,6 +9,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from alzaware.sqlite import for_concurrent_use
+
 import mri
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -121,10 +123,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "alzaware.wsgi.application"
 
+# SQLite (the default) in WAL mode, with a busy timeout and immediate transactions (alzaware/sqlite.py).
 DATABASES = {
-    "default": dj_database_url.config(
+    "default": for_concurrent_use(dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
-    )
+    ))
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -201,8 +204,14 @@ SHIPPED_MODEL = mri.SHIPPED_MODEL
 ALZAWARE_MODEL_PATH = Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
 
 # Work done after the response (the heatmap's faithfulness score): queued in the database, in the same
-# transaction as the assessment, and run by `manage.py db_worker` (`make run` and `make serve` start one).
+# transaction as the assessment, and run by `manage.py task_worker` (`make run` and `make serve` start one).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The task worker's sweep (assessments/sweeper.py): how often; how old a stored file no row names must be before
+# it is deleted (an upload stores its files before its rows commit); how long a task may run before its worker
+# is taken for dead (a faithfulness score takes seconds).
+SWEEP_INTERVAL_SECONDS = float(os.environ.get("SWEEP_INTERVAL_SECONDS", 600))
+ORPHAN_GRACE_SECONDS = float(os.environ.get("ORPHAN_GRACE_SECONDS", 3600))
+TASK_LEASE_SECONDS = float(os.environ.get("TASK_LEASE_SECONDS", 900))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -286,6 +295,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
+        # Every unhandled exception of a request (an HTTP 500), with its traceback, on the server's error
+        # stream: Django's default sends them only to ADMINS by e-mail when DEBUG is off, which logged nothing.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # A task that raised (the faithfulness score), with its traceback, from the task worker.
+        "django_tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "assessments": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
         # Lockouts (addresses and e-mails masked by django-axes); the tests provoke dozens on purpose.
         "axes": {"handlers": ["console"], "level": "ERROR" if TESTING else os.environ.get("LOG_LEVEL", "INFO"),

@@ -133,7 +133,8 @@ def read_any(data, max_bytes, archives=True):
 
     volume = nifti.sniff(data)
     if volume is not None:
-        slices, positions, acquisition, band = nifti.read_nifti(*volume)
+        with nifti.decoding():
+            slices, positions, acquisition, band = nifti.read_nifti(*volume)
         return volume_scan(slices, positions, acquisition, band)
     if nifti.is_gzip(data):
         raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",
@@ -162,7 +163,8 @@ def read_many(members):
     """Several files: a DICOM series, or the one file they hold (hidden files aside) read on its own."""
     if len(members) == 1:
         return read_any(members[0].read(), archive.MAX_MEMBER_BYTES, archives=False)
-    slices, positions, acquisition, band, found = series.read_series(members)
+    with nifti.decoding():
+        slices, positions, acquisition, band, found = series.read_series(members)
     scan = volume_scan(slices, positions, acquisition, band, series.FORMAT)
     scan.series = found
     return scan
