@@ -4,7 +4,9 @@ The views build their JSON in :mod:`.api`; these serializers only describe it, s
 /api/schema/ says what a client gets, checked by tests.web.test_api_schema.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.exceptions import APIException
@@ -16,10 +18,20 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in words a person understands.")
 
 
+class TooManyFiles(exceptions.APIException):
+    status_code = 400
+    default_code = "too_many_files"
+
+
 def exception_handler(exc, context):
     """DRF's own refusals (401, 403, 404, 405, 429) in the same ``{"error", "detail"}`` shape as the API's."""
-    # Django's own 404 and 403 (the ownership check raises them) become DRF's first, so they get the shape too.
-    if isinstance(exc, Http404):
+    # Django's own 404 and 403 (the ownership check raises them) become DRF's first, so they get the shape too;
+    # so does Django's refusal of a body with more files than DATA_UPLOAD_MAX_NUMBER_FILES (an HTML 400 before).
+    if isinstance(exc, TooManyFilesSent):
+        exc = TooManyFiles(f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files can be sent in one request.")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or None)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

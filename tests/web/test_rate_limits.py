@@ -115,6 +115,22 @@ class PredictLimitTests(AlzAwareTestCase):
             self.assertEqual(self.predict(self.patient.user).json()["error"], "throttled")
             self.assertEqual(self.predict(self.other_patient.user).status_code, 400)
 
+    def test_the_counts_are_shared_by_every_server_process(self):
+        """A count another process (another gunicorn worker) wrote is read here: one limit for all of them."""
+        import os
+        import subprocess
+        import sys
+
+        from django.core.cache import cache
+
+        code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+                "from django.core.cache import cache; cache.set('throttle_predict_7', [1.0, 2.0], 60)")
+        env = {**os.environ, "DEBUG": "1", "CACHE_LOCATION": settings.CACHES["default"]["LOCATION"]}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                              cwd=settings.BASE_DIR)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(cache.get("throttle_predict_7"), [1.0, 2.0])
+
     def test_the_predict_rate_is_set_by_the_environment(self):
         import os
         import subprocess
