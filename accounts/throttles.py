@@ -56,6 +56,19 @@ class ResetAddressThrottle(AddressRateThrottle):
     scope = "reset_address"
 
 
+class SignupAddressThrottle(AddressRateThrottle):
+    """Sign-ups from one client address: accounts are not made by the hundred."""
+
+    scope = "signup_address"
+
+
+class PasswordCheckThrottle(UserRateThrottle):
+    """Forms of a signed-in account that check its password (change it, close the account): a borrowed,
+    signed-in browser cannot guess it without limit."""
+
+    scope = "password_check"
+
+
 class PredictThrottle(UserRateThrottle):
     """Per signed-in user: each call runs the network."""
 

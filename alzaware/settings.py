@@ -234,6 +234,9 @@ REST_FRAMEWORK = {
         "token_address": os.environ.get("TOKEN_ADDRESS_RATE", "100/hour"),
         "reset_email": os.environ.get("PASSWORD_RESET_RATE", "5/hour"),
         "reset_address": os.environ.get("PASSWORD_RESET_ADDRESS_RATE", "20/hour"),
+        "signup_address": os.environ.get("SIGNUP_ADDRESS_RATE", "10/hour"),
+        # Per account, on the password-change and close-account forms.
+        "password_check": os.environ.get("PASSWORD_CHECK_RATE", "10/hour"),
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=float(os.environ.get("API_TOKEN_HOURS", 24)))

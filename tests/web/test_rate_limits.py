@@ -193,3 +193,31 @@ class EmailCaseTests(AlzAwareTestCase):
         answer = self.client.post(reverse("api-token"), {"email": "ADA@example.com", "password": PASSWORD},
                                   content_type="application/json")
         self.assertEqual(answer.status_code, 200)
+
+
+class SignedInPasswordLimitTests(AlzAwareTestCase):
+    def test_password_guesses_on_the_change_form_are_limited(self):
+        self.login(self.patient.user)
+        form = {"old_password": "a-guess", "new_password1": "An0ther-long-phrase", "new_password2": "An0ther-long-phrase"}
+        with rates(password_check="3/hour"):
+            statuses = [self.client.post(reverse("password_change"), form).status_code for _ in range(4)]
+        self.assertEqual(statuses, [200, 200, 200, 429])
+
+    def test_password_guesses_on_the_close_account_form_are_limited(self):
+        self.login(self.patient.user)
+        with rates(password_check="3/hour"):
+            statuses = [self.client.post(reverse("delete_account"), {"password": "a-guess"}).status_code
+                        for _ in range(4)]
+            self.assertEqual(statuses, [400, 400, 400, 429])
+            # The limit is the account's: another patient's form is not held up.
+            self.login(self.other_patient.user)
+            self.assertEqual(self.client.post(reverse("delete_account"), {"password": "a-guess"}).status_code, 400)
+
+
+class SignupLimitTests(AlzAwareTestCase):
+    def test_sign_ups_from_one_client_address_are_limited(self):
+        def sign_up(i):
+            return self.client.post(reverse("signup"), {"email": f"new{i}@example.com"}, REMOTE_ADDR="10.0.9.1")
+
+        with rates(signup_address="2/hour"):
+            self.assertEqual([sign_up(i).status_code for i in range(3)], [200, 200, 429])
