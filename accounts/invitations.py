@@ -14,9 +14,11 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit
+from audit import trail
 from .mailer import queue_email
-from .models import SHARING_ACTIONS, AuditAction, AuditEntry, DoctorCode, Invitation
+from audit.models import SHARING_ACTIONS, AuditAction, AuditEntry
+
+from .models import DoctorCode, Invitation
 
 # No 0/O or 1/I/L: the code is read out or copied from paper.
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -37,7 +39,7 @@ def invite(request, patient, email):
     """Invite ``email`` to see the results: the invitation, its audit entry and its e-mail (sent by the worker)."""
     invitation = Invitation.objects.create(patient=patient, email=email.strip().lower(),
                                            token=secrets.token_urlsafe(32))
-    audit.record(request, AuditAction.DOCTOR_INVITED, patient.pk)
+    trail.record(request, AuditAction.DOCTOR_INVITED, patient.pk)
     queue_email(invitation.email, "emails/invitation", {"path": reverse("accept_invitation", args=[invitation.token])})
     return invitation
 
@@ -60,7 +62,7 @@ def accept(request, token):
     invitation.accepted_at, invitation.accepted_by = timezone.now(), doctor
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     invitation.patient.doctors.add(doctor)
-    audit.record(request, AuditAction.DOCTOR_ACCEPTED, invitation.patient_id, doctor=doctor)
+    trail.record(request, AuditAction.DOCTOR_ACCEPTED, invitation.patient_id, doctor=doctor)
     return invitation
 
 
@@ -71,7 +73,7 @@ def share_by_code(request, patient, code):
     if found is None or not found.doctor.is_doctor or not found.doctor.is_active:
         raise ValidationError("No doctor has this code. Please check it with your doctor.")
     patient.doctors.add(found.doctor)
-    audit.record(request, AuditAction.DOCTOR_CODE, patient.pk, doctor=found.doctor)
+    trail.record(request, AuditAction.DOCTOR_CODE, patient.pk, doctor=found.doctor)
     return found.doctor
 
 
@@ -82,7 +84,7 @@ def withdraw(request, patient, doctor_id):
     if doctor is None:
         raise Http404("This doctor cannot see your results.")
     patient.doctors.remove(doctor)
-    audit.record(request, AuditAction.ACCESS_WITHDRAWN, patient.pk, doctor=doctor)
+    trail.record(request, AuditAction.ACCESS_WITHDRAWN, patient.pk, doctor=doctor)
     return doctor
 
 

@@ -9,13 +9,13 @@ from django.views.decorators.http import require_POST
 from . import invitations
 from .forms import NotificationsForm
 from .sharing_forms import CodeForm, InviteForm
-from .views import patient_of
+from .roles import own_patient
 
 
 @login_required
 def sharing(request):
     """The patient's doctors, with a way to withdraw each, to invite one by e-mail, or to enter a doctor's code."""
-    patient = patient_of(request.user)
+    patient = own_patient(request.user)
     invite_form = InviteForm(request.POST if "invite-email" in request.POST else None, prefix="invite")
     code_form = CodeForm(request.POST if "code-code" in request.POST else None, prefix="code")
     if request.method == "POST":
@@ -51,7 +51,7 @@ def act_on(request, patient, invite_form, code_form):
 @require_POST
 @login_required
 def withdraw(request, doctor_id):
-    doctor = invitations.withdraw(request, patient_of(request.user), doctor_id)
+    doctor = invitations.withdraw(request, own_patient(request.user), doctor_id)
     messages.success(request, f"{doctor.professional_name} can no longer see your results.")
     return redirect("sharing")
 
@@ -59,7 +59,7 @@ def withdraw(request, doctor_id):
 @require_POST
 @login_required
 def cancel_invitation(request, invitation_id):
-    invitation = invitations.cancel(request, patient_of(request.user), invitation_id)
+    invitation = invitations.cancel(request, own_patient(request.user), invitation_id)
     messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
     return redirect("sharing")
 

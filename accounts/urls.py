@@ -2,10 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import sharing_views, views, welcome_views
-from .throttles import ResetAddressThrottle, ResetEmailThrottle, throttled
+from .throttles import (PasswordCheckThrottle, ResetAddressThrottle, ResetEmailThrottle, SignupAddressThrottle,
+                        throttled)
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
+    path("signup/", throttled(SignupAddressThrottle)(views.signup), name="signup"),
     path("confirm/", welcome_views.confirm_email_sent, name="confirm_email_sent"),
     path("confirm/again/", welcome_views.resend_confirmation, name="resend_confirmation"),
     path("confirm/<uidb64>/<token>/", welcome_views.confirm_email, name="confirm_email"),
@@ -17,12 +18,14 @@ urlpatterns = [
     path("notifications/", sharing_views.notifications, name="notifications"),
     path("settings/", views.preferences, name="preferences"),
     path("export/", views.export, name="export"),
-    path("delete/", views.delete, name="delete_account"),
+    path("delete/", throttled(PasswordCheckThrottle)(views.delete), name="delete_account"),
     path("logout/", views.LogOut.as_view(), name="logout"),
     path("api-sign-out/", views.sign_out_of_api, name="sign_out_of_api"),
     # Django's reset form, limited per e-mail address and per client address (accounts.throttles).
     path("password_reset/", throttled(ResetEmailThrottle, ResetAddressThrottle)(
         auth_views.PasswordResetView.as_view()), name="password_reset"),
-    # login, logout, password change and the rest of the reset
+    path("password_change/", throttled(PasswordCheckThrottle)(auth_views.PasswordChangeView.as_view()),
+         name="password_change"),
+    # login, logout, the password change's done page and the rest of the reset
     path("", include("django.contrib.auth.urls")),
 ]

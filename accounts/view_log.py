@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from assessments.models import Assessment
 
-from .models import SHARING_ACTIONS, AuditAction, AuditEntry
+from audit.models import SHARING_ACTIONS, AuditAction, AuditEntry
 
 FOLD_WINDOW = timedelta(minutes=10)
 IMAGE_READS = {AuditAction.SCAN_IMAGE, AuditAction.OVERLAY_IMAGE, AuditAction.SLICE_IMAGE, AuditAction.CLASS_MAP,

@@ -6,12 +6,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from accounts import audit
 from accounts.confirmation import EmailUnconfirmed
-from accounts.models import AuditAction
+from accounts.roles import acting_patient
 from accounts.tokens import login_or_token_required
 from assessments import intake, reviews, services
 from assessments.presentation import heatmaps, reports, timeline
+from audit import trail
+from audit.models import AuditAction
 from mri import CLASSES
 from mri.explain.overlay import COLORMAPS
 from mri.io import ScanRejected
@@ -30,8 +31,8 @@ def history(request):
 
 @login_required
 def timeline_view(request):
-    patient = services.patient_of(request.user)
-    audit.record(request, AuditAction.TIMELINE, patient.pk)
+    patient = acting_patient(request.user, "keep a timeline of their results")
+    trail.record(request, AuditAction.TIMELINE, patient.pk)
     return render(request, "assessments/timeline.html", timeline.timeline_page(patient, request.GET))
 
 
@@ -136,8 +137,8 @@ def assessment_report(request, pk):
 @login_required
 def history_report(request):
     """The patient's own history with the timeline chart, as a PDF."""
-    patient = services.patient_of(request.user)
-    audit.record(request, AuditAction.REPORT, patient.pk)
+    patient = acting_patient(request.user, "keep a timeline of their results")
+    trail.record(request, AuditAction.REPORT, patient.pk)
     return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
                         "alzaware-results.pdf")
 

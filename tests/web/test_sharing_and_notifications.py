@@ -11,7 +11,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.mailer import MAX_ATTEMPTS
-from accounts.models import AuditAction, AuditEntry, Invitation
+from accounts.models import Invitation
+from audit.models import AuditAction, AuditEntry
 from assessments import intake
 from mri import CLASSES
 from accounts.models import EmailNotice

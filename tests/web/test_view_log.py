@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from accounts.models import AuditAction, AuditEntry
+from audit.models import AuditAction, AuditEntry
 from accounts.view_log import FOLD_WINDOW
 from tests.base import AlzAwareTestCase, stored_assessment
 

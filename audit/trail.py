@@ -1,27 +1,19 @@
 """The read audit: every look at a patient's data leaves an AuditEntry (see the model for what it holds)."""
 
-import ipaddress
-
-from .models import AuditEntry
-
-
-def client_address(request):
-    """The address the request came from, or None when the server did not give a valid one.
-
-    REMOTE_ADDR as the WSGI server sets it: behind a reverse proxy that is the proxy's, unless the server in
-    front (gunicorn's --forwarded-allow-ips, for one) rewrites it; a client-set header is never trusted here.
-    """
-    address = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+from accounts.addresses import client_address
+from audit.models import SHARING_ACTIONS, AuditEntry
 
 
 def record(request, action, patient_id, assessment_id=None, doctor=None):
     user = request.user if request.user.is_authenticated else None
     return AuditEntry.objects.create(actor=user, patient_id=patient_id, assessment_id=assessment_id,
                                      action=action, address=client_address(request), doctor=doctor)
+
+
+def views_of(patient):
+    """Who read ``patient``'s data, newest first (the viewer's account joined; None if it was closed); changes
+    of who may see it (SHARING_ACTIONS) are not reads."""
+    return AuditEntry.objects.filter(patient=patient).exclude(action__in=SHARING_ACTIONS).select_related("actor")
 
 
 class AuditedChangeView:
