@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .consent import PRIVACY_VERSION
-
 from .models import Patient, User
 
 # A plain text box, not the browser's date picker: the picker's own order (often mm/dd/yyyy) cannot be told

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit import trail
-from .mailer import queue_email
 from audit.models import SHARING_ACTIONS, AuditAction, AuditEntry
 
+from .mailer import queue_email
 from .models import DoctorCode, Invitation
 
 # No 0/O or 1/I/L: the code is read out or copied from paper.

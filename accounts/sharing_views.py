@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 
 from . import invitations
 from .forms import NotificationsForm
-from .sharing_forms import CodeForm, InviteForm
 from .roles import own_patient
+from .sharing_forms import CodeForm, InviteForm
 
 
 @login_required

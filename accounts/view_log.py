@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from assessments.models import Assessment
-
 from audit.models import SHARING_ACTIONS, AuditAction, AuditEntry
 
 FOLD_WINDOW = timedelta(minutes=10)

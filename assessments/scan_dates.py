@@ -9,8 +9,9 @@ import datetime
 
 from django.utils import timezone
 
-from .models import ScanDateSource
 from mri.io.dicom import SCAN_DATE
+
+from .models import ScanDateSource
 
 EARLIEST = datetime.date(1900, 1, 1)
 

@@ -61,15 +61,14 @@ def post(client, data, name):
 
 
 def volume_figures(client, repeat):
-    from assessments.models import Assessment
-    from assessments.tasks import draw_volume_heatmap
-    from tests.fixtures import scan_files
-
     from django.conf import settings
 
+    from assessments.models import Assessment
     from assessments.reading import analyse_slices
     from assessments.services import current_engine
+    from assessments.tasks import draw_volume_heatmap
     from mri.io import read_scan
+    from tests.fixtures import scan_files
 
     data = scan_files.mni_nifti_bytes(1, compressed=True)
     pages, workers, analyses = [], [], []

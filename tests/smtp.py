@@ -6,8 +6,8 @@ import email.policy
 import socket
 
 from aiosmtpd.controller import Controller
-from django_tasks_db.models import DBTaskResult
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 
 class Inbox:

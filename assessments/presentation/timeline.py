@@ -8,7 +8,6 @@ from assessments.presentation.chart import ANY_IMPAIRMENT, by_scan_date, timelin
 from mri import CLASSES
 from mri.explain.overlay import valid_colormap
 
-
 # A whole scan's result is the mean over its band, a single picture's is one slice: the two are not one trend.
 KINDS = (("volumes", "Whole scans (a hospital's files or a NIfTI volume)", True),
          ("slices", "Single pictures of one slice", False))

@@ -8,7 +8,6 @@ from django_tasks_db.models import DBTaskResult
 from accounts.consent import PRIVACY_VERSION
 from accounts.models import User
 from assessments.models import Assessment
-
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, make_patient, upload
 from tests.smtp import RealSMTP, body_of, run_task_worker
 

@@ -11,14 +11,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.mailer import MAX_ATTEMPTS
-from accounts.models import Invitation
-from audit.models import AuditAction, AuditEntry
+from accounts.models import EmailNotice, Invitation
 from assessments import intake
-from mri import CLASSES
-from accounts.models import EmailNotice
 from assessments.models import Review
-
-from tests.base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, make_patient, upload
+from audit.models import AuditAction, AuditEntry
+from mri import CLASSES
+from tests.base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, upload
 from tests.smtp import RealSMTP, body_of, free_port, run_task_worker
 
 DOCTOR_MAIL = "dr.who@example.com"

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from audit.models import AuditAction, AuditEntry
 from accounts.view_log import FOLD_WINDOW
+from audit.models import AuditAction, AuditEntry
 from tests.base import AlzAwareTestCase, stored_assessment
 
 
