@@ -6,7 +6,7 @@ from axes.models import AccessAttempt
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -65,9 +65,10 @@ def forget_tasks(assessment_ids):
     """Queued and finished tasks of these assessments. A running one is left to finish: its worker saves its
     outcome into the row, and it names nothing but an id."""
     if assessment_ids:
-        # Every task of assessments.tasks takes an assessment's id first.
-        DBTaskResult.objects.filter(task_path__startswith="assessments.tasks.",
-                                    args_kwargs__args__0__in=assessment_ids).exclude(
+        # Every task of assessments.tasks, and the doctors' e-mail of a new result, takes an assessment's id first.
+        of_assessments = models.Q(task_path__startswith="assessments.tasks.") | models.Q(
+            task_path="assessments.notifications.notify_new_result")
+        DBTaskResult.objects.filter(of_assessments, args_kwargs__args__0__in=assessment_ids).exclude(
             status=TaskResultStatus.RUNNING).delete()
 
 

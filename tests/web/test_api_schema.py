@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from accounts.throttles import PredictThrottle
 from assessments import intake
 from assessments.models import Review, TrainingMatch
+from assessments.tasks import draw_volume_heatmap
 from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes
 from tests.fixtures import dicom_series, scan_files
 from tests.web.test_dicom_series_uploads import study
@@ -97,6 +98,7 @@ class UndocumentedKeyTests(AlzAwareTestCase):
         super().setUp()
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(71)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        draw_volume_heatmap.call(self.volume.pk)  # the task worker's part: heatmap_volume_url from then on
         intake.assess_upload(self.patient, dicom_series.series_zip(study()))
         self.image.ood_status = TrainingMatch.OUT
         self.image.save(update_fields=["ood_status"])

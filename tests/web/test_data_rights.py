@@ -164,13 +164,14 @@ class DeleteAccountTests(AlzAwareTestCase):
         other_browser.post(reverse("login"), {"username": "ada@example.com", "password": "wrong"})
         other_browser.force_login(self.patient.user)
         mine = list(Assessment.objects.filter(patient=self.patient).values_list("pk", flat=True))
-        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 2)
+        # Per upload its faithfulness score and its doctors' e-mail; the volume's 3-D heatmap besides.
+        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 5)
         self.assertEqual(self.delete(PASSWORD).status_code, 200)
         entry = LogEntry.objects.get()
         self.assertEqual((entry.object_repr, entry.change_message), (f"patient {self.patient.pk} (erased)", ""))
         self.assertEqual((entry.user, entry.object_id), (self.doctor, str(self.patient.pk)))
         self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 0)
-        self.assertEqual(DBTaskResult.objects.count(), 1)  # the other patient's
+        self.assertEqual(DBTaskResult.objects.count(), 2)  # the other patient's score and e-mail
         self.assertEqual([s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")], [])
         self.assertEqual(AccessAttempt.objects.count(), 0)
         self.assertEqual(other_browser.get(reverse("assessments:history")).status_code, 302)
