@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 
-from .ml.agreement import agreement
+from assessments.review_statistics import agreement
+
 from .models import CANNOT_TELL, Review
 
 

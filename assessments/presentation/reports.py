@@ -1,0 +1,183 @@
+"""PDF reports to take to the doctor: one assessment, or a patient's whole history with the timeline chart.
+
+Drawn with ReportLab (pure Python: no system libraries to install on a fresh
+clone or in CI, unlike WeasyPrint's Pango/Cairo), and the timeline's own SVG
+drawn into the PDF by svglib, so the report's chart is the page's chart. The
+only personal details printed are the patient's name and date of birth.
+"""
+
+import io
+import os
+from functools import cache
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from svglib.svglib import svg2rlg
+
+from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg
+from assessments.presentation.heatmaps import colour_bar_png
+from mri.explain import regions
+from mri.explain.overlay import valid_colormap
+
+NOT_A_DIAGNOSIS = ("This is not a diagnosis. AlzAware is a research tool. Its result can be wrong, and only a "
+                   "doctor can diagnose dementia. Please discuss this result with your doctor.")
+WIDTH = A4[0] - 4 * cm  # the text column between 2 cm margins
+IMAGE_WIDTH = 5.5 * cm
+# PDF's standard fonts stop at Latin-1 ("Łukasz" prints as "■ukasz"): Debian's DejaVu Sans
+# (fonts-dejavu-core, which .ci/run installs) is embedded when it is there, for every European name.
+UNICODE_FONT = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+@cache
+def fonts():
+    """``(regular, bold)`` font names: DejaVu Sans when installed, else the standard Helvetica."""
+    if not all(os.path.exists(path) for path in UNICODE_FONT):
+        return "Helvetica", "Helvetica-Bold"
+    for name, path in zip(("DejaVuSans", "DejaVuSans-Bold"), UNICODE_FONT):
+        pdfmetrics.registerFont(TTFont(name, path))
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+@cache
+def styles():
+    sheet = getSampleStyleSheet()
+    regular, bold = fonts()
+    for style in sheet.byName.values():
+        style.fontName = bold if "Bold" in getattr(style, "fontName", "") else regular
+    return sheet
+
+
+def grid():
+    return TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 10),
+                       ("FONTNAME", (0, 0), (-1, -1), fonts()[0]),
+                       ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("ALIGN", (1, 0), (-1, -1), "RIGHT")])
+
+
+def text(value, style="BodyText"):
+    return Paragraph(escape(str(value)), styles()[style])
+
+
+def pdf_bytes(story, title):
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,
+                                 bottomMargin=2 * cm, title=title, author="AlzAware")
+    document.build(story)
+    return buffer.getvalue()
+
+
+def who(patient):
+    """Name and date of birth: nothing else that identifies the patient goes into a report."""
+    return [text(f"Patient: {patient.user.get_full_name()}"),
+            text(f"Date of birth: {patient.date_of_birth:%d %B %Y}")]
+
+
+def picture(data, width):
+    """A PNG (bytes) at ``width``, its aspect kept."""
+    image = Image(io.BytesIO(data))
+    image.drawHeight = width * image.imageHeight / image.imageWidth
+    image.drawWidth = width
+    return image
+
+
+def images_row(assessment):
+    """The original and its overlay side by side, with the overlay's colour bar."""
+    with assessment.scan.open("rb") as fh:
+        cells = [picture(fh.read(), IMAGE_WIDTH)]
+    captions = [text("Original MRI")]
+    if assessment.overlay:
+        with assessment.overlay.open("rb") as fh:
+            cells.append(picture(fh.read(), IMAGE_WIDTH))
+        bar = picture(colour_bar_png(valid_colormap(assessment.overlay_colormap)), 0.5 * cm)
+        bar.drawHeight = cells[-1].drawHeight
+        cells.append(bar)
+        captions += [text(f"Heatmap of {assessment.prediction}"), text("high / low")]
+    return Table([cells, captions], style=[("VALIGN", (0, 0), (-1, -1), "TOP")])
+
+
+def probability_table(assessment):
+    rows = [["Grade", "Probability"]]
+    rows += [[name, f"{p:.1%}"] for name, p in assessment.ordered_probabilities()]
+    rows.append([ANY_IMPAIRMENT, f"{assessment.any_impairment:.1%}"])
+    return Table(rows, colWidths=[WIDTH * 0.36, WIDTH * 0.12], style=grid())
+
+
+def region_section(assessment):
+    scores = assessment.regions_of()
+    if not scores:
+        return [text("Region shares could not be measured for this scan.")]
+    rows = [["Region", "Share of the map"]]
+    for grouping, shares in regions.table(scores):
+        rows += [[f"{grouping}: {label}", f"{share:.1%}"] for label, share in shares]
+    return [Table(rows, colWidths=[WIDTH * 0.34, WIDTH * 0.14], style=grid()), Spacer(1, 0.2 * cm),
+            text(regions.sentence(scores))]
+
+
+def review_lines(assessment):
+    """The doctors' reviews as the patient's page shows them: who and when, the note only if it was shared."""
+    lines = []
+    for review in assessment.reviews.select_related("author"):
+        lines.append(text(f"Reviewed by {review.reviewer_name} on {review.created_at:%d %B %Y}."))
+        if review.shared_note:
+            lines.append(text(f"Your doctor's note: {review.shared_note}"))
+    return lines
+
+
+def model_lines(assessment, track_record):
+    """Which model made the result and what it was measured to do on people it never saw."""
+    lines = [text(f"Model version: AlzAware ResNet50, checkpoint {assessment.model_sha256[:12] or 'unknown'}"
+                  + ("" if assessment.model_trained else " (UNTRAINED: ignore this result)"))]
+    if track_record:
+        lines.append(text(
+            f"Measured accuracy ({track_record['protocol']}, {track_record['subjects']} people): the right grade "
+            f"for {track_record['subject_accuracy']:.0%} of people; some impairment told from none with "
+            f"{track_record['any_impairment_balanced_accuracy']:.0%} balanced accuracy."))
+    else:
+        lines.append(text("Measured accuracy: not available for the model that made this result."))
+    return lines
+
+
+def assessment_pdf(assessment, track_record):
+    """One assessment as a PDF (bytes); ``track_record`` is services.track_record's answer for it."""
+    story = [text("AlzAware result", "Title"), *who(assessment.patient),
+             text(f"Scan submitted: {assessment.created_at:%d %B %Y, %H:%M}"), Spacer(1, 0.3 * cm),
+             text(NOT_A_DIAGNOSIS, "Heading4"), text(f"Result: {assessment.prediction}", "Heading2"),
+             images_row(assessment), Spacer(1, 0.3 * cm),
+             # Side by side, so that one result fits on one page.
+             Table([[text("How likely the model thinks each grade is", "Heading3"),
+                      text("Where the heatmap's weight lies", "Heading3")],
+                    [probability_table(assessment), region_section(assessment)]],
+                   colWidths=[WIDTH * 0.5, WIDTH * 0.5], style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
+             Spacer(1, 0.3 * cm), *review_lines(assessment), *model_lines(assessment, track_record)]
+    return pdf_bytes(story, f"AlzAware result of {assessment.created_at:%d %B %Y}")
+
+
+def timeline_drawing(assessments):
+    """The timeline page's SVG chart as a ReportLab drawing, scaled to the text column."""
+    drawing = svg2rlg(io.BytesIO(timeline_svg(assessments).encode()))
+    factor = WIDTH / drawing.width
+    drawing.scale(factor, factor)
+    drawing.width, drawing.height = drawing.width * factor, drawing.height * factor
+    return drawing
+
+
+def history_pdf(patient, assessments):
+    """A patient's whole history (newest first in ``assessments``) with the timeline chart, as a PDF."""
+    assessments = list(assessments)
+    story = [text("AlzAware results over time", "Title"), *who(patient), Spacer(1, 0.3 * cm),
+             text(NOT_A_DIAGNOSIS, "Heading4")]
+    if not assessments:
+        story.append(text("No results yet."))
+        return pdf_bytes(story, "AlzAware results over time")
+    rows = [["Date", "Result", "Confidence", ANY_IMPAIRMENT]]
+    rows += [[f"{a.created_at:%d %b %Y, %H:%M}", a.prediction, f"{a.confidence:.1%}", f"{a.any_impairment:.1%}"]
+             for a in assessments]
+    story += [timeline_drawing(assessments), text("Every result", "Heading3"),
+              Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.34, WIDTH * 0.16, WIDTH * 0.2], style=grid())]
+    return pdf_bytes(story, "AlzAware results over time")
