@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from assessments.ml.preprocess import brain_mask  # mri.inference.preprocess after the layout move
+from .inference.preprocess import brain_mask
 
 
 @dataclass(frozen=True)
