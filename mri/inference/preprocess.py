@@ -52,9 +52,9 @@ def brain_mask(gray: Array, threshold: float = DEFAULT_PREPROCESSING["brain_thre
 
 
 # The heatmap is drawn on the brain and its surface: the brain mask widened by this share of the brain's square
-# side (2 px at the 80-px input, about 4 mm). The network reads the brain's edge (the furrows and fluid at its
-# surface): measured on held-out people, a map cut exactly at the mask lost most of its faithfulness (the app's
-# deletion score, median 2.6x random before, 1.3x cut at the mask, 2.5x with this margin; MODEL_CARD.md).
+# side (2 px at the 80-px input, about 5 mm of brain). The network reads the brain's edge (the furrows and fluid
+# at its surface): measured on held-out people, a map cut exactly at the mask lost most of its faithfulness
+# (the app's deletion score, median 2.6x random before, 1.3x cut at the mask, 2.5x with this margin; MODEL_CARD.md).
 SURFACE_MARGIN = 0.025
 
 
