@@ -27,22 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
-
-import django
-
-django.setup()
-
-from django.conf import settings
-
 from benchmarks import engine_bench
+from mri import SHIPPED_MODEL
 from mri.inference import engine_choice, onnx_model
 from mri.inference.checkpoint import expected_sha256, load_checkpoint, recorded_split
 from mri.inference.engines import BF16_FLAGS, cpu_flags
 from tests.fixtures import scan_files
 from training.data import load_records, read_gray
+from training.registry import default_model
 
-DEFAULT_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "alzheimer-mri"
+DEFAULT_DATA = SHIPPED_MODEL.parent.parent.parent / "shared" / "data" / "alzheimer-mri"
 CALIBRATION_SLICES = 64
 
 
@@ -93,7 +87,7 @@ def measure(path, data_dir, repeat, warmup):
     load = os.getloadavg()
     return {
         "checkpoint": Path(path).name, "checkpoint_sha256": expected_sha256(path),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "input_size": int(checkpoint["input_size"]), "repeat": repeat, "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(), "load_average": [round(v, 2) for v in load],
         "bf16_flags": sorted(BF16_FLAGS & cpu_flags()), "torch": torch.__version__, "onnxruntime": ort_version(),
@@ -141,7 +135,7 @@ def markdown(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(settings.ALZAWARE_MODEL_PATH))
+    parser.add_argument("--model", default=str(default_model()))
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="training data folder with manifest.csv")
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)

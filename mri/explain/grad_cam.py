@@ -6,6 +6,8 @@ class ``c`` is ``ReLU(sum_k W[c, k] A_k) / (h * w)``. Checked against pytorch-gr
 tests.core.test_gradcam.
 """
 
+import torch
+
 from mri.explain.method import ExplanationMethod, register
 
 
@@ -13,6 +15,6 @@ from mri.explain.method import ExplanationMethod, register
 class GradCAM(ExplanationMethod):
     name = "grad-cam"
 
-    def cam_weights(self, activation, fc_weight):
+    def cam_weights(self, activation: torch.Tensor, fc_weight: torch.Tensor) -> torch.Tensor:
         h, w = activation.shape[-2:]
         return fc_weight / (h * w)

@@ -7,25 +7,26 @@ goes to Pillow, last, after :data:`NOT_SCANS` has named the files people pick by
 
 from mri.io import dicom, errors, nifti, rasters
 from mri.io.registry import Reader
-from mri.io.scan import slice_scan, volume_scan
+from mri.io.scan import Scan, slice_scan, volume_scan
 
 
-def read_raster(data, nested):
+def read_raster(data: bytes, nested: bool) -> Scan:
     gray, source_format = rasters.read_raster(data)
     return slice_scan(gray, source_format)
 
 
-def read_dicom(data, nested):
+def read_dicom(data: bytes, nested: bool) -> Scan | None:
     if not dicom.is_dicom(data):
         return None
     gray, acquisition = dicom.read_dicom(data)
     return slice_scan(gray, "dicom", acquisition)
 
 
-def read_nifti(data, nested):
+def read_nifti(data: bytes, nested: bool) -> Scan | None:
     volume = nifti.sniff(data)
     if volume is not None:
-        slices, positions, acquisition, band = nifti.read_nifti(*volume)
+        with nifti.decoding():
+            slices, positions, acquisition, band = nifti.read_nifti(*volume)
         return volume_scan(slices, positions, acquisition, band)
     if nifti.is_gzip(data):
         raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",
@@ -48,7 +49,7 @@ SIGNATURES = [
 ]
 
 
-def identify_other(data):
+def identify_other(data: bytes) -> str | None:
     for magic, what in SIGNATURES:
         if data.startswith(magic):
             return what
@@ -64,7 +65,7 @@ def identify_other(data):
     return None
 
 
-def refuse_known_non_scans(data, nested):
+def refuse_known_non_scans(data: bytes, nested: bool) -> None:
     """No format of ours: refuses what it can name, and leaves the rest to Pillow."""
     what = identify_other(data)
     if what == "a text file" or what == "a web page":

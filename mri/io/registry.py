@@ -6,9 +6,10 @@ and the API schema (:func:`upload_help`). Adding a format is one module that def
 :func:`register` call (``mri/io/__init__.py`` registers the built-in ones).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,21 +23,22 @@ class Reader:
     """
 
     name: str
-    read: Callable
-    formats: dict  # ``source_format`` code -> the name shown for it
-    listed: tuple = ()  # how people are told of it, e.g. ("PNG", "JPEG") or ("NIfTI (.nii or .nii.gz)",)
+    # (data, nested) -> a mri.io.scan.Scan, or None (Any: that module imports this one)
+    read: Callable[[bytes, bool], Any]
+    formats: dict[str, str]  # ``source_format`` code -> the name shown for it
+    listed: tuple[str, ...] = ()  # how people are told of it, e.g. ("PNG", "JPEG") or ("NIfTI (.nii or .nii.gz)",)
     volume: bool = False  # a volume (its upload keeps every analysed slice) rather than one slice
     upload_hint: str = ""  # for a volume: how a patient picks it, in the upload form's words
     order: int = 50
 
 
-READERS = []
+READERS: list[Reader] = []
 # Live views of the registry: the same objects whatever is registered later, so that importers see every format.
-FORMAT_NAMES = {}
-VOLUME_FORMATS = set()
+FORMAT_NAMES: dict[str, str] = {}
+VOLUME_FORMATS: set[str] = set()
 
 
-def register(reader):
+def register(reader: Reader) -> Reader:
     """Add ``reader`` (replacing one of the same name) and return it."""
     unregister(reader.name)
     READERS.append(reader)
@@ -46,7 +48,7 @@ def register(reader):
     return reader
 
 
-def unregister(name):
+def unregister(name: str) -> None:
     for reader in [one for one in READERS if one.name == name]:
         READERS.remove(reader)
         for code in reader.formats:
@@ -55,7 +57,7 @@ def unregister(name):
 
 
 @contextmanager
-def registered(reader):
+def registered(reader: Reader) -> Iterator[Reader]:
     """``reader`` registered for the ``with`` block only (tests, experiments)."""
     register(reader)
     try:
@@ -64,27 +66,27 @@ def registered(reader):
         unregister(reader.name)
 
 
-def in_order_tried():
+def in_order_tried() -> list[Reader]:
     return sorted(READERS, key=lambda reader: reader.order)
 
 
-def or_list(names):
-    names = list(names)
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+def or_list(names: Iterable[str]) -> str:
+    listed = list(names)
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
 
 
-def listed(volume):
+def listed(volume: bool) -> list[str]:
     return [name for reader in READERS if reader.volume == volume for name in reader.listed]
 
 
-def accepted():
+def accepted() -> str:
     """What to upload instead of a refused file, as one phrase: "a brain MRI slice as PNG, ... or DICOM, or ..."."""
     volumes = " or ".join(f"as {name}" for name in listed(volume=True))
     return f"a brain MRI slice as {or_list(listed(volume=False))}" + (f", or a brain MRI volume {volumes}"
                                                                        if volumes else "")
 
 
-def upload_help():
+def upload_help() -> str:
     """The upload's help for people and for the API schema: one slice's formats, then the ways to send a volume."""
     hints = [reader.upload_hint for reader in READERS if reader.volume and reader.upload_hint]
     text = f"One picture of the scan ({or_list(listed(volume=False))})."
