@@ -110,7 +110,7 @@ def erasures(env):
                                                 data={"password": PASSWORD, "csrfmiddlewaretoken": t}).status_code
                         for s, t in zip(sessions, tokens)])
     left = manage(env, "shell", "-c", "from accounts.models import User; "
-                  "print(User.objects.filter(email__startswith='erase').count())").stdout.strip()
+                  "print(User.objects.filter(email__startswith='erase').count())").stdout.strip().splitlines()[-1]
     return {"check": "ten erasures at once", "statuses": statuses, "accounts_left": int(left)}
 
 
@@ -158,17 +158,21 @@ def main():
                           SWEEP_INTERVAL_SECONDS="2")
         assert manage(env, "migrate", "--noinput").returncode == 0
         processes = start(env, log)
-        print(json.dumps(erasures(env)), flush=True)
-        threads, statuses = crash(env, kill_after)
-        stop(processes, signal.SIGKILL)
+        try:
+            print(json.dumps(erasures(env)), flush=True)
+            threads, statuses = crash(env, kill_after)
+        finally:
+            stop(processes, signal.SIGKILL)
         for thread in threads:
             thread.join()
         print(json.dumps({"check": f"kill -9 {kill_after} s into six volume uploads", "answers": statuses,
                           "after_the_kill": state(env)}), flush=True)
         processes = start(env, log)
-        time.sleep(grace + 6)  # the grace period and lease, then a sweep (every 2 s) and the retried tasks
-        print(json.dumps({"check": "restarted, after the grace period", "state": state(env)}), flush=True)
-        stop(processes)
+        try:
+            time.sleep(grace + 6)  # the grace period and lease, then a sweep (every 2 s) and the retried tasks
+            print(json.dumps({"check": "restarted, after the grace period", "state": state(env)}), flush=True)
+        finally:
+            stop(processes)
         log.flush()
         errors = Path(folder, "server.log").read_text().count("Traceback")
         print(json.dumps({"check": "tracebacks in the server's log", "count": errors}), flush=True)
