@@ -66,4 +66,4 @@ test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
 	$(PY) manage.py test tests --noinput
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules vendor/niivue
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .cache staticfiles .secret-key $(ONNX) node_modules vendor/niivue
