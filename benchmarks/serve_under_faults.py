@@ -2,7 +2,9 @@
 issue 25: ten account deletions at once, then `kill -9` of everything during six volume uploads, a restart and
 the sweep. Prints figures as JSON lines; a fresh database and media folder in a temporary folder.
 
-``python -m benchmarks.serve_under_faults`` (about two minutes; it loads the model in each server process).
+``python -m benchmarks.serve_under_faults [SECONDS]`` (a few minutes; it loads the model in each server process),
+SECONDS before the kill (8 by default); ``python -m benchmarks.serve_under_faults predict``: 70 predictions at
+once with one token against the 30/hour limit, counted over both server processes.
 """
 
 import json
@@ -150,7 +152,32 @@ def crash(env, kill_after):
     return threads, statuses
 
 
+def predict_limit(env, calls=70):
+    """``calls`` predictions with one token, spread over the server's processes: how many were let through."""
+    make_patients(env, 1, "predict")
+    token = requests.post(f"{BASE}/api/token/", json={"email": "predict0@example.com", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Token {token['token']}"}
+    statuses = at_once([lambda: requests.post(f"{BASE}/api/predict", headers=headers, timeout=120,
+                                              files={"file": ("note.txt", b"not a scan")}).status_code
+                        for _ in range(calls)])
+    return {"check": f"{calls} predictions at once against the 30/hour limit", "statuses":
+            {str(status): statuses.count(status) for status in sorted(set(statuses), key=str)}}
+
+
+def main_predict():
+    with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "server.log", "w") as log:
+        env = environment(folder)
+        assert manage(env, "migrate", "--noinput").returncode == 0
+        processes = start(env, log)
+        try:
+            print(json.dumps(predict_limit(env)), flush=True)
+        finally:
+            stop(processes)
+
+
 def main():
+    if sys.argv[1:2] == ["predict"]:
+        return main_predict()
     kill_after = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
     grace = 5
     with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "server.log", "w") as log:
