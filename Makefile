@@ -1,5 +1,5 @@
 # Everything a fresh clone needs: `make run` serves the app for development, `make serve` as in production,
-# `make test` runs the tests.
+# `make test` runs the tests (`make test-fast` all but those tagged slow), `make lint` checks the code.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ MODEL := models/alzaware-resnet50.pt
 # the checkpoint's SHA-256 is recorded inside it and a stale one is refused, so the app serves eager PyTorch).
 ONNX := $(MODEL:.pt=.onnx)
 
-.PHONY: run serve test migrate static clean
+.PHONY: run serve test test-fast lint migrate static clean
 
 $(VENV)/.stamp-app: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,15 @@ serve: migrate static .secret-key $(ONNX)
 
 test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
 	$(PY) manage.py test tests --noinput
+
+# Everything but what is tagged slow (training, cross-validation, browsers, real servers): CONTRIBUTING.md.
+test-fast: $(VENV)/.stamp-test static $(ONNX) $(NPM)
+	$(PY) manage.py test tests --noinput --exclude-tag slow
+
+# ruff (lint and import order) and mypy (strict on mri/), as configured in pyproject.toml.
+lint: $(VENV)/.stamp-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .cache staticfiles .secret-key $(ONNX) node_modules vendor/niivue

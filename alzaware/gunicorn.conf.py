@@ -1,6 +1,6 @@
 """gunicorn settings for `make serve`; each can be overridden by the environment (GUNICORN_WORKERS, ...).
 
-Sizing, from the measured cost of one analysis (README "Serving"): a forward of the
+Sizing, from the measured cost of one analysis (docs/serving-and-scaling.md): a forward of the
 ResNet50 is CPU-bound, so one worker process per core, each with a single torch thread,
 uses every core without two forwards fighting over one. A few threads per worker keep
 uploads, page views and image downloads moving while a forward runs; torch releases the

@@ -1,8 +1,6 @@
 """AlzAware settings: every value can be set from the environment, with working defaults."""
 
 import os
-import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +15,18 @@ import mri
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name, default):
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    """A yes/no variable: unset or empty means ``default``; a value that is neither yes nor no (a typo such as
+    "ture") stops the process instead of silently meaning no."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"{name} must be one of {sorted(TRUE | FALSE)}, not {value!r}.")
+    return value in TRUE
 
 
 def env_list(name, default):
@@ -27,21 +35,14 @@ def env_list(name, default):
 
 # Off unless switched on: `make run` sets DEBUG=1 for development.
 DEBUG = env_bool("DEBUG", False)
-# `manage.py test` runs with DEBUG off (Django forces it) but is not a deployment: it keeps plain HTTP and the
-# console e-mail. Everything else with DEBUG off gets production's defaults.
-TESTING = sys.argv[1:2] == ["test"]
-PRODUCTION = not DEBUG and not TESTING
-# A server (a WSGI server, or runserver) with DEBUG off refuses to start without SECRET_KEY. Management
-# commands that serve no one (test, analyze, cross_validate, migrate, ...) may use the development key.
-# Scripts and tools that only read the settings (benchmarks/load_test.py, training/robustness.py) are not servers.
-SERVING = os.environ.get("ALZAWARE_SERVING") == "1" or sys.argv[1:2] == ["runserver"]
+# DEBUG off gets production's defaults. The test runner (alzaware.testing) runs with DEBUG off but is no
+# deployment: it switches back to plain HTTP when it sets up, as Django itself switches e-mail off there.
+PRODUCTION = not DEBUG
 
+# Commands that serve no one (analyze, migrate, scripts that read the settings) may use the development key;
+# the WSGI and ASGI applications refuse it when DEBUG is off (alzaware.serving), so no server starts with it.
 DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and SERVING:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README, Deploying).")
-    SECRET_KEY = DEVELOPMENT_KEY
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEVELOPMENT_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "accounts",
+    "audit",
     "assessments",
     # Deletes a FileField's file when its row is deleted (after the commit) or the field is replaced: a
     # deleted account or assessment leaves no scan, overlay, map or slice image behind. Last, as it asks.
@@ -123,6 +125,7 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "alzaware.wsgi.application"
+TEST_RUNNER = "alzaware.testing.TestRunner"
 
 # SQLite (the default) in WAL mode, with a busy timeout and immediate transactions (alzaware/sqlite.py).
 DATABASES = {
@@ -192,7 +195,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AlzAware <noreply@loc
 
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 # Django's own limit counts only the non-file fields; an upload's size is checked before its body is parsed
-# (assessments.services.refuse_large_body) and files over this threshold are spooled to disk, not memory.
+# (alzaware.middleware.limit_request_body) and files over this threshold are spooled to disk, not memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A DICOM series may be uploaded as its files picked together, one per slice: as many as a ZIP may hold
@@ -245,12 +248,11 @@ API_TOKEN_LIFETIME = timedelta(hours=float(os.environ.get("API_TOKEN_HOURS", 24)
 # process (Django's default), each gunicorn worker kept its own counts and 51 of 70 predictions got through the
 # 30/hour limit (issue 25). Files in a folder shared by the processes of one machine by default; several
 # machines need one shared cache (CACHE_BACKEND/CACHE_LOCATION, e.g. the database cache after
-# `createcachetable`). The tests get a folder of their own.
+# `createcachetable`). The test runner gives the tests a folder of their own (alzaware/testing.py).
 CACHES = {
     "default": {
         "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.filebased.FileBasedCache"),
-        "LOCATION": os.environ.get("CACHE_LOCATION") or (
-            tempfile.mkdtemp(prefix="alzaware-test-cache-") if TESTING else str(BASE_DIR / ".cache")),
+        "LOCATION": os.environ.get("CACHE_LOCATION") or str(BASE_DIR / ".cache"),
     }
 }
 
@@ -309,8 +311,9 @@ LOGGING = {
         # A task that raised (the faithfulness score), with its traceback, from the task worker.
         "django_tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "assessments": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        # Lockouts (addresses and e-mails masked by django-axes); the tests provoke dozens on purpose.
-        "axes": {"handlers": ["console"], "level": "ERROR" if TESTING else os.environ.get("LOG_LEVEL", "INFO"),
+        # Lockouts (addresses and e-mails masked by django-axes); the test runner quiets them, since the tests
+        # provoke dozens on purpose.
+        "axes": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"),
                  "propagate": False},
     },
 }

@@ -7,7 +7,7 @@ import zipfile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from accounts.audit import viewer_name, views_of
+from audit.trail import viewer_name, views_of
 
 from .models import Assessment
 from .reviews import patient_json

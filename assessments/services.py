@@ -1,10 +1,9 @@
-"""What the views and the API share besides the upload itself (that is :mod:`.intake`): the model in use,
-who may submit, and the one ownership check."""
+"""What the views and the API share besides the upload itself (that is :mod:`.intake`): the model in use and
+the one ownership check (who is a patient is ``accounts.roles``)."""
 
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import Http404
 from django.utils.safestring import mark_safe
@@ -40,14 +39,6 @@ def model_card_html():
     text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     # CommonMark (with tables), so that code blocks inside list items render as the card's author meant.
     return mark_safe(MarkdownIt("commonmark").enable("table").render(text))
-
-
-def patient_of(user):
-    """Only patients submit scans; doctors and admins review them."""
-    patient = getattr(user, "patient", None) if user.is_authenticated else None
-    if patient is None:
-        raise PermissionDenied("Only patients can submit scans.")
-    return patient
 
 
 def get_visible_assessment(user, pk):

@@ -13,9 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import AuditAction, AuditEntry, Patient, User
+from accounts.models import Patient, User
 from assessments import intake
 from assessments.models import Assessment, AssessmentSlice, Review, ScanSeries
+from audit.models import AuditAction, AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
 from tests.fixtures import scan_files
 

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.models import AuditEntry
 from accounts.throttles import PredictThrottle
+from audit.models import AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, upload
 
 LIMIT = settings.AXES_FAILURE_LIMIT

@@ -1,7 +1,7 @@
 """The read audit: every look at a patient's data leaves an AuditEntry (see the model for what it holds)."""
 
-from .addresses import client_address
-from .models import AuditEntry
+from accounts.addresses import client_address
+from audit.models import AuditEntry
 
 
 def record(request, action, patient_id, assessment_id=None):
