@@ -8,7 +8,7 @@ import sys
 from unittest import mock
 
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from django.urls import reverse
 
 from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
@@ -36,6 +36,7 @@ def settings_of(**env):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@tag("slow")  # each test starts a Python process that loads the settings
 class DeploySettingsTests(SimpleTestCase):
     def test_check_deploy_reports_no_issues_under_the_production_variables(self):
         done = run(["manage.py", "check", "--deploy"], **PRODUCTION)

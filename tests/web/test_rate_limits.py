@@ -4,6 +4,7 @@ predict endpoints are limited in rate (DRF throttles, rates in settings)."""
 from unittest import mock
 
 from django.conf import settings
+from django.test import tag
 from django.urls import reverse
 
 from accounts.throttles import PredictThrottle
@@ -101,6 +102,7 @@ class PasswordResetLimitTests(AlzAwareTestCase):
         self.assertGreater(int(response["Retry-After"]), 0)
 
 
+@tag("slow")  # starts a Python process that loads the settings
 class PredictLimitTests(AlzAwareTestCase):
     def predict(self, user):
         self.client.force_login(user)
