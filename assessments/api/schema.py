@@ -74,7 +74,7 @@ class Answer(serializers.Serializer):
     """A read-only answer built by its own fields (the one source of the API's JSON and of its schema): each
     ``get_<key>`` method gives a key's value, and the keys in ``omitted_when_none`` are left out when None."""
 
-    omitted_when_none = ()
+    omitted_when_none: tuple[str, ...] = ()
 
     def to_representation(self, instance):
         answer = super().to_representation(instance)
