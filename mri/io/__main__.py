@@ -3,7 +3,7 @@
 from mri.io import registry
 
 
-def formats_table():
+def formats_table() -> str:
     lines = ["| reader | stored as (`source_format`: name) | told to people as | a volume | tried |",
              "| --- | --- | --- | --- | ---: |"]
     for reader in registry.READERS:
