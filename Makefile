@@ -49,7 +49,7 @@ static: $(VENV)/.stamp-app $(NIIVUE)
 # Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
 # Development: debug pages, the development key, plain HTTP, e-mails on the console.
 run: migrate static $(ONNX)
-	$(PY) manage.py db_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	$(PY) manage.py task_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 # Production settings, but reachable over plain HTTP on this machine: HTTPS redirect, HSTS and secure cookies
@@ -59,7 +59,7 @@ serve: migrate static .secret-key $(ONNX)
 		SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="$${SECURE_HSTS_SECONDS:-0}" \
 		SECURE_COOKIES="$${SECURE_COOKIES:-0}" SECURE_PROXY_SSL_HEADER="$${SECURE_PROXY_SSL_HEADER:-0}" \
 		NUM_PROXIES="$${NUM_PROXIES:-0}"; \
-	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	$(PY) manage.py task_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
 test: $(VENV)/.stamp-test static $(ONNX) $(NPM)

@@ -17,6 +17,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, email):
+        """Sign-in finds the account whatever the case of the e-mail typed: "Ada@" is "ada@" (stored lower-case)."""
+        return self.get(email__iexact=str(email).strip())
+
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)

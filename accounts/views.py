@@ -34,7 +34,8 @@ class LogOut(LogoutView):
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.success(request, "You have logged out. Thank you for using AlzAware.")
+        messages.success(request, "You have logged out. Thank you for using AlzAware. Programs using your API "
+                                  "token stay signed in until it expires or you sign them out on your account page.")
         return response
 
 

@@ -21,6 +21,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 # Each worker loads the model itself (wsgi.py), after the fork: torch's thread pools are not fork-safe.
 preload_app = False
 accesslog = "-"
+# The path without its query string, and no Referer: a doctor's admin search (?q=alice) put patients' names
+# into the access log through both (issue 25). Address, time, method, path, protocol, status, size, user agent.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 TORCH_THREADS = int(os.environ.get("TORCH_THREADS", max(1, CORES // workers)))
 
 

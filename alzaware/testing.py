@@ -8,6 +8,8 @@ from no proxy, and the many lockouts the tests provoke on purpose stay out of th
 
 import copy
 import logging
+import shutil
+import tempfile
 
 from django.conf import settings
 from django.test.runner import DiscoverRunner
@@ -34,7 +36,11 @@ class TestRunner(DiscoverRunner):
         # for schemathesis) configures the logging afresh from them.
         quiet = copy.deepcopy(settings.LOGGING)
         quiet["loggers"]["axes"]["level"] = "ERROR"
-        self._plain_http = override_settings(**PLAIN_HTTP, REST_FRAMEWORK=rest_framework, LOGGING=quiet)
+        # The throttles' counts in a cache of the run's own, never the server's shared folder.
+        self._cache_folder = tempfile.mkdtemp(prefix="alzaware-test-cache-")
+        caches = {"default": {**settings.CACHES["default"], "LOCATION": self._cache_folder}}
+        self._plain_http = override_settings(**PLAIN_HTTP, REST_FRAMEWORK=rest_framework, LOGGING=quiet,
+                                             CACHES=caches)
         self._plain_http.enable()
         self._axes_level = logging.getLogger("axes").level
         logging.getLogger("axes").setLevel(logging.ERROR)
@@ -42,4 +48,5 @@ class TestRunner(DiscoverRunner):
     def teardown_test_environment(self, **kwargs):
         logging.getLogger("axes").setLevel(self._axes_level)
         self._plain_http.disable()
+        shutil.rmtree(self._cache_folder, ignore_errors=True)
         super().teardown_test_environment(**kwargs)

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from mri.inference.engine import get_engine
 
 from .models import Assessment
+from .sweeper import queue_age_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ def health():
     except DatabaseError:
         logger.exception("Health check: the database does not answer")
         details["database"] = "unavailable"
+    try:
+        details["task_queue_age_seconds"] = queue_age_seconds()
+    except DatabaseError:
+        logger.exception("Health check: the task queue cannot be read")
     try:
         engine = current_engine()
     except Exception:

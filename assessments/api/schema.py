@@ -4,7 +4,9 @@ The serializers here build every answer the views give, so the schema at /api/sc
 code that makes the JSON: tests.web.test_api_schema walks real answers and fails on any undocumented key.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.http import Http404
 from django.urls import reverse
 from django.utils.functional import lazy
@@ -24,10 +26,20 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in words a person understands.")
 
 
+class TooManyFiles(exceptions.APIException):
+    status_code = 400
+    default_code = "too_many_files"
+
+
 def exception_handler(exc, context):
     """DRF's own refusals (401, 403, 404, 405, 429) in the same ``{"error", "detail"}`` shape as the API's."""
-    # Django's own 404 and 403 (the ownership check raises them) become DRF's first, so they get the shape too.
-    if isinstance(exc, Http404):
+    # Django's own 404 and 403 (the ownership check raises them) become DRF's first, so they get the shape too;
+    # so does Django's refusal of a body with more files than DATA_UPLOAD_MAX_NUMBER_FILES (an HTML 400 before).
+    if isinstance(exc, TooManyFilesSent):
+        exc = TooManyFiles(f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files can be sent in one request.")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or None)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -25,7 +25,8 @@ def read_dicom(data: bytes, nested: bool) -> Scan | None:
 def read_nifti(data: bytes, nested: bool) -> Scan | None:
     volume = nifti.sniff(data)
     if volume is not None:
-        slices, positions, acquisition, band = nifti.read_nifti(*volume)
+        with nifti.decoding():
+            slices, positions, acquisition, band = nifti.read_nifti(*volume)
         return volume_scan(slices, positions, acquisition, band)
     if nifti.is_gzip(data):
         raise errors.unsupported("a compressed (.gz) file that is not a NIfTI volume",

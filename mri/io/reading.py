@@ -6,7 +6,7 @@ here, beside the dispatch it calls back for an archive that holds a single file.
 
 from collections.abc import Sequence
 
-from mri.io import archive, errors, registry, series
+from mri.io import archive, errors, nifti, registry, series
 from mri.io.errors import ScanRejected
 from mri.io.registry import Reader
 from mri.io.scan import Scan, log_refusal, volume_scan
@@ -54,7 +54,8 @@ def read_many(members: Sequence[archive.Member]) -> Scan:
     """Several files: a DICOM series, or the one file they hold (hidden files aside) read on its own."""
     if len(members) == 1:
         return read_any(members[0].read(), archive.MAX_MEMBER_BYTES, nested=True)
-    slices, positions, acquisition, band, found = series.read_series(members)
+    with nifti.decoding():
+        slices, positions, acquisition, band, found = series.read_series(members)
     scan = volume_scan(slices, positions, acquisition, band, series.FORMAT)
     scan.series = found
     return scan

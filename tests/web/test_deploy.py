@@ -141,3 +141,27 @@ class HeaderTests(AlzAwareTestCase):
         # Nothing personal in a colour bar: it keeps its own caching.
         self.assertEqual(self.client.get(reverse("assessments:colour_bar", args=["viridis"]))["Cache-Control"],
                          "max-age=86400")
+
+
+class AccessLogTests(SimpleTestCase):
+    def test_the_access_log_holds_no_query_string_and_no_referer(self):
+        """A line as gunicorn writes it with the configured format, for a doctor's admin search."""
+        import runpy
+        import types
+        from datetime import timedelta
+
+        from gunicorn.config import Config
+        from gunicorn.glogging import Logger
+
+        conf = runpy.run_path(str(settings.BASE_DIR / "alzaware" / "gunicorn.conf.py"))
+        config = Config()
+        config.set("access_log_format", conf["access_log_format"])
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/admin/accounts/patient/?q=alice", "QUERY_STRING": "q=alice",
+                   "PATH_INFO": "/admin/accounts/patient/", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1",
+                   "HTTP_REFERER": "https://alzaware.example.org/admin/accounts/patient/?q=alice",
+                   "HTTP_USER_AGENT": "Firefox"}
+        response = types.SimpleNamespace(status="200 OK", sent=512, headers=[])
+        atoms = Logger(config).atoms(response, types.SimpleNamespace(headers=[]), environ, timedelta(seconds=1))
+        line = config.access_log_format % atoms
+        self.assertIn('"GET /admin/accounts/patient/ HTTP/1.1" 200 512', line)
+        self.assertNotIn("alice", line)
