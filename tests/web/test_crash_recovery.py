@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.test import override_settings, tag, TransactionTestCase
+from django.test import TransactionTestCase, override_settings, tag
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
