@@ -12,7 +12,6 @@ from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
-
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 

@@ -8,9 +8,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from alzaware.sqlite import for_concurrent_use
-
 import mri
+from alzaware.sqlite import for_concurrent_use
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

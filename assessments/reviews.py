@@ -7,7 +7,6 @@ from assessments.review_statistics import agreement
 
 from .models import CANNOT_TELL, Review
 
-
 # What a doctor's form changes in a review (the rest is set when it is first saved).
 EDITABLE = ["agrees", "grade", "note", "share_note", "updated_at"]
 

@@ -20,7 +20,7 @@ def views_of(patient):
 class AuditedChangeView:
     """An admin whose change page of one object records a read of its patient's data each time it is shown."""
 
-    # An AuditAction; Any, since mypy without Django's plugin reads a TextChoices member as its (value, label).
+    # An AuditAction; Any because mypy, without Django's stubs, reads a TextChoices member as a tuple.
     audit_action: Any = None
 
     def audit_target(self, obj):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import Client
+from django.test import Client, tag
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -21,6 +21,7 @@ AXE = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
+@tag("slow")  # a live server and a real Chromium (every browser test inherits it)
 class BrowserTestCase(StaticLiveServerTestCase):
     """A live server and one headless chromium for the class; ``self.browser`` makes pages."""
 

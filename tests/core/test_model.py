@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torchvision
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from PIL import Image
 
 from mri import CLASSES
@@ -77,6 +77,7 @@ class ShippedCheckpointTests(SimpleTestCase):
         self.assertIn(first.prediction, CLASSES)
 
 
+@tag("slow")  # python -m training evaluate_model on a drawn folder
 class EvaluateModelCommandTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
