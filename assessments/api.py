@@ -119,7 +119,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         return {
             **super().to_representation(instance),
             **result_json(instance, request),
-            "reviews": [reviews.patient_json(review) for review in instance.reviews.all()],
+            "reviews": [reviews.patient_json(review) for review in reviews.shared_reviews(instance)],
             "url": request.build_absolute_uri(instance.get_absolute_url()),
         }
 

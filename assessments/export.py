@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from .models import Assessment
-from .reviews import patient_json
+from .reviews import patient_json, shared_reviews
 
 
 class Archive:
@@ -64,7 +64,7 @@ def assessment_json(assessment, archive):
         "scan_volume_file": archive.add(assessment.scan_volume, f"{folder}/scan.nii.gz"),
         "heatmap_volume_file": archive.add(assessment.heatmap_volume, f"{folder}/heatmap.nii.gz"),
         "slices": [slice_json(one, folder, archive) for one in assessment.slices.all()],
-        "reviews": [patient_json(review) for review in assessment.reviews.all()],
+        "reviews": [patient_json(review) for review in shared_reviews(assessment)],
     }
 
 

@@ -1,5 +1,3 @@
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,7 +8,7 @@ from accounts import audit
 from accounts.models import AuditAction
 from accounts.tokens import login_or_token_required
 
-from . import heatmaps, intake, reports, reviews, services, timeline
+from . import heatmaps, intake, reports, services, timeline
 from .access import open_assessment
 from .forms import UploadForm, upload_contents
 from .ml import CLASSES
@@ -22,7 +20,7 @@ from .scans.errors import error_body
 
 @login_required
 def history(request):
-    assessments = Assessment.objects.for_user(request.user)
+    assessments = Assessment.objects.for_user(request.user).prefetch_related("reviews__author")
     return render(request, "assessments/history.html", {"assessments": assessments})
 
 
@@ -118,7 +116,7 @@ def history_report(request):
     """The patient's own history with the timeline chart, as a PDF."""
     patient = services.patient_of(request.user)
     audit.record(request, AuditAction.REPORT, patient.pk)
-    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
+    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user).prefetch_related("reviews__author")),
                         "alzaware-results.pdf")
 
 
@@ -160,14 +158,6 @@ def healthz(request):
     response = JsonResponse({"status": "ok" if healthy else "unavailable", **details}, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
-
-
-@staff_member_required
-def agreement(request):
-    """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
-    return render(request, "assessments/agreement.html",
-                  {**admin.site.each_context(request), "title": "Agreement between model and doctors",
-                   "agreement": reviews.agreement_for(request.user)})
 
 
 def not_found(request, exception):

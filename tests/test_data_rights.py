@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from accounts.models import AuditAction, AuditEntry, User
 from assessments import intake
-from assessments.models import Assessment, AssessmentSlice, Review
+from assessments.models import Assessment, AssessmentSlice
 from tools import scan_files
 
-from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
+from .base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
 
 
 def owned_files(assessments):
@@ -32,10 +32,8 @@ class ExportTests(AlzAwareTestCase):
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(61)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(62)))
-        Review.objects.create(assessment=self.image, author=self.doctor, grade=self.image.prediction,
-                              note="Shared with you.", share_note=True)
-        Review.objects.create(assessment=self.volume, author=self.doctor, grade=self.volume.prediction,
-                              note="Kept among doctors.")
+        stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
+        stored_review(self.volume, self.doctor, note="Kept among doctors.")
         self.login(self.patient.user)
 
     def export(self):
