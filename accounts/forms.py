@@ -6,7 +6,6 @@ from django.db import transaction
 
 from .models import Patient, User
 
-
 # A plain text box, not the browser's date picker: the picker's own order (often mm/dd/yyyy) cannot be told
 # in a hint, while "day, month, year" can be typed the way people write their birthday.
 BIRTH_DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%Y-%m-%d"]

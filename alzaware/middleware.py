@@ -33,7 +33,7 @@ def limit_request_body(get_response):
     before any view runs; this answers first (HTTP 413), so a 200 MB body is never read. Django reads no more
     than Content-Length, so a body cannot be longer than it says.
     """
-    from assessments.scans import errors, log_refusal
+    from mri.io import errors, log_refusal
 
     def middleware(request):
         try:
@@ -53,7 +53,7 @@ def limit_request_body(get_response):
 
 class ServerTimingMiddleware:
     """How long the app took for each answer, in the standard ``Server-Timing`` header (browsers' developer
-    tools show it; tools/load_test.py reads it to tell the server's time from the network's)."""
+    tools show it; benchmarks/load_test.py reads it to tell the server's time from the network's)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -9,6 +9,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+import mri
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -28,7 +30,7 @@ TESTING = sys.argv[1:2] == ["test"]
 PRODUCTION = not DEBUG and not TESTING
 # A server (a WSGI server, or runserver) with DEBUG off refuses to start without SECRET_KEY. Management
 # commands that serve no one (test, analyze, cross_validate, migrate, ...) may use the development key.
-# Scripts and tools that only read the settings (tools/load_test.py, tools/robustness.py) are not servers.
+# Scripts and tools that only read the settings (benchmarks/load_test.py, training/robustness.py) are not servers.
 SERVING = os.environ.get("ALZAWARE_SERVING") == "1" or sys.argv[1:2] == ["runserver"]
 
 DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
@@ -190,12 +192,12 @@ MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A DICOM series may be uploaded as its files picked together, one per slice: as many as a ZIP may hold
-# (assessments.scans.archive.MAX_FILES; tests.test_dicom_series holds the two equal).
+# (mri.io.archive.MAX_FILES; tests.core.test_dicom_series holds the two equal).
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
 
 # The trained model that ships in the repo (MODEL_CARD.md). The untrained stand-in of
-# `manage.py make_untrained_model` is a test fixture, never served by default.
-SHIPPED_MODEL = BASE_DIR / "models" / "alzaware-resnet50.pt"
+# `python -m training make_untrained_model` is a test fixture, never served by default.
+SHIPPED_MODEL = mri.SHIPPED_MODEL
 ALZAWARE_MODEL_PATH = Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
 
 # Work done after the response (the heatmap's faithfulness score): queued in the database, in the same
@@ -208,13 +210,13 @@ REST_FRAMEWORK = {
         "accounts.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "assessments.api_schema.exception_handler",
+    "EXCEPTION_HANDLER": "assessments.api.schema.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": int(os.environ.get("API_PAGE_SIZE", 50)),
     "NUM_PROXIES": NUM_PROXIES,
-    # Rates per scope of accounts.throttles and assessments.api; each a number per second/minute/hour/day.
+    # Rates per scope of accounts.throttles and assessments.api.views; each a number per second/minute/hour/day.
     "DEFAULT_THROTTLE_RATES": {
         # Each call runs the network for seconds of CPU: a patient uploads a few scans, not hundreds.
         "predict": os.environ.get("PREDICT_RATE", "30/hour") or None,  # "" lifts the limit

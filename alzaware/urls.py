@@ -9,7 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="assessments:history"), name="home"),
     path("accounts/", include("accounts.urls")),
     path("assessments/", include("assessments.urls")),
-    path("api/", include("assessments.api_urls")),
+    path("api/", include("assessments.api.urls")),
     path("model-card/", assessment_views.model_card, name="model_card"),
     path("healthz", assessment_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

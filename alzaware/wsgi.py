@@ -12,7 +12,7 @@ os.environ["ALZAWARE_SERVING"] = "1"
 
 application = get_wsgi_application()
 
-from assessments.ml.ood import detector_for  # noqa: E402
 from assessments.services import current_engine  # noqa: E402
+from mri.inference.ood import detector_for  # noqa: E402
 
 detector_for(current_engine())

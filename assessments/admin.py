@@ -3,13 +3,13 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
-from .chart import timeline_svg
+from assessments.presentation.chart import timeline_svg
+from mri.explain.overlay import DEFAULT_COLORMAP
+from mri.io import FORMAT_NAMES
 
-from .ml.overlay import DEFAULT_COLORMAP
-from .scans import FORMAT_NAMES
 from .desk_views import review_assessment
 from .models import Assessment, TrainingMatch
 from .templatetags.results import percent
@@ -36,7 +36,7 @@ def scan_pair(assessment, size=120):
 
 def timeline_chart(patient):
     """The patient's timeline chart, as the patient sees it on their timeline page."""
-    # Our own SVG: every text in it is escaped where it is drawn (assessments.chart).
+    # Our own SVG: every text in it is escaped where it is drawn (assessments.presentation.chart).
     return mark_safe(timeline_svg(patient.assessments.all(), title=f"Results of {patient} over time")) or "-"
 
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from .ml.checkpoint import CheckpointError, verify
+from mri.inference.checkpoint import CheckpointError, verify
 
 
 @checks.register()

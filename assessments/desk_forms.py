@@ -5,9 +5,9 @@ from django import forms
 from accounts.models import Patient, User
 
 from . import worklist
-from .ml import CLASSES
+from mri import CLASSES
 from .models import Review
-from .scans import FORMAT_NAMES
+from mri.io import FORMAT_NAMES
 
 
 class ReviewForm(forms.ModelForm):

@@ -15,7 +15,7 @@ from . import review_page, reviews, worklist
 from .access import open_assessment
 from .desk_forms import AgreementFilters, ReviewForm, WorklistFilters
 from .models import CANNOT_TELL, Assessment
-from .ml import CLASSES
+from mri import CLASSES
 from .review_statistics import BOOTSTRAP_RESAMPLES
 
 

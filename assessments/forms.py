@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from .scans import errors, log_refusal
+from mri.io import errors, log_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):

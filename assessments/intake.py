@@ -14,11 +14,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from .ml import explanations, ood, regions
-from .ml.overlay import png_bytes, valid_colormap
+from mri.explain import explanations, regions
+from mri.explain.overlay import png_bytes, valid_colormap
+from mri.inference import ood
+from mri.io import read_scan
+
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
 from .reading import analyse_slices
-from .scans import read_scan
 from .services import current_engine
 from .tasks import score_faithfulness
 from .volumes import volume_files

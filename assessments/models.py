@@ -5,10 +5,11 @@ from django.db import models
 from django.urls import reverse
 
 from accounts.models import Patient
+from mri import CLASSES, any_impairment, percentages
+from mri.inference import ood
+from mri.io import FORMAT_NAMES, VOLUME_FORMATS, is_volume_format, series
+from mri.io.quality import CHECKS
 
-from .ml import CLASSES, any_impairment, ood, percentages
-from .scans import FORMAT_NAMES, VOLUME_FORMATS, is_volume_format, series
-from .scans.quality import CHECKS
 from .review_model import CANNOT_TELL, DoctorGrade, Review  # noqa: F401 (the app's models live here)
 
 
@@ -32,7 +33,7 @@ class AssessmentQuerySet(models.QuerySet):
 
 
 class TrainingMatch(models.TextChoices):
-    """``ood_status``: the out-of-distribution detector's verdict (its values are assessments.ml.ood's)."""
+    """``ood_status``: the out-of-distribution detector's verdict (its values are mri.inference.ood's)."""
 
     IN = ood.IN, "like the training slices"
     UNSURE = ood.UNSURE, "OUTSIDE what the model was trained on"
@@ -108,7 +109,7 @@ class Assessment(StoredResult, models.Model):
     region_shares = models.JSONField(
         default=dict, blank=True,
         help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
-                  "(tissue, side, half): {class: {grouping: {region: share}}}; see assessments.ml.regions.",
+                  "(tissue, side, half): {class: {grouping: {region: share}}}; see mri.explain.regions.",
     )
 
     objects = AssessmentQuerySet.as_manager()
@@ -194,18 +195,18 @@ class Assessment(StoredResult, models.Model):
     def faithfulness_verdict(self):
         """How much the highlighted region matters, in words: strongly / weakly / not more than a random region."""
         # Imported here: the thresholds live with the score, and that module needs torch.
-        from .ml.faithfulness import verdict
+        from mri.explain.faithfulness import verdict
 
         return self.FAITHFULNESS_WORDS.get(verdict(self.faithfulness))
 
     def faithfulness_in_plain_words(self):
-        from .ml.faithfulness import verdict
+        from mri.explain.faithfulness import verdict
 
         return self.FAITHFULNESS_PLAIN_WORDS.get(verdict(self.faithfulness))
 
 
 # Why a slice of a volume's band is not counted in the volume's result: one of the checks of
-# assessments.scans.quality refused it (it is listed, not analysed), or the model's out-of-distribution
+# mri.io.quality refused it (it is listed, not analysed), or the model's out-of-distribution
 # detector did (analysed and listed, not counted). The one vocabulary of the page, the API's ``reason``,
 # the admin and `manage.py analyze`.
 LeftOut = models.TextChoices("LeftOut", [(name.upper(), (name, text)) for name, text in {

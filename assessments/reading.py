@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ml import Graded, ood
-from .scans import errors, log_refusal
+from mri import Graded
+from mri.inference import ood
+from mri.io import errors, log_refusal
 
 
 @dataclass

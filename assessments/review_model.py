@@ -11,8 +11,8 @@ from django.db import models
 
 from accounts.models import Patient
 
-from .ml import CLASSES
-from .scans import FORMAT_NAMES
+from mri import CLASSES
+from mri.io import FORMAT_NAMES
 
 # A doctor's own grade: one of the model's classes, or that the scan does not let them tell.
 CANNOT_TELL = "Cannot tell"

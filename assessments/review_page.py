@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from .ml.overlay import DEFAULT_COLORMAP
+from mri.explain.overlay import DEFAULT_COLORMAP
 from .templatetags.results import percent
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-from .ml import CLASSES
+from mri import CLASSES
 
 # Resamples of the reviews for the intervals, drawn from a fixed seed so that a page shows the same interval
 # each time it is opened over the same reviews.

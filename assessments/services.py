@@ -3,14 +3,15 @@ who may submit, and the one ownership check."""
 
 import logging
 
-from markdown_it import MarkdownIt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import Http404
 from django.utils.safestring import mark_safe
+from markdown_it import MarkdownIt
 
-from .ml.engine import get_engine
+from mri.inference.engine import get_engine
+
 from .models import Assessment
 
 logger = logging.getLogger(__name__)

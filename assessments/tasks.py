@@ -10,7 +10,8 @@ import logging
 
 from django_tasks import task
 
-from .heatmaps import stored_gray
+from assessments.presentation.heatmaps import stored_gray
+
 from .models import Assessment, FaithfulnessCheck
 from .services import current_engine
 

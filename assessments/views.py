@@ -7,15 +7,16 @@ from django.views.defaults import page_not_found
 from accounts import audit
 from accounts.models import AuditAction
 from accounts.tokens import login_or_token_required
+from assessments import intake, services
+from assessments.presentation import heatmaps, reports, timeline
+from mri import CLASSES
+from mri.explain.overlay import COLORMAPS
+from mri.io import ScanRejected
+from mri.io.errors import error_body
 
-from . import heatmaps, intake, reports, services, timeline
 from .access import open_assessment
 from .forms import UploadForm, upload_contents
-from .ml import CLASSES
-from .ml.overlay import COLORMAPS
 from .models import Assessment
-from .scans import ScanRejected
-from .scans.errors import error_body
 
 
 @login_required

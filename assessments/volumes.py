@@ -15,8 +15,8 @@ import gzip
 import nibabel as nib
 import numpy as np
 
-from .ml import explanations
-from .scans import ScanRejected, nifti, quality
+from mri.explain import explanations
+from mri.io import ScanRejected, nifti, quality
 
 CHUNK = 16  # levels per forward pass: bounds the batch's memory on a full band
 

@@ -19,14 +19,14 @@ from PIL import Image, ImageDraw
 
 from accounts.management.commands.createdoctor import grant_doctor_permissions
 from accounts.models import Patient, User, doctors_group
-from assessments.ml import CLASSES
+from mri import CLASSES
 
 PASSWORD = "a-Long-pass-phrase-42"
 
 
 def without_detector():
     """The configured model's out-of-distribution detector switched off (its checks left to the cheap ones)."""
-    return mock.patch("assessments.ml.ood.detector_for", return_value=None)
+    return mock.patch("mri.inference.ood.detector_for", return_value=None)
 
 
 @contextlib.contextmanager
@@ -130,7 +130,7 @@ class OwnMedia:
 
     # The web-flow tests upload drawn cartoon slices, which the model's
     # out-of-distribution detector would rightly refuse as unlike any scan; it is
-    # switched on where it is under test (tests.test_bad_inputs, tests.test_scan_uploads).
+    # switched on where it is under test (tests.core.test_bad_inputs, tests.web.test_scan_uploads).
     use_ood_detector = False
 
     def setUp(self):
@@ -224,6 +224,15 @@ def threaded_mismatches(engine, grays, repeats):
     for t in threads:
         t.join()
     return mismatches, errors
+
+
+def training_command(name, *args, stdout=None):
+    """``python -m training NAME ARGS`` in this process, its lines into ``stdout``; a non-zero exit fails the test."""
+    from training.cli import main
+
+    status = main([name, *map(str, args)], out=stdout or io.StringIO())
+    if status:
+        raise AssertionError(f"python -m training {name} exited with status {status}")
 
 
 def stored_review(assessment, author, verdict="agree", grade="", sharing="verdict", note="", reason=""):

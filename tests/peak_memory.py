@@ -1,14 +1,14 @@
 """Run one nasty input in a fresh process and print how far it raised the process's memory, as JSON.
 
-``python tests/peak_memory.py scan FILE``: the file through ``assessments.scans.read_scan``.
-``python tests/peak_memory.py body BYTES``: a POST of that many bytes to /api/predict through the whole
+``python -m tests.peak_memory scan FILE``: the file through ``mri.io.read_scan``.
+``python -m tests.peak_memory body BYTES``: a POST of that many bytes to /api/predict through the whole
 WSGI stack (middleware included), its body generated lazily so that only the server side can hold it.
 
 Two figures, both from just after a warm-up that loaded every library the path uses:
 ``increase_mb``, the process's peak resident size during the input (Linux's VmHWM, reset to the current size
 first through /proc/self/clear_refs, so that a peak while importing does not count; everything, C libraries'
 buffers included) less its resident size before; and ``traced_mb``, the peak of Python's and numpy's own
-allocations (tracemalloc), which pages the kernel drops or keeps cannot move. Run by tests.test_upload_memory.
+allocations (tracemalloc), which pages the kernel drops or keeps cannot move. Run by tests.core.test_upload_memory.
 """
 
 import io
@@ -106,7 +106,7 @@ def run_scan(path):
     from django.conf import settings
     from PIL import Image
 
-    from assessments.scans import ScanRejected, read_scan
+    from mri.io import ScanRejected, read_scan
 
     warm_up = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)).save(warm_up, "PNG")
@@ -125,7 +125,6 @@ def run_scan(path):
 
 
 def main(kind, argument):
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
     import django
 

@@ -68,7 +68,7 @@ def admit_slices_to_the_app(testcase):
     """Let the app analyse :func:`brain_slices` even when they are the template's.
 
     The template is unlike the training slices, and a model with an
-    out-of-distribution detector refuses it (tests/test_scan_uploads.py checks
+    out-of-distribution detector refuses it (tests/web/test_scan_uploads.py checks
     that). Tests of explanations only need a scan the app will analyse, so in
     the fallback they run without the detector; with training slices it stays on.
     """

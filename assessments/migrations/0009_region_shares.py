@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assessment',
             name='region_shares',
-            field=models.JSONField(blank=True, default=dict, help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping (tissue, side, half): {class: {grouping: {region: share}}}; see assessments.ml.regions."),
+            field=models.JSONField(blank=True, default=dict, help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping (tissue, side, half): {class: {grouping: {region: share}}}; see mri.explain.regions."),
         ),
     ]

@@ -10,14 +10,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.ml import any_impairment, explanations, ood, percentages
-from assessments.ml.engine import get_engine
-from assessments.ml.ood import OUTSIDE_TRAINING
-from assessments.ml.overlay import COLORMAPS, DEFAULT_COLORMAP
 from assessments.models import LeftOut
 from assessments.reading import analyse_slices
-from assessments.scans import ScanRejected, read_scan
-from assessments.scans.errors import error_body
+from mri import any_impairment, percentages
+from mri.explain import explanations
+from mri.explain.overlay import COLORMAPS, DEFAULT_COLORMAP
+from mri.inference import ood
+from mri.inference.engine import get_engine
+from mri.inference.ood import OUTSIDE_TRAINING
+from mri.io import ScanRejected, read_scan
+from mri.io.errors import error_body
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.ml import onnx_model
-from assessments.ml.checkpoint import load_checkpoint
+from mri.inference import onnx_model
+from mri.inference.checkpoint import load_checkpoint
 
 
 class Command(BaseCommand):

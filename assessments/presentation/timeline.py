@@ -1,0 +1,47 @@
+"""The timeline page: a patient's visits over time, and two visits' maps side by side on one shared scale."""
+
+from django.urls import reverse
+
+from assessments.forms import CompareForm
+from assessments.models import Assessment
+from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg, visit_values
+from mri import CLASSES
+from mri.explain.overlay import valid_colormap
+
+
+def visit_rows(visits):
+    """``[(assessment, [value of each chart series])]``, oldest first: the chart's numbers as a table."""
+    return [(a, list(visit_values(a).values())) for a in sorted(visits, key=lambda a: (a.created_at, a.pk))]
+
+
+def shared_scale_pair(form, patient):
+    """The two chosen visits, each with its map of the chosen class on the scale shared by all visits."""
+    klass = form.cleaned_data["klass"]
+    colormap = valid_colormap(patient.colormap)
+    return {
+        "class_name": CLASSES[klass],
+        "colour_bar_url": reverse("assessments:colour_bar", args=[colormap]),
+        "visits": [(visit, reverse("assessments:class_overlay", args=[visit.pk, klass, colormap])
+                    + "?scale=absolute") for visit in (form.cleaned_data["first"], form.cleaned_data["second"])],
+    }
+
+
+def timeline_page(patient, query):
+    """Everything the timeline page shows for ``patient``, from its GET form."""
+    visits = Assessment.objects.filter(patient=patient)
+    ordered = list(visits.prefetch_related("reviews__author"))
+    # Only visits with stored maps can be redrawn on the shared scale.
+    comparable = visits.exclude(maps="")
+    latest = list(comparable[:2])
+    if not query and len(latest) == 2:
+        # By default the two latest visits, on the latest's predicted class.
+        query = {"first": latest[1].pk, "second": latest[0].pk, "klass": CLASSES.index(latest[0].prediction)}
+    form = CompareForm(query or None, comparable, CLASSES)
+    return {
+        "chart": timeline_svg(ordered),
+        "series": [*CLASSES, ANY_IMPAIRMENT],
+        "rows": visit_rows(ordered),
+        "compare_form": form,
+        "can_compare": len(latest) == 2,
+        "pair": shared_scale_pair(form, patient) if len(latest) == 2 and form.is_valid() else None,
+    }

@@ -1,0 +1,153 @@
+"""Prediction and Grad-CAM for every class in one forward pass.
+
+For torchvision's ResNet50 the head after ``layer4`` is a global average pool
+and one linear layer, so the gradient of class ``c``'s logit with respect to the
+``layer4`` activation ``A`` (K x H x W) is ``W[c, k] / (H * W)`` at every
+position. Grad-CAM's channel weights (the spatial mean of that gradient) are
+therefore ``W[c] / (H * W)`` exactly, and the map of class ``c`` is
+``ReLU(sum_k W[c, k] A_k) / (H * W)``. No backward pass, no hooks and no state
+on the shared model: each call works only on its own tensors, so any number of
+threads can share one :class:`Engine`.
+
+How the forward pass runs (eager PyTorch, ONNX Runtime, ...) is the engine's
+``backend`` (:mod:`.engines`), chosen once at load by :mod:`.engine_choice`;
+every backend gives the same three outputs.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mri import Graded
+from mri.inference import calibration, engine_choice
+from mri.inference.checkpoint import expected_sha256, load_checkpoint
+from mri.inference.engines import ClosedForm, Eager
+from mri.inference.preprocess import Geometry, preprocess
+
+
+@dataclass
+class Analysis(Graded):
+    """What one image gives: calibrated probabilities and raw Grad-CAM maps of all classes."""
+
+    classes: tuple
+    probabilities: np.ndarray  # (C,), with the checkpoint's calibration
+    maps: np.ndarray  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
+    features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
+    geometry: Geometry | None = None
+    image_shape: tuple = ()
+    tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
+
+
+class Engine:
+    """A loaded checkpoint, ready to analyse slices from any thread."""
+
+    def __init__(self, model, checkpoint, backend=None):
+        self.model = model
+        # Eager float32 unless told otherwise: the reference every other backend is gated against.
+        self.backend = backend or Eager(model)
+        self.backend_reason = "default"
+        self.checkpoint = checkpoint
+        self.classes = tuple(checkpoint["classes"])
+        self.input_size = int(checkpoint["input_size"])
+        self.spec = dict(checkpoint.get("preprocessing") or {})
+        self.mean = checkpoint.get("mean", (0, 0, 0))
+        self.std = checkpoint.get("std", (1, 1, 1))
+        self.calibration = calibration.from_checkpoint(checkpoint)
+        self.temperature = float(checkpoint.get("temperature", 1.0))
+        self._scale = torch.tensor(self.calibration["scale"], dtype=torch.float32)
+        self._bias = torch.tensor(self.calibration["bias"], dtype=torch.float32)
+        self.metadata = dict(checkpoint.get("metadata") or {})
+        self.fc_weight = model.fc.weight.detach()
+        self.fc_bias = model.fc.bias.detach()
+        self.sha256 = ""
+
+    @property
+    def trained(self):
+        return bool(self.metadata.get("trained", False))
+
+    def layer4(self, batch):
+        """The ``layer4`` activation in eager float32, for checks against the closed form."""
+        with torch.inference_mode():
+            return ClosedForm(self.model).layer4(batch)
+
+    @property
+    def backend_name(self):
+        return self.backend.name
+
+    def run(self, batch):
+        """``batch`` (B,3,S,S) -> logits (B,C), Grad-CAM maps (B,C,h,w), pooled features (B,K)."""
+        return self.backend.run(batch)
+
+    def calibrated(self, logits):
+        return torch.softmax(logits * self._scale + self._bias, dim=-1)
+
+    def probabilities(self, batch):
+        """Calibrated probabilities only, for perturbed inputs (no maps needed)."""
+        with torch.inference_mode():
+            return self.calibrated(self.run(batch)[0])
+
+    def faithfulness(self, analysis, **options):
+        """The deletion-test score of ``analysis``'s predicted-class map (see :mod:`.faithfulness`)."""
+        from mri.explain.faithfulness import faithfulness
+
+        index = analysis.predicted_index
+        return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
+                            analysis.probabilities[index], **options)
+
+    def prepare(self, gray):
+        return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
+
+    def analyze_many(self, grays):
+        """Analyse several rendered slices (2-D uint8 arrays) in one batch."""
+        prepared = [self.prepare(g) for g in grays]
+        batch = torch.stack([tensor for tensor, _ in prepared])
+        logits, maps, features = self.run(batch)
+        probabilities = self.calibrated(logits)
+        return [
+            Analysis(
+                classes=self.classes,
+                probabilities=probabilities[i].numpy().astype(np.float64),
+                maps=maps[i].numpy(),
+                features=features[i].numpy(),
+                geometry=prepared[i][1],
+                image_shape=tuple(np.asarray(grays[i]).shape),
+                tensor=prepared[i][0],
+            )
+            for i in range(len(grays))
+        ]
+
+    def analyze(self, gray):
+        return self.analyze_many([gray])[0]
+
+
+log = logging.getLogger(__name__)
+_loaded = {}
+_loading = threading.Lock()
+
+
+def served_engine(path):
+    """The checkpoint at ``path`` with the engine this process should serve it by (logged: operators see which)."""
+    model, checkpoint = load_checkpoint(path)
+    sha256 = expected_sha256(path)
+    backend, reason = engine_choice.choose(model, path, sha256, int(checkpoint["input_size"]))
+    engine = Engine(model, checkpoint, backend)
+    engine.sha256, engine.backend_reason = sha256, reason
+    log.info("Model %s (%s) served by the %s engine: %s", Path(path).name, sha256[:12], backend.name, reason)
+    return engine
+
+
+def get_engine(path):
+    """The process-wide :class:`Engine` for ``path``, loaded (and hash-checked) once."""
+    key = str(path)
+    engine = _loaded.get(key)
+    if engine is None:
+        with _loading:
+            engine = _loaded.get(key)
+            if engine is None:
+                engine = served_engine(path)
+                _loaded[key] = engine
+    return engine

@@ -1,0 +1,261 @@
+"""NIfTI volumes (.nii, .nii.gz) from research pipelines, read with nibabel.
+
+A volume is reoriented to the closest canonical (RAS) orientation and a band
+of axial slices is rendered, chosen by what the volume holds (see
+:func:`band_range`), all with one intensity window so the slices stay
+comparable. Each slice is shown as radiologists look at an axial image:
+anterior at the top, the patient's right on the left.
+"""
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import cv2
+import nibabel as nib
+import numpy as np
+
+from mri.io import errors
+from mri.io.quality import robust_window, to_uint8
+from mri.io.rasters import MAX_PIXELS
+
+BAND_SLICES = 9
+# Voxels of the one 3-D volume we read (256^3 is 16.8 M); also caps what a
+# small .nii.gz may inflate to.
+MAX_VOXELS = 64_000_000
+MAX_INFLATED_BYTES = 512 * 1024 * 1024
+
+
+def is_gzip(data):
+    return data[:2] == b"\x1f\x8b"
+
+
+def nifti_version(header_bytes):
+    """1 or 2 for a single-file NIfTI header, ``"pair"`` for a .hdr/.img header, else None."""
+    if len(header_bytes) < 348:
+        return None
+    for endian in "<>":
+        size = struct.unpack(endian + "i", header_bytes[:4])[0]
+        if size == 348:
+            magic = header_bytes[344:348]
+            if magic == b"n+1\x00":
+                return 1
+            if magic == b"ni1\x00":
+                return "pair"
+        if size == 540 and header_bytes[4:8] in (b"n+2\x00", b"ni2\x00"):
+            return 2 if header_bytes[4:8] == b"n+2\x00" else "pair"
+    return None
+
+
+def gunzip(data):
+    """Inflate at most MAX_INFLATED_BYTES: a tiny .gz must not become a memory bomb."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_INFLATED_BYTES)
+    except zlib.error:
+        raise errors.unreadable("compressed (.gz)") from None
+    if inflater.unconsumed_tail:
+        raise errors.too_many_pixels(MAX_VOXELS)
+    return out
+
+
+@dataclass
+class Band:
+    """Every axial level of a volume's band, rendered, and what maps a level back onto the file's voxel grid."""
+
+    slices: list  # 2-D uint8 images, as axial_image renders them
+    positions: list  # their axial indices in the RAS volume
+    ras_volume: np.ndarray  # the whole RAS volume in the band's intensity window (uint8)
+    ras_affine: np.ndarray
+    file_affine: np.ndarray  # the uploaded file's own voxel grid
+    spacing: tuple
+
+    def chosen(self, count=BAND_SLICES):
+        """``(slices, positions)`` of ``count`` evenly spaced levels (the ones the result rests on)."""
+        picks = np.unique(np.round(np.linspace(0, len(self.positions) - 1, count)).astype(int))
+        return [self.slices[i] for i in picks], [self.positions[i] for i in picks]
+
+    def plane_shape(self):
+        return self.ras_volume.shape[:2]
+
+    def to_file_grid(self, ras_array):
+        """A RAS array of the volume's shape as a NIfTI image on the uploaded file's voxel grid and affine."""
+        image = nib.Nifti1Image(np.asarray(ras_array), self.ras_affine)
+        there = nib.orientations.io_orientation(self.file_affine)
+        here = nib.orientations.io_orientation(self.ras_affine)
+        return image.as_reoriented(nib.orientations.ornt_transform(here, there))
+
+
+def read_nifti(raw, version):
+    """Uncompressed NIfTI bytes -> ``(slices, positions, acquisition, band)`` or raise ScanRejected.
+
+    ``slices`` are BAND_SLICES levels of the band (what the result rests on); ``band`` every level of it.
+    """
+    volume, ras_affine, file_affine = read_volume_image(raw, version)
+    spacing = tuple(float(v) for v in nib.affines.voxel_sizes(ras_affine))
+    volume = np.nan_to_num(volume, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])
+    slices, positions, acquisition = render_band(volume, spacing, count=None)
+    band = Band(slices=slices, positions=positions, ras_volume=to_uint8(volume, low, high),
+                ras_affine=ras_affine, file_affine=file_affine, spacing=spacing)
+    chosen, chosen_positions = band.chosen()
+    return chosen, chosen_positions, acquisition, band
+
+
+def read_volume(raw, version):
+    """Uncompressed NIfTI bytes -> ``(RAS float32 volume, voxel sizes in mm)`` or raise ScanRejected."""
+    volume, ras_affine, _ = read_volume_image(raw, version)
+    return volume, nib.affines.voxel_sizes(ras_affine)
+
+
+def read_volume_image(raw, version):
+    """Uncompressed NIfTI bytes -> ``(RAS float32 volume, its affine, the file's own affine)`` or raise
+    ScanRejected."""
+    if version == "pair":
+        raise errors.unsupported("a NIfTI header without its image (a .hdr/.img pair)",
+                                 "Please convert it to a single .nii or .nii.gz file and upload that.")
+    image_class = nib.Nifti1Image if version == 1 else nib.Nifti2Image
+    try:
+        image = image_class.from_bytes(raw)
+        shape = image.shape
+    except Exception:
+        raise errors.unreadable("NIfTI") from None
+    if len(shape) < 2 or any(int(n) < 1 for n in shape):
+        raise errors.unreadable("NIfTI")
+    if int(np.prod(shape[:3])) > MAX_VOXELS:
+        raise errors.too_many_pixels(MAX_VOXELS).because("too_many_pixels", int(np.prod(shape[:3])), MAX_VOXELS)
+    try:
+        if len(shape) == 2:
+            image = image_class(np.asarray(image.dataobj)[:, :, None], image.affine)
+        elif len(shape) > 3:
+            # A 4-D (or higher) file is a series of volumes: the first one is analysed.
+            image = image.slicer[(slice(None),) * 3 + (0,) * (len(shape) - 3)]
+        file_affine = image.affine
+        image = nib.as_closest_canonical(image)
+        volume = np.asarray(image.dataobj, dtype=np.float32)
+    except Exception:
+        raise errors.unreadable("NIfTI") from None
+    if volume.ndim != 3:
+        raise errors.unreadable("NIfTI")
+    return volume, image.affine, file_affine
+
+
+# The band is chosen by the brain's axial cross-section (the area inside the head's outline on each slice),
+# not by where the volume's array happens to start and stop: a 2 mm template-space volume (91x109x91) has
+# 36 mm of empty space above the brain and its middle third starts in the cerebellum. The cross-section is
+# largest from the temporal lobes up to the ventricles (MNI152: within 3% of its largest from z = -12 to
+# +16 mm); below that level the slice splits into temporal lobes, brainstem and cerebellum, above it the
+# brain narrows towards the vertex. The band runs from the middle of that widest level (MNI152: z = +2 mm,
+# the third ventricle) up to where the cross-section has shrunk to 75% of its largest (z = +44 mm, above
+# the lateral ventricles): the slices through the ventricles, like the training slices.
+BAND_FOREGROUND = 0.1  # a voxel is head above this share of the volume's robust maximum (as quality.layout)
+BAND_WIDEST = 0.97  # slices within 3% of the largest cross-section make up the widest level
+BAND_TOP = 0.75  # the band reaches up to the last slice with at least 75% of the largest cross-section
+BAND_SMOOTH_MM = 10.0  # the cross-sections are averaged over 10 mm, so one odd slice cannot move the band
+
+
+def cross_sections(volume, spacing=(1.0, 1.0, 1.0), high=None):
+    """Area (mm^2) inside the head's outlines on each axial slice of a RAS ``volume``."""
+    if high is None:
+        high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])[1]
+    sx, sy = (float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing[:2])
+    foreground = (volume > BAND_FOREGROUND * high).astype(np.uint8) if high > 0 else np.zeros(volume.shape, np.uint8)
+    areas = []
+    for z in range(volume.shape[2]):
+        contours, _ = cv2.findContours(np.ascontiguousarray(foreground[:, :, z]), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        # The filled outlines: dark ventricles inside the brain are part of its cross-section.
+        areas.append(sum(cv2.contourArea(c) for c in contours))
+    return np.asarray(areas, dtype=np.float64) * sx * sy
+
+
+def band_range(volume, spacing=(1.0, 1.0, 1.0), high=None):
+    """``(first, last)`` axial indices of the band: from the widest level up to 75% of its cross-section."""
+    depth = volume.shape[2]
+    areas = cross_sections(volume, spacing, high)
+    if depth <= 2 or not areas.max() > 0:
+        return 0, depth - 1
+    sz = float(spacing[2]) if np.isfinite(spacing[2]) and spacing[2] > 0 else 1.0
+    width = max(1, int(round(BAND_SMOOTH_MM / sz)))
+    smooth = np.convolve(np.pad(areas, width // 2, mode="edge"), np.ones(width) / width, mode="valid")[:depth]
+    peak = int(np.argmax(smooth))
+    low = high_ = peak
+    while low > 0 and smooth[low - 1] >= BAND_WIDEST * smooth[peak]:
+        low -= 1
+    while high_ < depth - 1 and smooth[high_ + 1] >= BAND_WIDEST * smooth[peak]:
+        high_ += 1
+    first = (low + high_) // 2
+    last = first
+    while last < depth - 1 and smooth[last + 1] >= BAND_TOP * smooth[peak]:
+        last += 1
+    return first, last
+
+
+def band_positions(volume, spacing=(1.0, 1.0, 1.0), count=BAND_SLICES, high=None):
+    """``count`` evenly spaced axial positions over :func:`band_range` (fewer if the band is thinner)."""
+    first, last = band_range(volume, spacing, high)
+    positions = np.unique(np.round(np.linspace(first, last, count)).astype(int))
+    return [int(p) for p in positions]
+
+
+def render_band(volume, spacing, count=BAND_SLICES):
+    """``(slices, positions, acquisition)``: ``count`` slices of the band, or every one of its levels if None."""
+    volume = np.nan_to_num(volume, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = robust_window(volume.ravel()[:: max(1, volume.size // 2_000_000)])
+    if count is None:
+        first, last = band_range(volume, spacing, high)
+        positions = list(range(first, last + 1))
+    else:
+        positions = band_positions(volume, spacing, count, high)
+    slices = [axial_image(to_uint8(volume[:, :, z], low, high), spacing) for z in positions]
+    acquisition = {"slice_thickness_mm": round(float(spacing[2]), 3)} if np.isfinite(spacing[2]) else {}
+    return slices, positions, acquisition
+
+
+def axial_image(plane, spacing):
+    """RAS plane (x, y) -> image rows anterior-to-posterior, columns patient's right-to-left."""
+    image = np.ascontiguousarray(np.flipud(np.fliplr(plane.T)))
+    height, width = image.shape
+    size = (width, height)
+    sx, sy = float(spacing[0]), float(spacing[1])
+    if np.isfinite(sx) and np.isfinite(sy) and sx > 0 and sy > 0 and abs(sx - sy) > 0.01 * min(sx, sy):
+        # Square pixels, so the brain keeps its shape in the model's square input.
+        finest = min(sx, sy)
+        size = (max(1, round(width * sx / finest)), max(1, round(height * sy / finest)))
+    # The slice as it will be drawn, before drawing it: a tiny file whose voxels are 2000 times longer one way
+    # than the other would otherwise be stretched into a huge picture.
+    if size[0] * size[1] > MAX_PIXELS:
+        raise errors.too_many_pixels(MAX_PIXELS).because("too_many_pixels", size[0] * size[1], MAX_PIXELS)
+    if size != (width, height):
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    return image
+
+
+def from_axial_image(image, plane_shape):
+    """Inverse of :func:`axial_image`: an image over a rendered slice back onto the RAS plane (x, y)."""
+    nx, ny = plane_shape
+    image = np.asarray(image, dtype=np.float32)
+    if image.shape != (ny, nx):
+        image = cv2.resize(image, (nx, ny), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(np.fliplr(np.flipud(image)).T)
+
+
+def sniff(data):
+    """``(raw uninflated bytes, version)`` if ``data`` is NIfTI (maybe gzipped), else None."""
+    if is_gzip(data):
+        head = gzip_head(data)
+        if nifti_version(head) is None:
+            return None
+        raw = gunzip(data)
+        return raw, nifti_version(raw[:540])
+    version = nifti_version(data[:540])
+    return (data, version) if version is not None else None
+
+
+def gzip_head(data, size=540):
+    """The first inflated bytes of a gzip stream, without inflating the rest."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, size)
+    except zlib.error:
+        return b""
+

@@ -1,0 +1,114 @@
+"""Safe to deploy: production settings by default, `check --deploy` clean, CSP and Cache-Control headers."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+from django.test import SimpleTestCase
+from django.urls import reverse
+
+from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50)[:50], "ALLOWED_HOSTS": "example.org"}
+SHOWN = ["DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+         "SECURE_PROXY_SSL_HEADER", "EMAIL_BACKEND"]
+
+
+def run(args, **env):
+    """``args`` in a fresh Python with only ``env`` changed from a bare environment (no DEBUG, no key)."""
+    base = {key: value for key, value in os.environ.items()
+            if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+            and not key.startswith(("SECURE_", "EMAIL_"))}
+    return subprocess.run([sys.executable, *args], env={**base, **env}, capture_output=True, text=True,
+                          timeout=300, cwd=settings.BASE_DIR)
+
+
+def settings_of(**env):
+    code = ("import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+            f"from django.conf import settings; print(json.dumps({{n: getattr(settings, n) for n in {SHOWN!r}}}))")
+    done = run(["-c", code], **env)
+    if done.returncode:
+        raise AssertionError(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class DeploySettingsTests(SimpleTestCase):
+    def test_check_deploy_reports_no_issues_under_the_production_variables(self):
+        done = run(["manage.py", "check", "--deploy"], **PRODUCTION)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.strip(), "System check identified no issues (0 silenced).")
+
+    def test_a_server_without_a_secret_key_refuses_to_start_when_debug_is_off(self):
+        done = run(["manage.py", "runserver", "--noreload", "127.0.0.1:0"], DEBUG="0")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("SECRET_KEY must be set when DEBUG is off", done.stderr)
+        wsgi = run(["-c", "import alzaware.wsgi"], DEBUG="0")
+        self.assertIn("SECRET_KEY must be set when DEBUG is off", wsgi.stderr)
+
+    def test_debug_is_off_and_production_is_secure_by_default(self):
+        shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"])
+        self.assertEqual(shown, {
+            "DEBUG": False, "SECURE_SSL_REDIRECT": True, "SECURE_HSTS_SECONDS": 31_536_000,
+            "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
+            "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+            # Password-reset links go out by SMTP, never into the server's log.
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        })
+
+    def test_each_https_setting_can_be_switched_off_by_the_environment(self):
+        shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"], SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0",
+                            SECURE_COOKIES="0", SECURE_PROXY_SSL_HEADER="0")
+        self.assertEqual([shown[name] for name in SHOWN[1:6]], [False, 0, False, False, None])
+
+    def test_development_keeps_the_console_email_and_plain_http(self):
+        shown = settings_of(DEBUG="1")
+        self.assertEqual(shown["EMAIL_BACKEND"], "django.core.mail.backends.console.EmailBackend")
+        self.assertEqual([shown[name] for name in SHOWN[:5]], [True, False, 0, False, False])
+
+
+class ReadmeTests(SimpleTestCase):
+    def test_the_readme_documents_every_environment_variable_the_settings_read(self):
+        import re
+
+        source = (settings.BASE_DIR / "alzaware" / "settings.py").read_text()
+        names = set(re.findall(r'(?:os\.environ\.get|env_bool|env_list)\("([A-Z0-9_]+)"', source))
+        self.assertGreater(len(names), 20)
+        readme = (settings.BASE_DIR / "README.md").read_text()
+        self.assertEqual(sorted(name for name in names if f"`{name}`" not in readme), [])
+        self.assertIn("## Deploying", readme)
+
+
+class HeaderTests(AlzAwareTestCase):
+    def test_an_anonymous_404_lists_no_url_patterns(self):
+        response = self.client.get("/no-such-page/")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "admin/", status_code=404)
+        self.assertNotContains(response, "URLconf", status_code=404)
+
+    def test_every_page_has_a_content_security_policy_without_inline_script(self):
+        self.login(self.patient.user)
+        for url in (reverse("login"), reverse("assessments:history"), reverse("assessments:new"),
+                    reverse("preferences"), reverse("model_card"), reverse("api-docs")):
+            with self.subTest(url=url):
+                policy = self.client.get(url)["Content-Security-Policy"]
+                self.assertIn("default-src 'self'", policy)
+                self.assertIn("script-src 'self'", policy)
+                self.assertNotIn("unsafe", policy.split("script-src")[1].split(";")[0])
+        self.login(self.doctor)
+        self.assertIn("frame-ancestors 'none'", self.client.get(reverse("admin:index"))["Content-Security-Policy"])
+
+    def test_result_pages_and_api_answers_are_never_stored_by_caches(self):
+        self.login(self.patient.user)
+        answer = self.client.post(reverse("api-predict"), {"file": upload(image_bytes(drawn_brain_slice(43)))})
+        self.assertEqual(answer["Cache-Control"], "private, no-store")
+        page = self.client.get(answer.json()["heatmap_url"].replace("overlay.png", "").replace("http://testserver", ""))
+        self.assertEqual(page.status_code, 200)
+        for response in (page, self.client.get(reverse("assessments:history")),
+                         self.client.get(reverse("api-assessments"))):
+            self.assertEqual(response["Cache-Control"], "private, no-store")
+        # Nothing personal in a colour bar: it keeps its own caching.
+        self.assertEqual(self.client.get(reverse("assessments:colour_bar", args=["viridis"]))["Cache-Control"],
+                         "max-age=86400")

@@ -1,0 +1,144 @@
+"""A NIfTI upload's heatmap volume: every band level's map on the uploaded file's own voxel grid."""
+
+import gzip
+import json
+
+import nibabel as nib
+import numpy as np
+from django.test import SimpleTestCase
+from django.urls import reverse
+
+from assessments.models import Assessment
+from mri import CLASSES
+from mri.explain import explanations
+from mri.explain.overlay import colourise, lookup_table
+from mri.io.nifti import BAND_SLICES, axial_image, from_axial_image
+from tests.base import AlzAwareTestCase, image_bytes, upload
+from tests.fixtures import scan_files
+from tests.slices import brain_slices
+
+
+def as_image(response):
+    data = b"".join(response.streaming_content)
+    return nib.Nifti1Image.from_bytes(gzip.decompress(data))
+
+
+class AxialInverseTests(SimpleTestCase):
+    def test_from_axial_image_undoes_axial_image(self):
+        plane = np.arange(12 * 7, dtype=np.float32).reshape(12, 7)  # x by y, no symmetry
+        np.testing.assert_array_equal(from_axial_image(axial_image(plane, (1.0, 1.0)), plane.shape), plane)
+
+    def test_it_undoes_the_square_pixel_resize_of_an_anisotropic_plane(self):
+        plane = np.zeros((40, 20), np.float32)
+        plane[5:10, 12:16] = 200.0
+        shown = axial_image(plane.astype(np.uint8), (1.0, 2.0))
+        self.assertEqual(shown.shape, (40, 40))
+        back = from_axial_image(shown, plane.shape)
+        self.assertEqual(back.shape, plane.shape)
+        self.assertEqual(tuple(np.argwhere(back > 100).min(axis=0)), (5, 12))
+
+
+class HeatmapVolumeTests(AlzAwareTestCase):
+    def submit(self, data, name="brain.nii.gz"):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"), {"scan": upload(data, name, "application/gzip")})
+        return Assessment.objects.latest("pk")
+
+    def heat_of(self, assessment):
+        response = self.client.get(reverse("assessments:volume_file", args=[assessment.pk, "heatmap"]))
+        self.assertEqual(response.status_code, 200)
+        return as_image(response)
+
+    def test_the_heatmap_volume_fills_the_band_on_the_files_own_grid(self):
+        template = scan_files.mni_volume(2)
+        assessment = self.submit(scan_files.mni_nifti_bytes(2, compressed=True))
+        heat = self.heat_of(assessment)
+        self.assertEqual(heat.shape, template.shape)
+        np.testing.assert_allclose(heat.affine, template.affine)
+        levels = np.flatnonzero(np.asarray(heat.dataobj).any(axis=(0, 1)))
+        # Every level of the band (20 at 2 mm), contiguous: a volume, not the nine chosen planes.
+        self.assertGreater(len(levels), BAND_SLICES)
+        self.assertEqual(list(levels), list(range(levels[0], levels[-1] + 1)))
+
+    def test_the_shown_slices_map_is_its_level_of_the_volume(self):
+        assessment = self.submit(scan_files.mni_nifti_bytes(2, compressed=True))
+        heat = np.asarray(self.heat_of(assessment).dataobj)
+        shown = assessment.slices.get(representative=True)
+        stored = explanations.from_npz(assessment.maps.open("rb").read())
+        index = CLASSES.index(assessment.prediction)
+        on_image = np.where(stored.seen(), stored.map_on_image(index), 0.0)
+        np.testing.assert_allclose(heat[:, :, shown.position], from_axial_image(on_image, heat.shape[:2]),
+                                   rtol=1e-5, atol=1e-7)
+
+    def test_a_flipped_file_gets_its_heatmap_in_its_own_flipped_grid(self):
+        template = scan_files.mni_volume(2)
+        flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+        flip[0, 3] = template.shape[0] - 1
+        # The same brain stored right-to-left (LAS): the same world, the first voxel axis reversed.
+        las = scan_files.nifti_bytes(scan_files.mni_array(2)[::-1].copy(), template.affine @ flip, compressed=True)
+        ras_heat = np.asarray(self.heat_of(self.submit(scan_files.mni_nifti_bytes(2, compressed=True))).dataobj)
+        las_image = self.heat_of(self.submit(las, "las.nii.gz"))
+        np.testing.assert_allclose(las_image.affine, template.affine @ flip)
+        np.testing.assert_allclose(np.asarray(las_image.dataobj)[::-1], ras_heat, rtol=1e-5, atol=1e-7)
+
+    def test_the_scan_volume_has_a_fresh_header(self):
+        template = scan_files.mni_volume(2)
+        image = nib.Nifti1Image(np.asarray(scan_files.mni_array(2)), template.affine)
+        image.header["descrip"] = b"Testperson Hermione"
+        data = gzip.compress(image.to_bytes())
+        assessment = self.submit(data)
+        response = self.client.get(reverse("assessments:volume_file", args=[assessment.pk, "scan"]))
+        scan = as_image(response)
+        self.assertEqual(scan.shape, template.shape)
+        self.assertEqual(scan.get_data_dtype(), np.uint8)
+        self.assertNotIn(b"Testperson", scan.header["descrip"].tobytes())
+
+    def test_volume_files_have_the_assessment_pages_access(self):
+        assessment = self.submit(scan_files.mni_nifti_bytes(2, compressed=True))
+        url = reverse("assessments:volume_file", args=[assessment.pk, "heatmap"])
+        self.assertEqual(url, assessment.get_absolute_url() + "heatmap.nii.gz")
+        response = self.client.get(url)
+        self.assertEqual(response["Content-Disposition"], 'attachment; filename="heatmap.nii.gz"')
+        self.assertEqual(response["Cache-Control"], "private, no-store")
+        self.assertNotIn("Content-Encoding", response)
+        self.login(self.other_patient.user)
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.login(self.doctor)
+        self.assertEqual(self.client.get(url).status_code, 200)
+
+    def test_a_single_slice_has_no_volume(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(brain_slices(20)[0][1]))})
+        assessment = Assessment.objects.latest("pk")
+        self.assertEqual(assessment.heatmap_volume.name, "")
+        url = reverse("assessments:volume_file", args=[assessment.pk, "heatmap"])
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.assertNotContains(self.client.get(assessment.get_absolute_url()), "heatmap.nii.gz")
+
+
+class VolumeViewerPageTests(AlzAwareTestCase):
+    def test_the_volume_result_page_carries_the_viewer_in_static_files_only(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.latest("pk")
+        page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colormap": "viridis", "scale": "relative"})
+        html = page.content.decode()
+        self.assertContains(page, 'id="volume-viewer"')
+        self.assertContains(page, f'data-heatmap-url="{assessment.get_absolute_url()}heatmap.nii.gz"')
+        self.assertContains(page, f'data-scan-url="{assessment.get_absolute_url()}scan.nii.gz"')
+        self.assertContains(page, '<script src="/static/vendor/niivue/niivue.umd.js"></script>', html=True)
+        self.assertContains(page, '<script src="/static/js/volume-viewer.js"></script>', html=True)
+        # Every script is a file: no inline code for a strict Content-Security-Policy to refuse.
+        self.assertEqual(html.count("<script"), html.count("<script src="))
+        self.assertEqual(page.context["viewer_lut"], json.dumps(lookup_table("viridis")))
+        # Without JavaScript the viewer stays hidden and the slice table is there.
+        self.assertContains(page, "Each analysed slice")
+
+    def test_the_viewer_lookup_table_is_the_overlays_colour_map(self):
+        table = lookup_table("jet")
+        self.assertEqual(table["I"][0], 0)
+        self.assertEqual(table["I"][-1], 255)
+        self.assertEqual(table["A"][0], 0)
+        top = colourise(np.array([[1.0]]), "jet")[0, 0]
+        self.assertEqual([table["R"][-1], table["G"][-1], table["B"][-1]], top.tolist())

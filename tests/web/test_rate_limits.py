@@ -1,0 +1,126 @@
+"""Brute force: wrong passwords lock an account and an address out (django-axes); the token, password-reset and
+predict endpoints are limited in rate (DRF throttles, rates in settings)."""
+
+from unittest import mock
+
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.throttles import PredictThrottle
+from tests.base import PASSWORD, AlzAwareTestCase, upload
+
+LIMIT = settings.AXES_FAILURE_LIMIT
+
+
+def rates(**changed):
+    """The throttles' rates as the *_RATE environment variables would set them."""
+    return mock.patch.dict(PredictThrottle.THROTTLE_RATES, changed)
+
+
+class LoginLockoutTests(AlzAwareTestCase):
+    def log_in(self, email, password, address="10.0.0.1"):
+        return self.client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=address)
+
+    def test_twelve_wrong_passwords_for_one_email_end_in_429_before_the_twelfth(self):
+        statuses = [self.log_in("ada@example.com", f"wrong-{i}").status_code for i in range(12)]
+        self.assertLess(LIMIT, 12)
+        self.assertEqual(statuses[:LIMIT - 1], [200] * (LIMIT - 1))  # the form again, with its error
+        self.assertEqual(statuses[LIMIT - 1:], [429] * (12 - LIMIT + 1))
+
+    def test_a_locked_account_is_refused_even_with_the_right_password_and_says_why(self):
+        for i in range(LIMIT):
+            self.log_in("ada@example.com", f"wrong-{i}")
+        response = self.log_in("ada@example.com", PASSWORD)
+        self.assertContains(response, "Please wait", status_code=429)
+        self.assertNotIn("_auth_user_id", self.client.session)
+
+    def test_the_account_is_locked_whatever_address_the_guesses_come_from(self):
+        for i in range(LIMIT):
+            self.log_in("Ada@Example.com", f"wrong-{i}", address=f"10.0.1.{i}")
+        self.assertEqual(self.log_in("ada@example.com", PASSWORD, address="10.0.2.1").status_code, 429)
+
+    def test_an_address_is_locked_whatever_accounts_it_guesses(self):
+        for i in range(LIMIT):
+            self.log_in(f"someone{i}@example.com", "wrong", address="10.0.3.1")
+        self.assertEqual(self.log_in("bob@example.com", PASSWORD, address="10.0.3.1").status_code, 429)
+        # Bob himself, from his own address, is not locked out by someone else's guesses.
+        self.assertEqual(self.log_in("bob@example.com", PASSWORD, address="10.0.4.1").status_code, 302)
+
+    def test_guesses_at_other_accounts_from_other_addresses_do_not_lock_anyone_else_out(self):
+        for i in range(LIMIT):
+            self.log_in(f"someone{i}@example.com", "wrong", address=f"10.0.7.{i}")
+        self.assertEqual(self.log_in("ada@example.com", PASSWORD, address="10.0.8.1").status_code, 302)
+
+    def test_the_admin_login_is_locked_out_too(self):
+        for i in range(LIMIT):
+            self.client.post(reverse("admin:login"), {"username": "dr.who@example.com", "password": f"wrong-{i}"})
+        response = self.client.post(reverse("admin:login"), {"username": "dr.who@example.com", "password": PASSWORD})
+        self.assertEqual(response.status_code, 429)
+
+
+class TokenLimitTests(AlzAwareTestCase):
+    def ask(self, password, email="ada@example.com"):
+        return self.client.post(reverse("api-token"), {"email": email, "password": password},
+                                content_type="application/json")
+
+    def test_twelve_wrong_passwords_for_a_token_end_in_a_json_429_before_the_twelfth(self):
+        answers = [self.ask(f"wrong-{i}") for i in range(12)]
+        statuses = [answer.status_code for answer in answers]
+        self.assertEqual(statuses[:LIMIT - 1], [400] * (LIMIT - 1))
+        self.assertEqual(statuses[LIMIT - 1:], [429] * (12 - LIMIT + 1))
+        self.assertEqual(answers[-1].json()["error"], "too_many_attempts")
+        self.assertEqual(self.ask(PASSWORD).status_code, 429)
+
+    def test_tokens_for_one_email_are_limited_in_rate(self):
+        with rates(token_email="2/hour"):
+            statuses = [self.ask(PASSWORD).status_code for _ in range(3)]
+            self.assertEqual(statuses, [200, 200, 429])
+            self.assertEqual(self.ask(PASSWORD).json()["error"], "throttled")
+            # Another account from the same address is not held up by Ada's rate.
+            self.assertEqual(self.ask(PASSWORD, email="bob@example.com").status_code, 200)
+
+
+class PasswordResetLimitTests(AlzAwareTestCase):
+    def reset(self, email, address="10.0.5.1"):
+        return self.client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+    def test_reset_emails_for_one_address_are_limited_in_rate(self):
+        from django.core import mail
+
+        with rates(reset_email="3/hour"):
+            statuses = [self.reset("ada@example.com", address=f"10.0.6.{i}").status_code for i in range(4)]
+        self.assertEqual(statuses, [302, 302, 302, 429])
+        self.assertEqual(len(mail.outbox), 3)
+
+    def test_reset_requests_from_one_client_address_are_limited_in_rate(self):
+        with rates(reset_address="2/hour"):
+            statuses = [self.reset(f"person{i}@example.com").status_code for i in range(3)]
+            self.assertEqual(statuses, [302, 302, 429])
+            response = self.reset("ada@example.com")
+        self.assertContains(response, "Please wait", status_code=429)
+        self.assertGreater(int(response["Retry-After"]), 0)
+
+
+class PredictLimitTests(AlzAwareTestCase):
+    def predict(self, user):
+        self.client.force_login(user)
+        return self.client.post(reverse("api-predict"), {"file": upload(b"not a scan at all")})
+
+    def test_predict_is_limited_per_user(self):
+        with rates(predict="2/hour"):
+            statuses = [self.predict(self.patient.user).status_code for _ in range(3)]
+            self.assertEqual(statuses, [400, 400, 429])
+            self.assertEqual(self.predict(self.patient.user).json()["error"], "throttled")
+            self.assertEqual(self.predict(self.other_patient.user).status_code, 400)
+
+    def test_the_predict_rate_is_set_by_the_environment(self):
+        import os
+        import subprocess
+        import sys
+
+        code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+                "from django.conf import settings; print(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['predict'])")
+        env = {**os.environ, "PREDICT_RATE": "7/minute", "DEBUG": "1"}
+        shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                               cwd=settings.BASE_DIR)
+        self.assertEqual(shown.stdout.strip(), "7/minute", shown.stderr)
