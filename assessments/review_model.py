@@ -47,9 +47,10 @@ def deidentify(collector, field, sub_objs, using):
     """``on_delete`` of a review's assessment: when the patient's data goes, the review stays as a medical
     record without them. The link and the free-text note (it may name the patient) are cleared; the two
     grades, the verdict, the format, the doctor and the date stay, so the agreement statistics stay true."""
-    collector.add_field_update(field, None, sub_objs)
+    # The link last: ``sub_objs`` may be a query on it, which finds nothing once it is cleared.
     collector.add_field_update(field.model._meta.get_field("note"), "", sub_objs)
     collector.add_field_update(field.model._meta.get_field("sharing"), Sharing.NOT_YET, sub_objs)
+    collector.add_field_update(field, None, sub_objs)
 
 
 # Django reads this flag off the callable, as off SET_NULL: call it even before the reviews are fetched.

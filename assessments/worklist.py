@@ -46,7 +46,8 @@ def row(assessment):
 
 
 def query_string(filters):
-    """The filters as a query string, to carry from the worklist through each review and back."""
+    """The filters as a query string, to carry from the worklist through each review and back ('' for none; the
+    default status is left out)."""
     plain = {key: (value.pk if hasattr(value, "pk") else value.isoformat() if isinstance(value, date) else value)
-             for key, value in filters.items() if value}
+             for key, value in filters.items() if value and (key, value) != ("status", TO_REVIEW)}
     return urlencode(plain)
