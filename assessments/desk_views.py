@@ -19,6 +19,10 @@ from mri import CLASSES
 from .review_statistics import BOOTSTRAP_RESAMPLES
 
 
+# The worklist shows this many of the oldest cases; "Save and next" walks them all.
+WORKLIST_LENGTH = 200
+
+
 def desk_page(request, template, title, status=200, **context):
     return render(request, template, {**admin.site.each_context(request), "title": title, **context}, status=status)
 
@@ -27,8 +31,10 @@ def worklist_page(request):
     """The doctor's home: their patients' assessments nobody has reviewed yet, oldest first."""
     filters_form = WorklistFilters(request.user, request.GET or None)
     filters = filters_form.filters()
-    rows = [worklist.row(one) for one in worklist.cases(request.user, **filters)[:200]]
+    found = worklist.cases(request.user, **filters)
+    rows = [worklist.row(one) for one in found[:WORKLIST_LENGTH]]
     return desk_page(request, "admin/desk/worklist.html", "Worklist", filters_form=filters_form, rows=rows,
+                     total=found.count() if len(rows) == WORKLIST_LENGTH else len(rows),
                      query=worklist.query_string(filters))
 
 

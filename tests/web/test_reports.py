@@ -155,7 +155,7 @@ class ReportOnPaperTests(AlzAwareTestCase):
     def test_the_border_check_sees_text_running_out_of_its_cell(self):
         from reportlab.platypus import Table
 
-        from assessments.reports import grid, pdf_bytes
+        from assessments.presentation.reports import grid, pdf_bytes
 
         # A plain string is drawn on one line whatever the column's width: the defect the check is there for.
         spilling = Table([["Share of the map and much more text than fits", "x"], ["a", "b"], ["c", "d"]],
