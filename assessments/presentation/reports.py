@@ -262,5 +262,5 @@ def history_pdf(patient, assessments):
     rows += [[f"{a.created_at:%d %b %Y, %H:%M}", result_in_short(a), f"{a.confidence:.1%}",
               f"{a.any_impairment:.1%}", review_in_short(a)] for a in assessments]
     story += [timeline_drawing(assessments), text("Every result", "Heading3"),
-              table(rows, [0.18, 0.2, 0.13, 0.14, 0.35])]
+              table(rows, [0.16, 0.24, 0.16, 0.16, 0.28])]
     return pdf_bytes(story, "AlzAware results over time")

@@ -104,6 +104,10 @@ class DoctorDeskTests(OwnMedia, BrowserTestCase):
                 with self.subTest(name, width=width):
                     page.goto(self.live_server_url + path)
                     self.assert_fits_and_accessible(page, f"{name} at {width} px")
+        listing = self.visit(self.open_page(self.doctor, width=1280), pages["assessments list"])
+        # Every column in view at 1280 px: the list's own box does not scroll either.
+        self.assertEqual(listing.evaluate("() => { const box = document.querySelector('#changelist .results'); "
+                                          "return box.scrollWidth - box.clientWidth; }"), 0)
         review = self.open_page(self.doctor, width=1280)
         self.visit(review, pages["review"])
         self.assertGreaterEqual(review.locator(".desk-images.large img").first.bounding_box()["width"], 512)
