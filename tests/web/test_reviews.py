@@ -132,6 +132,22 @@ class ReviewPageTests(AlzAwareTestCase):
         self.assertNotContains(page, "{&quot;")  # details as labelled fields, never JSON
 
 
+    def test_a_volumes_page_lists_its_slices_and_its_four_class_maps(self):
+        from assessments import intake
+        from tests.fixtures import scan_files
+
+        volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        self.login(self.doctor)
+        page = self.client.get(reverse("admin:assessments_assessment_change", args=[volume.pk]))
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(page, "<caption>Slices of the volume</caption>")
+        self.assertEqual(page.content.decode().count("<tr><th scope=\"row\">"), volume.slices.count())
+        self.assertEqual([p.url for p in page.context["class_maps"]],
+                         [f"/assessments/{volume.pk}/maps/{k}/{volume.overlay_colormap}.png" for k in range(4)])
+        self.assertIsNone(page.context["previous"])  # the slice before it is not of the same kind
+        self.assertContains(page, "<dt>Format</dt><dd>NIfTI volume</dd>", html=True)
+
+
 class PatientSeesTheVerdictTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
