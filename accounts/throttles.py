@@ -10,6 +10,8 @@ from functools import wraps
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
+from .addresses import client_address
+
 
 def submitted_email(request):
     data = getattr(request, "data", None) or request.POST
@@ -30,6 +32,10 @@ class EmailRateThrottle(SimpleRateThrottle):
 class AddressRateThrottle(SimpleRateThrottle):
     """Counts requests from one client address (behind NUM_PROXIES trusted proxies)."""
 
+    def get_ident(self, request):
+        # The lockouts' rule (accounts.addresses), read from settings at each request.
+        return client_address(request) or "unknown"
+
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
@@ -48,6 +54,19 @@ class ResetEmailThrottle(EmailRateThrottle):
 
 class ResetAddressThrottle(AddressRateThrottle):
     scope = "reset_address"
+
+
+class SignupAddressThrottle(AddressRateThrottle):
+    """Sign-ups from one client address: accounts are not made by the hundred."""
+
+    scope = "signup_address"
+
+
+class PasswordCheckThrottle(UserRateThrottle):
+    """Forms of a signed-in account that check its password (change it, close the account): a borrowed,
+    signed-in browser cannot guess it without limit."""
+
+    scope = "password_check"
 
 
 class PredictThrottle(UserRateThrottle):

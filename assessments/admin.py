@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
@@ -31,7 +31,7 @@ def scan_pair(assessment, size=120):
             "<figcaption><span>most</span><span>least</span></figcaption></figure>",
             reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
             "Colour bar: top most important, bottom least"))
-    return format_html('<div class="admin-scan-pair">{}</div>', format_html("".join(["{}"] * len(images)), *images))
+    return format_html('<div class="admin-scan-pair">{}</div>', format_html_join("", "{}", ((one,) for one in images)))
 
 
 def timeline_chart(patient):
@@ -77,8 +77,8 @@ class ResultColumns:
 
     @admin.display(description="Probabilities")
     def probabilities_percent(self, obj):
-        rows = [format_html("<li>{}: {}</li>", name, percent(value)) for name, value in obj.ordered_probabilities()]
-        return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows))
+        rows = ((name, percent(value)) for name, value in obj.ordered_probabilities())
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
 
 # A patient page shows this many of their latest assessments, and links to the full list: every assessment
@@ -89,8 +89,7 @@ LATEST_ON_PATIENT_PAGE = 5
 def latest_assessments(patient):
     """The patient's latest assessments as a table, and a link to all of them."""
     mine = Assessment.objects.filter(patient=patient).order_by("-created_at")
-    rows = [format_html(
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+    rows = [(
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
         scan_pair(one, size=96), one.prediction, percent(one.confidence), training_match_text(one),
         ResultColumns.model_state(None, one),
@@ -103,7 +102,8 @@ def latest_assessments(patient):
         '<table class="latest-assessments"><thead><tr><th scope="col">Date</th><th scope="col">Images</th>'
         '<th scope="col">Result</th><th scope="col">Confidence</th><th scope="col">Training match</th>'
         '<th scope="col">Model</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">All {} assessment{} of '
-        "this patient</a></p>", format_html("".join(["{}"] * len(rows)), *rows), every, total,
+        "this patient</a></p>",
+        format_html_join("", '<tr><td><a href="{}">{}</a></td>' + "<td>{}</td>" * 5 + "</tr>", rows), every, total,
         "" if total == 1 else "s")
 
 

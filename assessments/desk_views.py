@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.models import AuditAction
+from audit.models import AuditAction
 
 from . import review_page, reviews, worklist
 from .access import open_assessment

@@ -135,10 +135,13 @@ class Assessment(StoredResult, models.Model):
         earlier = earlier.filter(kind) if self.is_volume else earlier.exclude(kind)
         return earlier.order_by("-created_at", "-pk").first()
 
+    def shared_reviews(self):
+        """The reviews the patient is told of: the shared ones (one kept among doctors is not told)."""
+        return [one for one in self.reviews.all() if one.is_shared]
+
     def shared_review(self):
         """The latest review a doctor shared with the patient, or None (no doctor has looked yet, for them)."""
-        shared = [one for one in self.reviews.all() if one.is_shared]
-        return max(shared, key=lambda one: one.updated_at, default=None)
+        return max(self.shared_reviews(), key=lambda one: one.updated_at, default=None)
 
     @property
     def analysed_series(self):

@@ -4,8 +4,8 @@ doctors and the model."""
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from accounts import audit
-from accounts.models import AuditAction
+from audit import trail
+from audit.models import AuditAction
 
 from .models import CANNOT_TELL, Review
 from .review_statistics import agreement
@@ -30,7 +30,7 @@ def save_review(review, user, request=None):
         review.full_clean(exclude=["author"])
         review.save()
         if request is not None:
-            audit.record(request, AuditAction.REVIEW, review.assessment.patient_id, review.assessment_id)
+            trail.record(request, AuditAction.REVIEW, review.assessment.patient_id, review.assessment_id)
     return review
 
 
@@ -44,11 +44,6 @@ def patient_json(review):
         "cannot_tell_reason": review.get_cannot_tell_reason_display() if review.cannot_tell else None,
         "note": review.shared_note or None,
     }
-
-
-def shared_reviews(assessment):
-    """The reviews the patient may see: the shared ones (a review kept among doctors is not told)."""
-    return [review for review in assessment.reviews.all() if review.is_shared]
 
 
 def reviews_for_statistics(user, doctor=None, since=None, until=None, source_format=None):

@@ -7,9 +7,11 @@ overlay of any class in any colour map is a resize and a blend: no forward pass.
 
 import io
 from dataclasses import dataclass
+from typing import IO, Any
 
 import numpy as np
 
+from mri.arrays import Array, Gray
 from mri.explain.overlay import DEFAULT_COLORMAP, blend, png_bytes, scale_map
 from mri.inference.preprocess import Geometry, coverage, map_to_image
 
@@ -18,26 +20,26 @@ FORMAT_VERSION = 1
 
 @dataclass
 class StoredMaps:
-    classes: tuple
-    maps: np.ndarray  # (C, h, w) raw Grad-CAM, un-normalised
+    classes: tuple[str, ...]
+    maps: Array  # (C, h, w) raw Grad-CAM, un-normalised
     geometry: Geometry | None
-    image_shape: tuple
+    image_shape: tuple[int, ...]
     predicted_index: int
 
     @property
-    def map_max(self):
+    def map_max(self) -> Array:
         """Each class's highest value: the ceiling of a scale shared across visits."""
-        return self.maps.reshape(len(self.maps), -1).max(axis=1)
+        return np.asarray(self.maps.reshape(len(self.maps), -1).max(axis=1))
 
-    def map_on_image(self, class_index):
+    def map_on_image(self, class_index: int) -> Array:
         return map_to_image(self.maps[class_index], self.geometry, self.image_shape)
 
-    def seen(self):
+    def seen(self) -> Array:
         """The part of the image the network looked at."""
         return coverage(self.geometry, self.image_shape)
 
 
-def from_analysis(analysis):
+def from_analysis(analysis: Any) -> StoredMaps:
     return StoredMaps(
         classes=tuple(analysis.classes),
         maps=np.asarray(analysis.maps, dtype=np.float32),
@@ -47,7 +49,7 @@ def from_analysis(analysis):
     )
 
 
-def to_npz(stored):
+def to_npz(stored: StoredMaps) -> bytes:
     g = stored.geometry
     buffer = io.BytesIO()
     np.savez_compressed(
@@ -63,7 +65,7 @@ def to_npz(stored):
     return buffer.getvalue()
 
 
-def from_npz(data_or_file):
+def from_npz(data_or_file: bytes | bytearray | IO[bytes]) -> StoredMaps:
     """Read what :func:`to_npz` wrote; never unpickles (the file lives on disk we serve from)."""
     source = io.BytesIO(data_or_file) if isinstance(data_or_file, (bytes, bytearray)) else data_or_file
     with np.load(source, allow_pickle=False) as npz:
@@ -77,7 +79,8 @@ def from_npz(data_or_file):
         )
 
 
-def overlay_png(gray, stored, class_index=None, colormap=DEFAULT_COLORMAP, ceiling=None):
+def overlay_png(gray: Gray, stored: StoredMaps, class_index: int | None = None, colormap: str = DEFAULT_COLORMAP,
+                ceiling: float | None = None) -> bytes:
     """The overlay of one class's map over ``gray`` as PNG bytes (predicted class by default)."""
     index = stored.predicted_index if class_index is None else int(class_index)
     seen = stored.seen()

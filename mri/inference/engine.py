@@ -16,39 +16,46 @@ every backend gives the same three outputs.
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torchvision.models import ResNet
 
 from mri import Graded
+from mri.arrays import Array, Gray
 from mri.inference import calibration, engine_choice
-from mri.inference.checkpoint import expected_sha256, load_checkpoint
-from mri.inference.engines import ClosedForm, Eager
+from mri.inference.checkpoint import Checkpoint, PathLike, expected_sha256, load_checkpoint
+from mri.inference.engines import Backend, ClosedForm, Eager, Outputs
 from mri.inference.preprocess import Geometry, preprocess
+
+if TYPE_CHECKING:
+    from mri.explain.faithfulness import Faithfulness
 
 
 @dataclass
 class Analysis(Graded):
     """What one image gives: calibrated probabilities and raw Grad-CAM maps of all classes."""
 
-    classes: tuple
-    probabilities: np.ndarray  # (C,), with the checkpoint's calibration
-    maps: np.ndarray  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
-    features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
+    classes: tuple[str, ...]
+    probabilities: Array  # (C,), with the checkpoint's calibration
+    maps: Array  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
+    features: Array | None = field(repr=False, default=None)  # (2048,) pooled layer4
     geometry: Geometry | None = None
-    image_shape: tuple = ()
+    image_shape: tuple[int, ...] = ()
     tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
 
 
 class Engine:
     """A loaded checkpoint, ready to analyse slices from any thread."""
 
-    def __init__(self, model, checkpoint, backend=None):
+    def __init__(self, model: ResNet, checkpoint: Checkpoint, backend: Backend | None = None) -> None:
         self.model = model
         # Eager float32 unless told otherwise: the reference every other backend is gated against.
-        self.backend = backend or Eager(model)
+        self.backend: Backend = backend or Eager(model)
         self.backend_reason = "default"
         self.checkpoint = checkpoint
         self.classes = tuple(checkpoint["classes"])
@@ -66,42 +73,44 @@ class Engine:
         self.sha256 = ""
 
     @property
-    def trained(self):
+    def trained(self) -> bool:
         return bool(self.metadata.get("trained", False))
 
-    def layer4(self, batch):
+    def layer4(self, batch: torch.Tensor) -> torch.Tensor:
         """The ``layer4`` activation in eager float32, for checks against the closed form."""
         with torch.inference_mode():
             return ClosedForm(self.model).layer4(batch)
 
     @property
-    def backend_name(self):
+    def backend_name(self) -> str:
         return self.backend.name
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         """``batch`` (B,3,S,S) -> logits (B,C), Grad-CAM maps (B,C,h,w), pooled features (B,K)."""
         return self.backend.run(batch)
 
-    def calibrated(self, logits):
+    def calibrated(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits * self._scale + self._bias, dim=-1)
 
-    def probabilities(self, batch):
+    def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities only, for perturbed inputs (no maps needed)."""
         with torch.inference_mode():
             return self.calibrated(self.run(batch)[0])
 
-    def faithfulness(self, analysis, **options):
+    def faithfulness(self, analysis: Analysis, **options: Any) -> "Faithfulness | None":
         """The deletion-test score of ``analysis``'s predicted-class map (see :mod:`.faithfulness`)."""
         from mri.explain.faithfulness import faithfulness
 
         index = analysis.predicted_index
+        if analysis.tensor is None:
+            raise ValueError("this analysis kept no network input to perturb")
         return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
                             analysis.probabilities[index], **options)
 
-    def prepare(self, gray):
+    def prepare(self, gray: Gray) -> tuple[torch.Tensor, Geometry | None]:
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
 
-    def analyze_many(self, grays):
+    def analyze_many(self, grays: Sequence[Gray]) -> list[Analysis]:
         """Analyse several rendered slices (2-D uint8 arrays) in one batch."""
         prepared = [self.prepare(g) for g in grays]
         batch = torch.stack([tensor for tensor, _ in prepared])
@@ -120,16 +129,16 @@ class Engine:
             for i in range(len(grays))
         ]
 
-    def analyze(self, gray):
+    def analyze(self, gray: Gray) -> Analysis:
         return self.analyze_many([gray])[0]
 
 
 log = logging.getLogger(__name__)
-_loaded = {}
+_loaded: dict[str, Engine] = {}
 _loading = threading.Lock()
 
 
-def served_engine(path):
+def served_engine(path: PathLike) -> Engine:
     """The checkpoint at ``path`` with the engine this process should serve it by (logged: operators see which)."""
     model, checkpoint = load_checkpoint(path)
     sha256 = expected_sha256(path)
@@ -140,7 +149,7 @@ def served_engine(path):
     return engine
 
 
-def get_engine(path):
+def get_engine(path: PathLike) -> Engine:
     """The process-wide :class:`Engine` for ``path``, loaded (and hash-checked) once."""
     key = str(path)
     engine = _loaded.get(key)

@@ -4,7 +4,8 @@ audit, and told to the patient (result page, history, timeline, API) as the doct
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from accounts.models import AuditAction, AuditEntry, User
+from accounts.models import User
+from audit.models import AuditAction, AuditEntry
 from assessments.models import CANNOT_TELL, Review
 from assessments.reviews import save_review
 from mri import CLASSES
