@@ -38,7 +38,9 @@ class CannotTellReason(models.TextChoices):
 class Sharing(models.TextChoices):
     """What the patient is shown of the review: chosen every time, never assumed."""
 
-    NOT_YET = "not_yet", "Nothing yet: keep the review among doctors"
+    # Off the patient's pages, the API and the PDFs; their data export still lists every review of their scans
+    # (their right of access: assessments.export).
+    NOT_YET = "not_yet", "Nothing yet: keep it off the patient's pages"
     VERDICT = "verdict", "My verdict, without the note"
     VERDICT_AND_NOTE = "verdict_and_note", "My verdict and my note"
 
