@@ -11,6 +11,7 @@ from mri.explain.overlay import DEFAULT_COLORMAP
 from mri.io import FORMAT_NAMES
 
 from .desk_views import review_assessment
+from .review_page import faithfulness_text
 from .models import Assessment, TrainingMatch
 from .templatetags.results import percent
 
@@ -38,13 +39,6 @@ def timeline_chart(patient):
     """The patient's timeline chart, as the patient sees it on their timeline page."""
     # Our own SVG: every text in it is escaped where it is drawn (assessments.presentation.chart).
     return mark_safe(timeline_svg(patient.assessments.all(), title=f"Results of {patient} over time")) or "-"
-
-
-def faithfulness_text(assessment):
-    """The score and what it means, for doctors: 1.0 is what a randomly placed region would do."""
-    if assessment.faithfulness is None:
-        return assessment.get_faithfulness_check_display() if assessment.faithfulness_check else "-"
-    return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
 
 
 def training_match_text(result):

@@ -55,6 +55,13 @@ def changes_since(previous, assessment):
     return rows
 
 
+def faithfulness_text(assessment):
+    """The score and what it means, for doctors: 1.0 is what a randomly placed region would do."""
+    if assessment.faithfulness is None:
+        return assessment.get_faithfulness_check_display() if assessment.faithfulness_check else "-"
+    return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
+
+
 def details(assessment):
     """The scan's details as ``[(label, value)]``: never the stored JSON."""
     rows = [("Submitted", f"{assessment.created_at:%d %B %Y, %H:%M}"),
@@ -62,9 +69,8 @@ def details(assessment):
             ("Training match", assessment.get_ood_status_display()),
             ("Model", "Trained" if assessment.model_trained else "UNTRAINED: random answers, ignore this result"),
             ("Model checkpoint", assessment.model_sha256[:12] or "unknown")]
-    if assessment.faithfulness is not None:
-        rows.append(("Heatmap faithfulness",
-                     f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"))
+    if assessment.faithfulness is not None or assessment.faithfulness_check:
+        rows.append(("Heatmap faithfulness", faithfulness_text(assessment)))
     return rows
 
 
