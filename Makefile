@@ -75,4 +75,4 @@ lint: $(VENV)/.stamp-test
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules vendor/niivue
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .cache staticfiles .secret-key $(ONNX) node_modules vendor/niivue

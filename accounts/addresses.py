@@ -29,8 +29,3 @@ def client_address(request):
     hops = forwarded.split(",")
     # A proxy that wrote nothing valid is a misconfiguration: fall back to the connection's own address.
     return valid_address(hops[-min(proxies, len(hops))]) or remote
-
-
-def lockout_address(request):
-    """For django-axes, which needs a string for every request."""
-    return client_address(request) or "unknown"

@@ -41,14 +41,18 @@ def delete_account(user):
 
 def objects_of(user):
     """``{model: [ids]}`` of everything the account's erasure removes that the admin may have logged."""
-    patient_ids = list(Patient.objects.filter(user=user).values_list("pk", flat=True))
-    assessment_ids = list(Assessment.objects.filter(patient__in=patient_ids).values_list("pk", flat=True))
+    patient_ids = ids(Patient.objects.filter(user=user))
+    assessment_ids = ids(Assessment.objects.filter(patient__in=patient_ids))
     return {
         User: [user.pk], Patient: patient_ids, Assessment: assessment_ids,
-        AssessmentSlice: list(AssessmentSlice.objects.filter(assessment__in=assessment_ids).values_list("pk", flat=True)),
-        ScanSeries: list(ScanSeries.objects.filter(assessment__in=assessment_ids).values_list("pk", flat=True)),
-        Review: list(Review.objects.filter(assessment__in=assessment_ids).values_list("pk", flat=True)),
+        AssessmentSlice: ids(AssessmentSlice.objects.filter(assessment__in=assessment_ids)),
+        ScanSeries: ids(ScanSeries.objects.filter(assessment__in=assessment_ids)),
+        Review: ids(Review.objects.filter(assessment__in=assessment_ids)),
     }
+
+
+def ids(queryset):
+    return list(queryset.values_list("pk", flat=True))
 
 
 def de_identify_admin_log(objects):

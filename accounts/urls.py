@@ -2,8 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
-from .throttles import (PasswordCheckThrottle, ResetAddressThrottle, ResetEmailThrottle, SignupAddressThrottle,
-                        throttled)
+from .throttles import PasswordCheckThrottle, ResetAddressThrottle, ResetEmailThrottle, SignupAddressThrottle, throttled
 
 urlpatterns = [
     path("signup/", throttled(SignupAddressThrottle)(views.signup), name="signup"),

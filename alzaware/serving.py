@@ -11,4 +11,4 @@ from django.core.exceptions import ImproperlyConfigured
 
 def refuse_development_key():
     if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_KEY:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README, Deploying).")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see docs/deploying.md).")

@@ -8,9 +8,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from alzaware.sqlite import for_concurrent_use
-
 import mri
+from alzaware.sqlite import for_concurrent_use
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -267,7 +266,7 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # The client's address behind NUM_PROXIES proxies, by the same rule as the throttles and the audit (without it,
 # and without django-ipware, axes counted every guess against the proxy's address).
-AXES_CLIENT_IP_CALLABLE = "accounts.addresses.lockout_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
 # Failed attempts are counted, not logged with their passwords; the address log of axes is not needed.
 AXES_DISABLE_ACCESS_LOG = True
 

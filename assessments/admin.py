@@ -105,7 +105,7 @@ class NamedChoicesFilter(admin.SimpleListFilter):
     """A field's values by name, the blank one included: Django's own filter showed a blank value as a link
     with no text (axe: link-name)."""
 
-    named = []  # [(stored value, words)]; "" is the blank value
+    named: list[tuple[str, str]] = []  # [(stored value, words)]; "" is the blank value
 
     def lookups(self, request, model_admin):
         return [(value or "none", label) for value, label in self.named]

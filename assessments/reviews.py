@@ -2,7 +2,7 @@
 doctors and the model."""
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from audit import trail
 from audit.models import AuditAction
@@ -10,11 +10,14 @@ from audit.models import AuditAction
 from .models import CANNOT_TELL, Review
 from .review_statistics import agreement
 
-
 def review_of(assessment, user):
     """``user``'s own review of ``assessment``, or a new, undecided one (nothing chosen for them)."""
     return (Review.objects.filter(assessment=assessment, author=user).first()
             or Review(assessment=assessment, author=user))
+
+
+# What a doctor's form changes in a review (the rest is set when it is first saved).
+EDITABLE = ["verdict", "grade", "cannot_tell_reason", "model_grade", "source_format", "note", "sharing", "updated_at"]
 
 
 def save_review(review, user, request=None):
@@ -26,12 +29,26 @@ def save_review(review, user, request=None):
         review.author = user
     elif review.author_id != user.pk:
         raise PermissionDenied("Only the doctor who wrote a review can change it.")
+    review.full_clean(exclude=["author"])
     with transaction.atomic():
-        review.full_clean(exclude=["author"])
-        review.save()
+        store(review, user)
         if request is not None:
             trail.record(request, AuditAction.REVIEW, review.assessment.patient_id, review.assessment_id)
     return review
+
+
+def store(review, user):
+    if review.pk is not None:
+        review.save()
+        return
+    try:
+        with transaction.atomic():
+            review.save()
+    except IntegrityError:
+        # Two forms for the same assessment sent at once (two tabs, a double click): the second finds the
+        # first's review saved and changes it, as if it had been sent from the page that shows it.
+        review.pk = Review.objects.get(assessment_id=review.assessment_id, author=user).pk
+        review.save(update_fields=EDITABLE)
 
 
 def patient_json(review):

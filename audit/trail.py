@@ -1,5 +1,7 @@
 """The read audit: every look at a patient's data leaves an AuditEntry (see the model for what it holds)."""
 
+from typing import Any
+
 from accounts.addresses import client_address
 from audit.models import AuditEntry
 
@@ -18,7 +20,8 @@ def views_of(patient):
 class AuditedChangeView:
     """An admin whose change page of one object records a read of its patient's data each time it is shown."""
 
-    audit_action = None
+    # An AuditAction; Any because mypy, without Django's stubs, reads a TextChoices member as a tuple.
+    audit_action: Any = None
 
     def audit_target(self, obj):
         """``(patient id, assessment id or None)`` of ``obj``."""

@@ -157,21 +157,6 @@ def baseline_report(train_records, test_records):
 
 # ------------------------------------------------------------------ model
 
-def model_probs(engine, records, batch_size=64, progress=False):
-    """Calibrated probabilities of the app's engine, exactly as the app computes them."""
-    out = []
-    it = range(0, len(records), batch_size)
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(it, desc="evaluating", leave=False)
-    for start in it:
-        chunk = records[start:start + batch_size]
-        batch = torch.stack([engine.prepare(read_gray(r["path"]))[0] for r in chunk])
-        logits, _, _ = engine.run(batch)
-        out.append(engine.calibrated(logits).numpy().astype(np.float64))
-    return np.concatenate(out) if out else np.zeros((0, len(engine.classes)))
-
-
 def read_subject_list(path):
     """Subjects from a split.json (its ``val`` list) or a text file, one per line."""
     text = Path(path).read_text()
@@ -183,8 +168,7 @@ def read_subject_list(path):
     return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
 
 
-def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True, threads=2,
-             progress=False):
+def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True, threads=2):
     """Evaluate a checkpoint on ``data_dir``; returns the report dict (see evaluate_model)."""
     from mri.inference.checkpoint import load_checkpoint, recorded_split
     from mri.inference.engine import Engine
@@ -202,7 +186,9 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
         records = [r for r in records if r["subject"] in subjects]
         if not records:
             raise ValueError("none of the requested subjects is in the data")
-    probs = model_probs(engine, records, progress=progress)
+    from .evaluation_reading import model_outputs, reading_figures
+
+    probs, features, values = model_outputs(engine, records)
     has_subjects = all(r["subject"] is not None for r in records)
     report = metrics([r["label"] for r in records], probs,
                      [r["subject"] for r in records] if has_subjects else None,
@@ -211,6 +197,7 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
     threshold = (engine.metadata.get("cross_validation") or {}).get("any_impairment_threshold", 0.5)
     report.update(any_impairment_figures([r["label"] for r in records], probs,
                                          [r["subject"] for r in records] if has_subjects else None, threshold))
+    report.update(reading_figures(engine, records, probs, features, values))
     report["temperature"] = engine.temperature
     report["model"] = str(model_path)
     report["trained"] = engine.trained

@@ -79,7 +79,7 @@ def absolute(request, name, *args):
     return request.build_absolute_uri(reverse(name, args=args))
 
 
-def PROBABILITIES(**options):
+def probabilities_field(**options):
     return serializers.DictField(child=serializers.CharField(), help_text="Each class as e.g. '81.29%'.", **options)
 
 
@@ -87,7 +87,7 @@ class Answer(serializers.Serializer):
     """A read-only answer built by its own fields (the one source of the API's JSON and of its schema): each
     ``get_<key>`` method gives a key's value, and the keys in ``omitted_when_none`` are left out when None."""
 
-    omitted_when_none = ()
+    omitted_when_none: tuple[str, ...] = ()
 
     def to_representation(self, instance):
         answer = super().to_representation(instance)
@@ -121,7 +121,7 @@ class SliceSerializer(Answer):
     def get_confidence(self, one):
         return rounded(one.confidence) if one.analysed else None
 
-    @extend_schema_field(PROBABILITIES(allow_null=True))
+    @extend_schema_field(probabilities_field(allow_null=True))
     def get_class_probabilities(self, one):
         return one.probabilities_as_percentages() if one.analysed else None
 
@@ -220,7 +220,7 @@ class ResultSerializer(Answer):
     def get_confidence(self, assessment):
         return rounded(assessment.confidence)
 
-    @extend_schema_field(PROBABILITIES())
+    @extend_schema_field(probabilities_field())
     def get_class_probabilities(self, assessment):
         return assessment.probabilities_as_percentages()
 

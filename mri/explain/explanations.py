@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from mri.arrays import Array, Gray
+from mri.arrays import Array, Gray, Mask
 from mri.explain.overlay import DEFAULT_COLORMAP, blend, png_bytes, scale_map
 from mri.inference.preprocess import Geometry, coverage, map_to_image
 
@@ -25,6 +25,7 @@ class StoredMaps:
     geometry: Geometry | None
     image_shape: tuple[int, ...]
     predicted_index: int
+    brain: Mask | None = None  # (H, W) bool: preprocess.map_region; None in files saved before it was kept
 
     @property
     def map_max(self) -> Array:
@@ -32,11 +33,15 @@ class StoredMaps:
         return np.asarray(self.maps.reshape(len(self.maps), -1).max(axis=1))
 
     def map_on_image(self, class_index: int) -> Array:
-        return map_to_image(self.maps[class_index], self.geometry, self.image_shape)
+        """A class's map on the image, zero off the brain and its surface (where it is known)."""
+        on_image = map_to_image(self.maps[class_index], self.geometry, self.image_shape)
+        return on_image if self.brain is None else np.where(self.brain, on_image, 0.0).astype(np.float32)
 
     def seen(self) -> Array:
-        """The part of the image the network looked at."""
-        return coverage(self.geometry, self.image_shape)
+        """Where a map may be drawn: the part of the image the network looked at, on the brain and its surface
+        (the map says nothing of the black background around it)."""
+        looked_at = coverage(self.geometry, self.image_shape)
+        return looked_at if self.brain is None else looked_at & self.brain
 
 
 def from_analysis(analysis: Any) -> StoredMaps:
@@ -46,6 +51,7 @@ def from_analysis(analysis: Any) -> StoredMaps:
         geometry=analysis.geometry,
         image_shape=tuple(int(n) for n in analysis.image_shape),
         predicted_index=analysis.predicted_index,
+        brain=None if getattr(analysis, "brain", None) is None else np.asarray(analysis.brain, dtype=bool),
     )
 
 
@@ -61,6 +67,8 @@ def to_npz(stored: StoredMaps) -> bytes:
         geometry=np.array([g.top, g.left, g.side] if g else [0, 0, 0], dtype=np.int64),
         image_shape=np.array(stored.image_shape, dtype=np.int64),
         predicted_index=np.int32(stored.predicted_index),
+        # One bit a pixel; absent (an empty array) when the analysis had none.
+        brain=np.packbits(stored.brain.ravel()) if stored.brain is not None else np.zeros(0, np.uint8),
     )
     return buffer.getvalue()
 
@@ -70,13 +78,22 @@ def from_npz(data_or_file: bytes | bytearray | IO[bytes]) -> StoredMaps:
     source = io.BytesIO(data_or_file) if isinstance(data_or_file, (bytes, bytearray)) else data_or_file
     with np.load(source, allow_pickle=False) as npz:
         top, left, side = (int(v) for v in npz["geometry"])
+        image_shape = tuple(int(n) for n in npz["image_shape"])
         return StoredMaps(
             classes=tuple(str(c) for c in npz["classes"]),
             maps=npz["maps"].astype(np.float32),
             geometry=Geometry(top, left, side) if side > 0 else None,
-            image_shape=tuple(int(n) for n in npz["image_shape"]),
+            image_shape=image_shape,
             predicted_index=int(npz["predicted_index"]),
+            brain=_brain(npz, image_shape),
         )
+
+
+def _brain(npz: Any, image_shape: tuple[int, ...]) -> Mask | None:
+    if "brain" not in npz.files or npz["brain"].size == 0:
+        return None
+    count = int(np.prod(image_shape))
+    return np.unpackbits(npz["brain"], count=count).astype(bool).reshape(image_shape)
 
 
 def overlay_png(gray: Gray, stored: StoredMaps, class_index: int | None = None, colormap: str = DEFAULT_COLORMAP,

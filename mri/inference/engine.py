@@ -26,11 +26,11 @@ import torch
 from torchvision.models import ResNet
 
 from mri import Graded
-from mri.arrays import Array, Gray
+from mri.arrays import Array, Gray, Mask
 from mri.inference import calibration, engine_choice
 from mri.inference.checkpoint import Checkpoint, PathLike, expected_sha256, load_checkpoint
 from mri.inference.engines import Backend, ClosedForm, Eager, Outputs
-from mri.inference.preprocess import Geometry, preprocess
+from mri.inference.preprocess import Geometry, map_region, preprocess, to_square
 
 if TYPE_CHECKING:
     from mri.explain.faithfulness import Faithfulness
@@ -47,6 +47,14 @@ class Analysis(Graded):
     geometry: Geometry | None = None
     image_shape: tuple[int, ...] = ()
     tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
+    # Where a map may lie (the brain and its surface, preprocess.map_region) on the image and on the network's
+    # input: the overlay is drawn there and the deletion test takes its hottest region there.
+    brain: Mask | None = field(repr=False, default=None)  # (H, W) bool
+    input_brain: Mask | None = field(repr=False, default=None)  # (S, S) bool
+
+
+def _side(geometry: Geometry | None) -> int | None:
+    return geometry.side if geometry is not None else None
 
 
 class Engine:
@@ -104,8 +112,13 @@ class Engine:
         index = analysis.predicted_index
         if analysis.tensor is None:
             raise ValueError("this analysis kept no network input to perturb")
+        options.setdefault("inside", analysis.input_brain)
         return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
                             analysis.probabilities[index], **options)
+
+    def input_brain(self, gray: Gray) -> Mask:
+        """Where a map may lie on the network's input square (the same crop and resize as :meth:`prepare`)."""
+        return map_region(to_square(gray, self.input_size, self.spec)[0], self.input_size)
 
     def prepare(self, gray: Gray) -> tuple[torch.Tensor, Geometry | None]:
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
@@ -125,6 +138,8 @@ class Engine:
                 geometry=prepared[i][1],
                 image_shape=tuple(np.asarray(grays[i]).shape),
                 tensor=prepared[i][0],
+                brain=map_region(grays[i], _side(prepared[i][1])),
+                input_brain=self.input_brain(grays[i]),
             )
             for i in range(len(grays))
         ]

@@ -24,7 +24,7 @@ Two thresholds, read off the distances of held-out validation slices:
   elsewhere is analysed and marked rather than turned away: refusing a real
   brain is a worse error than analysing an unusual one;
 * between ``unsure_above`` and ``refuse_above``: analysed, but the result is
-  marked "outside what the model was trained on" (the farthest 2.5% of
+  marked "outside what the model was trained on" (the farthest 1.5% of
   validation slices and beyond).
 
 Stored in the checkpoint under ``ood`` as plain tensors and numbers, so it
@@ -51,7 +51,10 @@ COMPONENTS = 512
 # The share of validation slices that must pass (analysed, marked or not), and
 # the share analysed without a mark.
 PASS_RATE = 0.99
-CLEAN_RATE = 0.975
+# Measured cross-fitted by person on the final model's 31 never-trained-on people (training.ood_marks), 0.975
+# marked 3.8% of their ordinary slices (95% interval 1.0-7.4%: over the 5% allowed); 0.985 is the loosest whose
+# interval stays under 5% (2.1%, 0.4-4.4%).
+CLEAN_RATE = 0.985
 VARIANT_PASS_RATE = 0.99
 # Of real brains from other pipelines (tests/fixtures/real_variety.py): the bench is one template under many
 # changes, so 99% of it still refused a quarter of one kind at 1 mm (other contrasts; 98.7% of the 1 mm

@@ -6,10 +6,13 @@ import contextlib
 import io
 import threading
 import zlib
+from collections.abc import Iterator
+from typing import Any
 
 import nibabel as nib
 import numpy as np
 
+from mri.arrays import Array
 from mri.io import errors
 
 # Voxels of the one 3-D volume we read (256^3 is 16.8 M, a 0.7 mm head about 25 M). Decoded as float32, a
@@ -33,15 +36,16 @@ class Gzipped(bytes):
 class ByteStream:
     """The file's bytes in order, from memory or inflated CHUNK_BYTES at a time; ``read(n)`` gives up to n."""
 
-    def __init__(self, raw):
-        self.pending = b""
+    def __init__(self, raw: bytes) -> None:
+        self.pending: bytes | memoryview = b""
+        self.chunks: Iterator[bytes | memoryview]
         if isinstance(raw, Gzipped):
             self.chunks = self.inflated(raw)
         else:
             self.chunks = iter([memoryview(raw)])
 
     @staticmethod
-    def inflated(data):
+    def inflated(data: bytes) -> Iterator[bytes]:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         tail = bytes(data)
         try:
@@ -55,8 +59,9 @@ class ByteStream:
         except zlib.error:
             raise errors.unreadable("compressed (.gz)") from None
 
-    def read(self, size):
-        parts, have = [], 0
+    def read(self, size: int) -> bytes:
+        parts: list[bytes | memoryview] = []
+        have = 0
         if self.pending:
             parts.append(self.pending[:size])
             have = len(parts[0])
@@ -71,7 +76,7 @@ class ByteStream:
             self.pending = chunk[take:]
         return b"".join(parts)
 
-    def skip(self, size):
+    def skip(self, size: int) -> int:
         """Read and drop ``size`` bytes, a chunk at a time; how many there were."""
         skipped = 0
         while skipped < size:
@@ -82,9 +87,9 @@ class ByteStream:
         return skipped
 
 
-def voxel_header(stream, version):
+def voxel_header(stream: ByteStream, version: str | int) -> tuple[Any, tuple[int, ...], np.dtype[Any], int, int]:
     """The NIfTI header at the start of ``stream``: ``(header, shape, dtype, data offset, bytes read)``."""
-    header_class = nib.Nifti1Header if version == 1 else nib.Nifti2Header
+    header_class: Any = nib.Nifti1Header if version == 1 else nib.Nifti2Header  # nibabel has no types
     head = stream.read(header_class.sizeof_hdr)
     try:
         header = header_class.from_fileobj(io.BytesIO(head), check=False)
@@ -98,7 +103,7 @@ def voxel_header(stream, version):
     return header, shape, dtype, offset, len(head)
 
 
-def check_declared_size(shape, dtype, offset):
+def check_declared_size(shape: tuple[int, ...], dtype: np.dtype[Any], offset: int) -> tuple[int, int]:
     """Refuse, from the header alone, a volume too large to decode: before a byte of its voxels is inflated."""
     voxels = int(np.prod(shape[:3], dtype=np.int64))
     if voxels > MAX_VOXELS:
@@ -109,7 +114,7 @@ def check_declared_size(shape, dtype, offset):
     return voxels, declared
 
 
-def decode_first_volume(stream, voxels, dtype):
+def decode_first_volume(stream: ByteStream, voxels: int, dtype: np.dtype[Any]) -> Array:
     """The first 3-D volume's voxels as float32, converted chunk by chunk: the file's own type (float64, say)
     is never held whole."""
     out = np.empty(voxels, dtype=np.float32)
@@ -125,7 +130,7 @@ def decode_first_volume(stream, voxels, dtype):
     return out
 
 
-def read_voxels(raw, version):
+def read_voxels(raw: bytes, version: str | int) -> tuple[Array, Array]:
     """``(float32 array of the file's first volume, in its own axes, its affine)`` from NIfTI bytes or a
     :class:`Gzipped` file, inflating no more than the header declares (and refusing a file that holds more)."""
     stream = ByteStream(raw)
@@ -159,7 +164,7 @@ held = threading.local()
 
 
 @contextlib.contextmanager
-def decoding():
+def decoding() -> Iterator[None]:
     """Hold one of the process's MAX_DECODES places while a volume is decoded (re-entrant in one thread: a
     ZIP's one member may be a volume)."""
     if getattr(held, "depth", 0):

@@ -14,7 +14,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from PIL import Image
 
 from mri.io import MAX_PIXELS
@@ -47,6 +47,7 @@ def sixteen_bit_png_under_the_cap():
     return buffer.getvalue(), width * height
 
 
+@tag("slow")  # a subprocess per test, with uploads near the size caps
 class UploadMemoryTests(SimpleTestCase):
     def assert_bounded(self, result):
         self.assertLess(result["increase_mb"], MEMORY_BOUND_MB, result)

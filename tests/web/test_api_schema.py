@@ -2,6 +2,7 @@
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import tag
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
@@ -142,6 +143,7 @@ def upload_of(gray):
     return upload(image_bytes(gray))
 
 
+@tag("slow")  # schemathesis generates and sends many requests
 class SchemathesisTests(AlzAwareTestCase):
     """Generated requests for every operation of the schema, sent through the WSGI app: no 5xx, and every
     answer as the schema says (status code, content type, body)."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.test import TransactionTestCase, override_settings
+from django.test import TransactionTestCase, override_settings, tag
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
@@ -56,7 +56,7 @@ class CrashRecoveryTests(AlzAwareTestCase):
         self.assertTrue(default_storage.exists(assessment.scan.name))
 
     def test_a_task_whose_worker_died_is_run_again(self):
-        assessment = self.submit()
+        self.submit()
         task = running_task(minutes_ago=60)
         self.assertEqual(expire_task_leases(lease=15 * 60), (1, 0))
         task.refresh_from_db()
@@ -72,7 +72,7 @@ class CrashRecoveryTests(AlzAwareTestCase):
         self.assertEqual(assessment.faithfulness_check, FaithfulnessCheck.FAILED)
 
     def test_a_task_running_within_its_lease_is_left_alone(self):
-        assessment = self.submit()
+        self.submit()
         task = running_task(minutes_ago=1)
         self.assertEqual(expire_task_leases(lease=15 * 60), (0, 0))
         task.refresh_from_db()
@@ -93,6 +93,7 @@ class CrashRecoveryTests(AlzAwareTestCase):
         self.assertEqual(self.client.get(reverse("healthz")).json()["task_queue_age_seconds"], 0)
 
 
+@tag("slow")  # the real queue through manage.py task_worker, in a transaction test
 class TaskWorkerTests(OwnMedia, TransactionTestCase):
     """The real queue, as after a crash: committed rows, a task left RUNNING, a file left without a row."""
 

@@ -8,7 +8,7 @@ import sys
 from unittest import mock
 
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from django.urls import reverse
 
 from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
@@ -28,7 +28,9 @@ def run(args, **env):
 
 
 def settings_of(**env):
-    code = ("import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+    """The settings a fresh process gets under ``env``: the settings module alone, without loading the apps
+    (django.setup() would import the model's libraries too, for seconds, and the values are the same)."""
+    code = ("import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
             f"from django.conf import settings; print(json.dumps({{n: getattr(settings, n) for n in {SHOWN!r}}}))")
     done = run(["-c", code], **env)
     if done.returncode:
@@ -36,6 +38,7 @@ def settings_of(**env):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@tag("slow")  # each test starts the whole app (its libraries included) in a fresh Python process
 class DeploySettingsTests(SimpleTestCase):
     def test_check_deploy_reports_no_issues_under_the_production_variables(self):
         done = run(["manage.py", "check", "--deploy"], **PRODUCTION)
@@ -48,6 +51,17 @@ class DeploySettingsTests(SimpleTestCase):
         self.assertIn("SECRET_KEY must be set when DEBUG is off", done.stderr)
         wsgi = run(["-c", "import alzaware.wsgi"], DEBUG="0")
         self.assertIn("SECRET_KEY must be set when DEBUG is off", wsgi.stderr)
+
+    def test_an_unknown_yes_or_no_value_stops_the_settings_instead_of_meaning_no(self):
+        done = run(["-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
+                          "django.setup()"], SECURE_COOKIES="ture", SECRET_KEY=PRODUCTION["SECRET_KEY"])
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("ImproperlyConfigured: SECURE_COOKIES must be one of", done.stderr)
+
+
+class SettingsValueTests(SimpleTestCase):
+    """What the settings module gives under an environment, each read in a fresh process (the settings
+    alone, a second or so)."""
 
     def test_debug_is_off_and_production_is_secure_by_default(self):
         shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"])
@@ -63,12 +77,6 @@ class DeploySettingsTests(SimpleTestCase):
         shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"], SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0",
                             SECURE_COOKIES="0", SECURE_PROXY_SSL_HEADER="0")
         self.assertEqual([shown[name] for name in SHOWN[1:6]], [False, 0, False, False, None])
-
-    def test_an_unknown_yes_or_no_value_stops_the_settings_instead_of_meaning_no(self):
-        done = run(["-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
-                          "django.setup()"], SECURE_COOKIES="ture", SECRET_KEY=PRODUCTION["SECRET_KEY"])
-        self.assertNotEqual(done.returncode, 0)
-        self.assertIn("ImproperlyConfigured: SECURE_COOKIES must be one of", done.stderr)
 
     def test_yes_and_no_are_read_in_any_of_their_spellings_and_empty_means_the_default(self):
         from alzaware.settings import env_bool

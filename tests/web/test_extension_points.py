@@ -20,6 +20,7 @@ from mri.inference.checkpoint import load_checkpoint
 from mri.inference.engine import Engine
 from mri.inference.engines import Eager
 from mri.io import errors, read_scan, registry
+from mri.io.__main__ import formats_table
 from mri.io.registry import Reader
 from mri.io.scan import slice_scan
 from tests.base import AlzAwareTestCase, drawn_brain_slice, upload
@@ -75,6 +76,7 @@ class FormatRegistryTests(AlzAwareTestCase):
         with self.assertRaises(errors.ScanRejected) as refused:
             read_scan(b"just some words, not a scan at all\n" * 4, 1 << 20)
         self.assertIn("BMP, DICOM or ALZRAW, or a brain MRI volume", refused.exception.message)
+        self.assertIn("| alzraw | `alzraw`: ALZRAW slice | ALZRAW | no |", formats_table())
 
     def test_an_unregistered_format_is_refused_and_no_longer_named(self):
         registry.unregister(RAW.name)

@@ -84,6 +84,13 @@ class ReviewPageTests(AlzAwareTestCase):
         page = self.client.get(self.url).content.decode()
         self.assertIn('value="cannot_tell" id="id_verdict_2" required checked', page)
 
+    def test_two_new_reviews_saved_at_once_make_one_review_and_no_error(self):
+        # Both pages were opened before either form was sent: each holds a new review.
+        for note in ("First tab.", "Second tab."):
+            save_review(Review(assessment=self.assessment, verdict="agree", sharing="verdict", note=note), self.doctor)
+        review = Review.objects.get()
+        self.assertEqual((review.note, review.author), ("Second tab.", self.doctor))
+
     def test_each_save_is_written_to_the_audit_with_who_reviewed_what(self):
         self.review(verdict="agree")
         entry = AuditEntry.objects.get(action=AuditAction.REVIEW)
