@@ -20,8 +20,9 @@ ERASED = "(erased)"
 
 
 def delete_account(user):
-    """Delete ``user`` and all that cascades from it (patient, assessments, slices, reviews of them, tokens), their
-    sessions, failed-login counts and queued tasks, and de-identify the admin's log of their objects.
+    """Delete ``user`` and all that cascades from it (patient, assessments, slices, tokens), their sessions,
+    failed-login counts and queued tasks, and de-identify the admin's log of their objects. Doctors' reviews of
+    the assessments stay as de-identified medical records (assessments.review_model.deidentify).
 
     The files go with their rows: django-cleanup deletes each FileField's file once the transaction commits,
     so a deletion that fails and rolls back leaves the files of the rows that are still there (and the task

@@ -58,7 +58,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECUR
 NUM_PROXIES = int(os.environ.get("NUM_PROXIES", 1 if PRODUCTION else 0))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "alzaware.apps.AdminConfig",  # Django's admin with the doctor's desk (alzaware.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

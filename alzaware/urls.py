@@ -20,9 +20,3 @@ urlpatterns = [
 ]
 
 handler404 = "assessments.views.not_found"
-
-admin.site.site_header = "AlzAware: patient review"
-admin.site.site_title = "AlzAware"
-admin.site.index_title = "Patients and assessments"
-# The left-hand app list took 290 px of every page, hiding the assessments' images behind the filters at 1400 px.
-admin.site.enable_nav_sidebar = False

@@ -1,16 +1,16 @@
 import uuid
 from pathlib import PurePosixPath
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
 from accounts.models import Patient
 from mri import CLASSES, any_impairment, percentages
 from mri.inference import ood
-from mri.io import FORMAT_NAMES, is_volume_format, series
+from mri.io import FORMAT_NAMES, VOLUME_FORMATS, is_volume_format, series
 from mri.io.quality import CHECKS
+
+from .review_model import CANNOT_TELL, DoctorGrade, Review  # noqa: F401 (the app's models live here)
 
 
 def random_name(folder, suffix):
@@ -144,6 +144,22 @@ class Assessment(StoredResult, models.Model):
     @property
     def is_volume(self):
         return is_volume_format(self.source_format)
+
+    def previous_of_same_kind(self):
+        """The patient's latest earlier assessment of the same kind (a volume beside a volume, a slice beside a
+        slice), or None: what a doctor compares this one with."""
+        kind = models.Q(source_format__in=VOLUME_FORMATS)
+        earlier = Assessment.objects.filter(patient_id=self.patient_id, created_at__lt=self.created_at)
+        earlier = earlier.filter(kind) if self.is_volume else earlier.exclude(kind)
+        return earlier.order_by("-created_at", "-pk").first()
+
+    def shared_reviews(self):
+        """The reviews the patient is told of: the shared ones (one kept among doctors is not told)."""
+        return [one for one in self.reviews.all() if one.is_shared]
+
+    def shared_review(self):
+        """The latest review a doctor shared with the patient, or None (no doctor has looked yet, for them)."""
+        return max(self.shared_reviews(), key=lambda one: one.updated_at, default=None)
 
     @property
     def scan_day(self):
@@ -311,67 +327,3 @@ class ScanSeries(models.Model):
     def record(cls, assessment, found):
         """Store the series of a scan (scans.series.SeriesInfo); nothing for other uploads."""
         return cls.objects.bulk_create([cls(assessment=assessment, **vars(info)) for info in found])
-
-
-# A doctor's own grade: one of the model's classes, or that the scan does not let them tell.
-CANNOT_TELL = "Cannot tell"
-DoctorGrade = models.TextChoices("DoctorGrade", [(name.upper().replace(" ", "_"), (name, name)) for name in CLASSES]
-                                 + [("CANNOT_TELL", (CANNOT_TELL, CANNOT_TELL))])
-
-
-class ReviewQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Reviews of the assessments a user may open."""
-        return self.filter(assessment__in=Assessment.objects.visible_to(user))
-
-
-class Review(models.Model):
-    """A doctor's sign-off on one assessment: one per doctor and assessment, changed only by its author."""
-
-    Grade = DoctorGrade
-
-    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="reviews")
-    # Kept if the doctor's account goes: the patient's record still says it was reviewed.
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                               related_name="reviews")
-    agrees = models.BooleanField("agrees with the model's grade", default=True)
-    grade = models.CharField("doctor's grade", max_length=40, choices=DoctorGrade.choices, blank=True,
-                             help_text="Leave empty when you agree: the model's grade is taken.")
-    note = models.TextField(blank=True)
-    share_note = models.BooleanField("show the note to the patient", default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ReviewQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["assessment", "author"], name="one_review_per_doctor")]
-
-    def __str__(self):
-        return f"review of assessment {self.assessment_id} by {self.reviewer_name}"
-
-    def clean(self):
-        """``agrees`` and ``grade`` must say the same thing; agreeing fills in the model's grade."""
-        prediction = self.assessment.prediction
-        if self.agrees and not self.grade:
-            self.grade = prediction
-        if self.agrees and self.grade != prediction:
-            raise ValidationError({"grade": f"You agree with the model, whose grade is {prediction}: "
-                                            "leave your grade empty, or untick the agreement."})
-        if not self.agrees and not self.grade:
-            raise ValidationError({"grade": "Give your own grade, or “Cannot tell”."})
-        if not self.agrees and self.grade == prediction:
-            raise ValidationError({"grade": "This is the model's grade: tick the agreement instead."})
-
-    @property
-    def reviewer_name(self):
-        if self.author is None:
-            return "a doctor whose account was closed"
-        return self.author.professional_name
-
-    @property
-    def shared_note(self):
-        """The note as the patient may read it: '' unless the doctor marked it for them."""
-        return self.note if self.share_note else ""
-

@@ -1,4 +1,5 @@
 from django.urls import path, re_path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -17,6 +18,7 @@ urlpatterns = [
     re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,
             name="slice_file"),
     path("<int:pk>/maps/<int:class_index>/<slug:colormap>.png", views.class_overlay, name="class_overlay"),
-    path("agreement/", views.agreement, name="agreement"),
+    # Moved into the doctors' admin (alzaware.admin_site); old bookmarks still arrive.
+    path("agreement/", RedirectView.as_view(pattern_name="admin:agreement"), name="agreement"),
     path("colour-bar/<slug:colormap>.png", views.colour_bar, name="colour_bar"),
 ]

@@ -1,5 +1,3 @@
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -9,7 +7,7 @@ from django.views.defaults import page_not_found
 from accounts.confirmation import EmailUnconfirmed
 from accounts.roles import acting_patient
 from accounts.tokens import login_or_token_required
-from assessments import intake, reviews, services
+from assessments import intake, services
 from assessments.presentation import heatmaps, reports, timeline
 from audit import trail
 from audit.models import AuditAction
@@ -25,7 +23,7 @@ from .models import Assessment
 
 @login_required
 def history(request):
-    assessments = Assessment.objects.for_user(request.user).by_scan_date()
+    assessments = Assessment.objects.for_user(request.user).by_scan_date().prefetch_related("reviews__author")
     return render(request, "assessments/history.html", {"assessments": assessments})
 
 
@@ -139,7 +137,8 @@ def history_report(request):
     """The patient's own history with the timeline chart, as a PDF."""
     patient = acting_patient(request.user, "keep a timeline of their results")
     trail.record(request, AuditAction.REPORT, patient.pk)
-    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
+    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)
+                                                 .prefetch_related("reviews__author")),
                         "alzaware-results.pdf")
 
 
@@ -181,14 +180,6 @@ def healthz(request):
     response = JsonResponse({"status": "ok" if healthy else "unavailable", **details}, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
-
-
-@staff_member_required
-def agreement(request):
-    """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
-    return render(request, "assessments/agreement.html",
-                  {**admin.site.each_context(request), "title": "Agreement between model and doctors",
-                   "agreement": reviews.agreement_for(request.user)})
 
 
 def not_found(request, exception):

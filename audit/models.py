@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     API_PREDICT = "api_predict", "a new result, through the API"
     ADMIN_ASSESSMENT = "admin_assessment", "a result, in the doctors' review pages"
     ADMIN_PATIENT = "admin_patient", "the patient record, in the doctors' review pages"
+    # Who reviewed what: written each time a doctor saves a review (the review itself keeps only its author).
+    REVIEW = "review", "a result, and saved a review of it"
     # Who may see the results (accounts.invitations): changes of access, in the same append-only log.
     DOCTOR_INVITED = "doctor_invited", "invited a doctor to see the results"
     DOCTOR_ACCEPTED = "doctor_accepted", "accepted to see the results"

@@ -236,3 +236,14 @@ def training_command(name, *args, stdout=None):
     status = main([name, *map(str, args)], out=stdout or io.StringIO())
     if status:
         raise AssertionError(f"python -m training {name} exited with status {status}")
+
+
+def stored_review(assessment, author, verdict="agree", grade="", sharing="verdict", note="", reason=""):
+    """A doctor's review saved as the review page saves it (the grade the verdict implies, the model's copied)."""
+    from assessments.models import Review
+
+    review = Review(assessment=assessment, author=author, verdict=verdict, grade=grade, sharing=sharing, note=note,
+                    cannot_tell_reason=reason)
+    review.full_clean()
+    review.save()
+    return review

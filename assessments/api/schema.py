@@ -16,6 +16,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from assessments import reviews
+from assessments.models import Review
 from mri.explain.regions import GROUPINGS
 from mri.inference.ood import OUTSIDE_TRAINING
 from mri.io import registry
@@ -190,6 +191,9 @@ class ReviewSerializer(serializers.Serializer):
 
     reviewer = serializers.CharField()
     reviewed_at = serializers.DateTimeField()
+    verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
+    grade = serializers.ChoiceField(choices=Review.Grade.choices)
+    cannot_tell_reason = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_null=True)
 
     def to_representation(self, review):
@@ -272,7 +276,7 @@ class AssessmentResultSerializer(ResultSerializer):
     scan_date = serializers.DateField(allow_null=True, help_text="The day the scan was taken, as scan_date_source says.")
     scan_date_source = serializers.ChoiceField(choices=["dicom", "entered", "upload"], help_text=(
         "dicom: from the file's header; entered: typed at upload; upload: the upload day (the scan's is unknown)."))
-    reviews = ReviewSerializer(many=True, source="reviews.all")
+    reviews = ReviewSerializer(many=True, source="shared_reviews")
     url = serializers.SerializerMethodField()
 
     def get_fields(self):

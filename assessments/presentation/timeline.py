@@ -44,7 +44,7 @@ def shared_scale_pair(form, patient):
 def timeline_page(patient, query):
     """Everything the timeline page shows for ``patient``, from its GET form."""
     visits = Assessment.objects.filter(patient=patient)
-    ordered = list(visits)
+    ordered = list(visits.prefetch_related("reviews__author"))
     # Only visits with stored maps can be redrawn on the shared scale.
     comparable = visits.exclude(maps="").order_by("-scan_date", "-created_at", "-pk")
     latest = list(comparable[:2])

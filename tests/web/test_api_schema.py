@@ -9,9 +9,9 @@ from rest_framework.authtoken.models import Token
 
 from accounts.throttles import PredictThrottle
 from assessments import intake
-from assessments.models import Review, TrainingMatch
+from assessments.models import TrainingMatch
 from assessments.tasks import draw_volume_heatmap
-from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes
+from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
 from tests.fixtures import dicom_series, scan_files
 from tests.web.test_dicom_series_uploads import study
 
@@ -103,8 +103,7 @@ class UndocumentedKeyTests(AlzAwareTestCase):
         intake.assess_upload(self.patient, dicom_series.series_zip(study()))
         self.image.ood_status = TrainingMatch.OUT
         self.image.save(update_fields=["ood_status"])
-        Review.objects.create(assessment=self.image, author=self.doctor, grade=self.image.prediction,
-                              note="Shared with you.", share_note=True)
+        stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
         self.login(self.patient.user)
         self.openapi = self.client.get(reverse("api-schema"), {"format": "json"}).json()
         self.components = self.openapi["components"]["schemas"]

@@ -15,9 +15,9 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Patient, User
 from assessments import intake
-from assessments.models import Assessment, AssessmentSlice, Review, ScanSeries
+from assessments.models import Assessment, AssessmentSlice, ScanSeries
 from audit.models import AuditAction, AuditEntry
-from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
+from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
 from tests.fixtures import scan_files
 
 
@@ -38,10 +38,8 @@ class ExportTests(AlzAwareTestCase):
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(61)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(62)))
-        Review.objects.create(assessment=self.image, author=self.doctor, grade=self.image.prediction,
-                              note="Shared with you.", share_note=True)
-        Review.objects.create(assessment=self.volume, author=self.doctor, grade=self.volume.prediction,
-                              note="Kept among doctors.")
+        stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
+        stored_review(self.volume, self.doctor, note="Kept among doctors.")
         self.login(self.patient.user)
 
     def export(self):
