@@ -9,6 +9,7 @@ from django.utils.timezone import localtime
 from accounts.audit import AuditedChangeView
 from accounts.models import AuditAction
 from assessments.presentation.chart import timeline_svg
+from assessments.presentation.measures import doctors_table
 from mri.explain.overlay import DEFAULT_COLORMAP
 from mri.io import FORMAT_NAMES
 
@@ -96,6 +97,17 @@ class ResultColumns:
         # Said in words: a red cross with the alt text "False" told a doctor nothing.
         return "Trained" if obj.model_trained else "UNTRAINED: random answers, ignore this result"
 
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_text(self, obj):
+        # The same headline as the patient's page: a grade only when the reading supports one.
+        if obj.says_cannot_tell:
+            return f"{obj.headline_words}: {obj.headline.text}"
+        return obj.headline_words
+
+    @admin.display(description="Atrophy measures")
+    def atrophy_measures(self, obj):
+        return doctors_table(obj)
+
     @admin.display(description="Probabilities")
     def probabilities_percent(self, obj):
         rows = [format_html("<li>{}: {}</li>", name, percent(value)) for name, value in obj.ordered_probabilities()]
@@ -113,7 +125,8 @@ def latest_assessments(patient):
     rows = [format_html(
         '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
-        scan_pair(one, size=96), one.prediction, percent(one.confidence), training_match_text(one),
+        scan_pair(one, size=96), ResultColumns.headline_text(None, one), percent(one.confidence),
+        training_match_text(one),
         ResultColumns.model_state(None, one),
     ) for one in mine[:LATEST_ON_PATIENT_PAGE]]
     if not rows:
@@ -220,15 +233,15 @@ class DateSafeChangeList(ChangeList):
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
     # The images second: the columns after them scroll inside the list's box on narrower screens.
-    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "prediction", "confidence_percent",
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_text", "confidence_percent",
                     "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
     list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
-    fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
-              "probabilities_percent",
+    fields = ["patient", "created_at", "images", "headline_text", "prediction", "confidence_percent",
+              "any_impairment_percent", "probabilities_percent", "atrophy_measures",
               "training_match", "source_format", "acquisition", "series_found", "slice_results",
               "explanation_faithfulness", "model_state", "model_sha256", "review_record"]
     readonly_fields = fields

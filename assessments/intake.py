@@ -85,6 +85,7 @@ def assess_upload(patient, data):
             ood_status=reading.status,
             ood_distance=reading.distance,
             region_shares=measure_regions(reading.gray, reading.analysis),
+            **interpretation_fields(reading.interpretation),
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
@@ -95,6 +96,13 @@ def assess_upload(patient, data):
             # Queued with the rows: if they roll back, so does the task.
             score_faithfulness.enqueue(assessment.pk)
     return assessment
+
+
+def interpretation_fields(interpretation):
+    """The reading beside the grade as the assessment stores it (pages read it, never recompute it)."""
+    said = interpretation.headline
+    return {"measures": interpretation.measures, "any_impairment": interpretation.any_impairment,
+            "headline_kind": said.kind, "headline_grade": said.grade or "", "headline_reason": said.reason}
 
 
 def store_heatmap(files, gray, analysis, colormap, with_maps=False):

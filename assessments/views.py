@@ -10,7 +10,7 @@ from accounts import audit
 from accounts.models import AuditAction
 from accounts.tokens import login_or_token_required
 from assessments import intake, reviews, services
-from assessments.presentation import heatmaps, reports, timeline
+from assessments.presentation import heatmaps, measures, reports, timeline
 from mri import CLASSES
 from mri.explain.overlay import COLORMAPS
 from mri.io import ScanRejected
@@ -54,7 +54,7 @@ def detail(request, pk):
     assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
-                   **heatmaps.explanation_choice(assessment, request.GET)})
+                   **heatmaps.explanation_choice(assessment, request.GET), **measures.page_context(assessment)})
 
 
 def private_png(stored):

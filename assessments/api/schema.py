@@ -10,6 +10,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from mri import CLASSES, measures
+from mri import headline as headlines
+
 
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="A stable code, e.g. 'unreadable', 'too_large', 'throttled'.")
@@ -60,11 +63,47 @@ class SliceSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
 
 
+class HeadlineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=headlines.KINDS, help_text="'grade', or 'cannot_tell' when the grades "
+                                   "are close or the grade and any_impairment point different ways.")
+    grade = serializers.ChoiceField(choices=CLASSES, allow_null=True, help_text="The grade headlined; null when "
+                                    "the program cannot tell.")
+    reason = serializers.ChoiceField(choices=headlines.REASONS)
+    text = serializers.CharField(help_text="The reason in words, as the result page gives it.")
+
+
+class ReferenceFiguresSerializer(serializers.Serializer):
+    q1 = serializers.FloatField()
+    median = serializers.FloatField()
+    q3 = serializers.FloatField()
+    p5 = serializers.FloatField(required=False)
+    p95 = serializers.FloatField(required=False)
+    n = serializers.IntegerField(help_text="How many training people the figures are of.")
+
+
+class MeasureSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="A share, 0..1; null where it is not defined "
+                                   "(the medial-temporal measure of a single slice).")
+    reference = serializers.DictField(
+        child=ReferenceFiguresSerializer(),
+        help_text="The training people's spread of this measure by group: the four grades and 'Any impairment'. "
+                  "Empty when the model carries no reference.")
+
+
+MEASURES_FIELD = serializers.DictField(
+    child=MeasureSerializer(),
+    help_text="Atrophy measures read off the counted slices, by key: " + ", ".join(measures.KEYS) + ".")
+
+
 class ResultSerializer(serializers.Serializer):
     prediction = serializers.CharField()
     confidence = serializers.FloatField(min_value=0, max_value=1)
     class_probabilities = PROBABILITIES
-    any_impairment = serializers.FloatField(min_value=0, max_value=1)
+    any_impairment = serializers.FloatField(min_value=0, max_value=1, help_text="P(any grade above No "
+                                            "Impairment): the network's, or combined with the measures where "
+                                            "the model carries that estimate.")
+    headline = HeadlineSerializer()
+    measures = MEASURES_FIELD
     heatmap_url = serializers.URLField(allow_null=True, help_text="Readable with the same token or session.")
     warning = serializers.CharField(required=False, help_text="Only when the scan is unlike the training scans.")
     slices = SliceSerializer(many=True, required=False, help_text="Only for a volume: every slice of its band.")

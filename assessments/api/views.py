@@ -31,6 +31,7 @@ from assessments.api.schema import (
     TokenSerializer,
 )
 from assessments.forms import upload_contents
+from assessments.interpretation import headline_json, measures_json
 from assessments.models import Assessment
 from mri import CLASSES
 from mri.explain.regions import GROUPINGS
@@ -44,8 +45,8 @@ def error(code, detail, status_code=status.HTTP_400_BAD_REQUEST):
 
 
 def result_json(assessment, request):
-    """The four documented keys, ``any_impairment`` and ``regions``; a volume adds ``slices`` and
-    ``heatmap_volume_url``, a DICOM series upload ``series``, a doubtful input ``warning``."""
+    """The four documented keys, ``any_impairment``, ``regions``, ``headline`` and ``measures``; a volume adds
+    ``slices`` and ``heatmap_volume_url``, a DICOM series upload ``series``, a doubtful input ``warning``."""
     result = {
         "prediction": assessment.prediction,
         "confidence": round(float(assessment.confidence), 6),
@@ -58,6 +59,8 @@ def result_json(assessment, request):
         ),
     }
     result["regions"] = regions_json(assessment, request)
+    result["headline"] = headline_json(assessment.headline)
+    result["measures"] = measures_json(assessment.measures)
     if assessment.outside_training:
         result["warning"] = OUTSIDE_TRAINING
     if assessment.is_volume:

@@ -22,6 +22,7 @@ from svglib.svglib import svg2rlg
 
 from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg
 from assessments.presentation.heatmaps import colour_bar_png
+from assessments.presentation.report_reading import headline_lines, measures_section
 from mri.explain import regions
 from mri.explain.overlay import valid_colormap
 
@@ -147,14 +148,15 @@ def assessment_pdf(assessment, track_record):
     """One assessment as a PDF (bytes); ``track_record`` is services.track_record's answer for it."""
     story = [text("AlzAware result", "Title"), *who(assessment.patient),
              text(f"Scan submitted: {assessment.created_at:%d %B %Y, %H:%M}"), Spacer(1, 0.3 * cm),
-             text(NOT_A_DIAGNOSIS, "Heading4"), text(f"Result: {assessment.prediction}", "Heading2"),
+             text(NOT_A_DIAGNOSIS, "Heading4"), *headline_lines(assessment, text),
              images_row(assessment), Spacer(1, 0.3 * cm),
              # Side by side, so that one result fits on one page.
              Table([[text("How likely the model thinks each grade is", "Heading3"),
                       text("Where the heatmap's weight lies", "Heading3")],
                     [probability_table(assessment), region_section(assessment)]],
                    colWidths=[WIDTH * 0.5, WIDTH * 0.5], style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
-             Spacer(1, 0.3 * cm), *review_lines(assessment), *model_lines(assessment, track_record)]
+             Spacer(1, 0.3 * cm), *measures_section(assessment, text, WIDTH),
+             *review_lines(assessment), *model_lines(assessment, track_record)]
     return pdf_bytes(story, f"AlzAware result of {assessment.created_at:%d %B %Y}")
 
 
@@ -176,7 +178,7 @@ def history_pdf(patient, assessments):
         story.append(text("No results yet."))
         return pdf_bytes(story, "AlzAware results over time")
     rows = [["Date", "Result", "Confidence", ANY_IMPAIRMENT]]
-    rows += [[f"{a.created_at:%d %b %Y, %H:%M}", a.prediction, f"{a.confidence:.1%}", f"{a.any_impairment:.1%}"]
+    rows += [[f"{a.created_at:%d %b %Y, %H:%M}", a.headline_words, f"{a.confidence:.1%}", f"{a.any_impairment:.1%}"]
              for a in assessments]
     story += [timeline_drawing(assessments), text("Every result", "Heading3"),
               Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.34, WIDTH * 0.16, WIDTH * 0.2], style=grid())]
