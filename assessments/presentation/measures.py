@@ -87,7 +87,13 @@ def comparison_words(value, placed):
         if percentile is None:
             continue
         share = int(5 * round(percentile / 5))
-        if share >= 50:
+        if share == 100:
+            sentences.append(f"Higher than in almost all {words}.")
+        elif share == 0:
+            sentences.append(f"Lower than in almost all {words}.")
+        elif share == 50:
+            sentences.append(f"About the middle of {words}.")
+        elif share > 50:
             sentences.append(f"Higher than in about {share} in 100 {words}.")
         else:
             sentences.append(f"Lower than in about {100 - share} in 100 {words}.")
@@ -99,22 +105,34 @@ def x_of(value, axis):
     return PAD + (WIDTH - 2 * PAD) * (value - low) / max(high - low, 1e-9)
 
 
-def group_bar(y, figures, axis, colour, words):
-    """One group's label, its middle half (quartiles) as a bar and its median as a tick."""
+def group_bar(y, figures, axis, colour):
+    """One group's middle half (quartiles) as a bar and its median as a tick."""
     q1, median, q3 = (x_of(figures[name], axis) for name in ("q1", "median", "q3"))
-    return [f'<text x="{PAD}" y="{y - 4}" {FONT}>{escape(words.capitalize())}</text>',
-            f'<rect x="{q1:.1f}" y="{y}" width="{max(q3 - q1, 2):.1f}" height="12" fill="{colour}"/>',
+    return [f'<rect x="{q1:.1f}" y="{y}" width="{max(q3 - q1, 2):.1f}" height="12" fill="{colour}"/>',
             f'<line x1="{median:.1f}" y1="{y - 3}" x2="{median:.1f}" y2="{y + 15}" stroke="{INK}" '
             f'stroke-width="2"/>']
 
 
-def marker(value, axis):
-    """This scan: a black line through both bars, labelled with its value above them."""
+def group_label(y, words):
+    """A group's name above its bar, on a white box so that the scan's line never runs through the words
+    (the box's width is estimated from the text's length: SVG cannot measure text without a script)."""
+    text = words.capitalize()
+    return [f'<rect x="{PAD - 2}" y="{y - 15}" width="{len(text) * 6.3 + 4:.1f}" height="14" fill="#ffffff"/>',
+            f'<text x="{PAD}" y="{y - 4}" {FONT}>{escape(text)}</text>']
+
+
+def marker_line(value, axis):
+    """This scan: a black line through both bars."""
+    x = x_of(value, axis)
+    return f'<line x1="{x:.1f}" y1="16" x2="{x:.1f}" y2="82" stroke="#000000" stroke-width="3"/>'
+
+
+def marker_label(value, axis):
+    """The scan's value above the bars, kept inside the strip near either end."""
     x = x_of(value, axis)
     anchor = "start" if x < WIDTH * 0.25 else "end" if x > WIDTH * 0.75 else "middle"
-    return [f'<line x1="{x:.1f}" y1="16" x2="{x:.1f}" y2="82" stroke="#000000" stroke-width="3"/>',
-            f'<text x="{x:.1f}" y="12" text-anchor="{anchor}" {FONT} font-weight="bold">'
-            f'This scan: {percent_text(value)}</text>']
+    return (f'<text x="{x:.1f}" y="12" text-anchor="{anchor}" {FONT} font-weight="bold">'
+            f'This scan: {percent_text(value)}</text>')
 
 
 def strip_svg(key, label, placed):
@@ -122,14 +140,17 @@ def strip_svg(key, label, placed):
     if not placed or placed.get("value") is None:
         return ""
     axis = placed["axis"]
+    rows = [(36 + 26 * row, group, words, colour) for row, (group, words, colour) in enumerate(GROUPS)
+            if group in placed["groups"]]
+    # Drawn in layers: the bars, the scan's line over them, the names over the line.
     parts = [f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>']
-    for row, (group, words, colour) in enumerate(GROUPS):
-        if group in placed["groups"]:
-            parts += group_bar(36 + 26 * row, placed["groups"][group], axis, colour, words)
+    parts += [part for y, group, _, colour in rows for part in group_bar(y, placed["groups"][group], axis, colour)]
+    parts.append(marker_line(placed["value"], axis))
+    parts += [part for y, _, words, _ in rows for part in group_label(y, words)]
     parts += [f'<line x1="{PAD}" y1="82" x2="{WIDTH - PAD}" y2="82" stroke="{INK}" stroke-width="1"/>',
               f'<text x="{PAD}" y="96" {FONT}>{percent_text(axis[0], 0)}</text>',
-              f'<text x="{WIDTH - PAD}" y="96" text-anchor="end" {FONT}>{percent_text(axis[1], 0)}</text>']
-    parts += marker(placed["value"], axis)
+              f'<text x="{WIDTH - PAD}" y="96" text-anchor="end" {FONT}>{percent_text(axis[1], 0)}</text>',
+              marker_label(placed["value"], axis)]
     title = f"{label}: where this scan sits"
     description = " ".join([f"This scan: {percent_text(placed['value'])}."] + [
         f"Middle half of {words}: {percent_text(placed['groups'][group]['q1'])} to "
@@ -142,8 +163,9 @@ def strip_svg(key, label, placed):
 
 def page_context(assessment):
     """What the result page shows of the reading beside the grade."""
-    return {"measure_rows": measure_rows(assessment.measures), "age_at_scan": assessment.age_at_scan(),
-            "strip_key": STRIP_KEY, "age_note": AGE_NOTE}
+    rows = measure_rows(assessment.measures)
+    return {"measure_rows": rows, "age_at_scan": assessment.age_at_scan(), "age_note": AGE_NOTE,
+            "strip_key": STRIP_KEY if any(row.svg for row in rows) else ""}
 
 
 def range_text(figures):

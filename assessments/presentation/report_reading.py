@@ -7,12 +7,12 @@ Every text is a Paragraph inside a fixed-width cell, so it wraps instead of runn
 import io
 
 from reportlab.lib.units import cm
-from reportlab.platypus import Table
+from reportlab.platypus import KeepTogether, Table
 from svglib.svglib import svg2rlg
 
 from assessments.presentation.measures import AGE_NOTE, STRIP_KEY, measure_rows, percent_text
 
-STRIP_WIDTH = 6.2 * cm
+STRIP_WIDTH = 7.6 * cm
 
 
 def headline_lines(assessment, text):
@@ -48,8 +48,11 @@ def measures_section(assessment, text, width):
         return []
     cells = [measure_cell(row, text) for row in rows]
     grid = [cells[i:i + 2] + [""] * (2 - len(cells[i:i + 2])) for i in range(0, len(cells), 2)]
-    return [text("Fluid inside the skull, measured on the scan", "Heading3"),
-            text(f"Age at this scan: {assessment.age_at_scan()}. {AGE_NOTE} {STRIP_KEY}"),
-            Table(grid, colWidths=[width / 2, width / 2],
-                  style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                         ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)])]
+    # Kept together: on the second page when the first is full, never split from its heading.
+    return [KeepTogether([
+        text("Fluid inside the skull, measured on the scan", "Heading3"),
+        text(f"Age at this scan: {assessment.age_at_scan()}. {AGE_NOTE}"
+             + (f" {STRIP_KEY}" if any(row.svg for row in rows) else "")),
+        Table(grid, colWidths=[width / 2, width / 2],
+              style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                     ("RIGHTPADDING", (0, 0), (-1, -1), 8), ("BOTTOMPADDING", (0, 0), (-1, -1), 8)])])]
