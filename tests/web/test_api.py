@@ -22,7 +22,7 @@ class ApiTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.json()
         self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url",
-                                     "any_impairment", "regions"})
+                                     "any_impairment", "regions", "headline", "measures"})
         no_impairment = float(body["class_probabilities"]["No Impairment"].rstrip("%")) / 100
         self.assertAlmostEqual(body["any_impairment"], 1 - no_impairment, delta=0.0001)
         self.assertIn(body["prediction"], CLASSES)
