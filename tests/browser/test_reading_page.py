@@ -1,11 +1,14 @@
-"""The result page's honest headline and atrophy measures in a real browser, on a 320 px phone and a desktop:
+"""The result page's honest headline and atrophy measures in a real browser, on a 320 px phone and a desktop
+(and the doctors' page of the same result):
 no sideways scroll, every strip drawn inside the column, nothing the Content-Security-Policy blocks, and
 axe-core finds no serious or critical problem."""
 
 from django.urls import reverse
 
+from accounts.management.commands.createdoctor import grant_doctor_permissions
+from accounts.models import User, doctors_group
 from assessments.models import CANNOT_TELL_WORDS, Assessment
-from tests.base import OwnMedia, image_bytes, make_patient, upload
+from tests.base import PASSWORD, OwnMedia, image_bytes, make_patient, upload
 from tests.browser import BrowserTestCase, axe_violations, described, sideways_overflow
 from tests.fixtures import scan_files
 from tests.fixtures.reading import REFERENCE, served_checkpoint_with
@@ -57,3 +60,17 @@ class ReadingPageTests(OwnMedia, BrowserTestCase):
                     page, _ = self.open_result(assessment, width)
                     found = axe_violations(page)
                     self.assertEqual(found, [], described(found))
+
+    def test_the_doctors_page_shows_the_strips_and_axe_finds_no_serious_problem(self):
+        doctor = User.objects.create_user(email="dr.who@example.com", password=PASSWORD, first_name="Gregory",
+                                          last_name="House", is_staff=True)
+        group = doctors_group()
+        grant_doctor_permissions(group)
+        doctor.groups.add(group)
+        self.patient.doctors.add(doctor)
+        page = self.open_page(doctor, width=1400)
+        self.visit(page, reverse("admin:assessments_assessment_change", args=[self.volume.pk]))
+        widths = page.eval_on_selector_all(".admin-measures svg", "all => all.map(s => s.getBoundingClientRect().width)")
+        self.assertEqual(widths, [240, 240, 240, 240])
+        found = axe_violations(page)
+        self.assertEqual(found, [], described(found))
