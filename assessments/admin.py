@@ -13,7 +13,7 @@ from assessments.presentation.measures import doctors_table
 from mri.explain.overlay import DEFAULT_COLORMAP
 from mri.io import FORMAT_NAMES
 
-from .models import Assessment, Review, TrainingMatch
+from .models import Assessment, HeadlineReason, Review, TrainingMatch
 from .reviews import save_review
 from .templatetags.results import percent
 
@@ -73,6 +73,16 @@ def slice_table(assessment):
                        format_html("".join(["{}"] * len(rows)), *rows))
 
 
+# The reason in a few words, for narrow columns; the assessment's own page gives it in full.
+SHORT_REASONS = {HeadlineReason.CLOSE: "grades too close", HeadlineReason.DISAGREE: "grade and any impairment disagree"}
+
+
+def headline_in_short(assessment):
+    if assessment.says_cannot_tell:
+        return f"{assessment.headline_words} ({SHORT_REASONS.get(assessment.headline_reason, '')})"
+    return assessment.headline_words
+
+
 class ResultColumns:
     """The columns an assessment shows both inline on its patient and on its own page."""
 
@@ -104,6 +114,10 @@ class ResultColumns:
             return f"{obj.headline_words}: {obj.headline.text}"
         return obj.headline_words
 
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_short(self, obj):
+        return headline_in_short(obj)
+
     @admin.display(description="Atrophy measures")
     def atrophy_measures(self, obj):
         return doctors_table(obj)
@@ -125,7 +139,7 @@ def latest_assessments(patient):
     rows = [format_html(
         '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
-        scan_pair(one, size=96), ResultColumns.headline_text(None, one), percent(one.confidence),
+        scan_pair(one, size=96), headline_in_short(one), percent(one.confidence),
         training_match_text(one),
         ResultColumns.model_state(None, one),
     ) for one in mine[:LATEST_ON_PATIENT_PAGE]]
@@ -233,7 +247,7 @@ class DateSafeChangeList(ChangeList):
 class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     audit_action = AuditAction.ADMIN_ASSESSMENT
     # The images second: the columns after them scroll inside the list's box on narrower screens.
-    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_text", "confidence_percent",
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_short", "confidence_percent",
                     "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
     list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
