@@ -12,7 +12,7 @@ None of it needs Django or a database; the web app never imports this package.
 import argparse
 import sys
 
-from . import commands, fit_ood_command  # noqa: F401  (each registers its commands)
+from . import commands, fit_ood_command, reading_command  # noqa: F401  (each registers its commands)
 from .registry import COMMANDS, CommandError
 
 

@@ -202,7 +202,9 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
         records = [r for r in records if r["subject"] in subjects]
         if not records:
             raise ValueError("none of the requested subjects is in the data")
-    probs = model_probs(engine, records, progress=progress)
+    from .evaluation_reading import model_outputs, reading_figures
+
+    probs, features, values = model_outputs(engine, records)
     has_subjects = all(r["subject"] is not None for r in records)
     report = metrics([r["label"] for r in records], probs,
                      [r["subject"] for r in records] if has_subjects else None,
@@ -211,6 +213,7 @@ def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True,
     threshold = (engine.metadata.get("cross_validation") or {}).get("any_impairment_threshold", 0.5)
     report.update(any_impairment_figures([r["label"] for r in records], probs,
                                          [r["subject"] for r in records] if has_subjects else None, threshold))
+    report.update(reading_figures(engine, records, probs, features, values))
     report["temperature"] = engine.temperature
     report["model"] = str(model_path)
     report["trained"] = engine.trained

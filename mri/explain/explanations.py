@@ -23,6 +23,7 @@ class StoredMaps:
     geometry: Geometry | None
     image_shape: tuple
     predicted_index: int
+    brain: np.ndarray | None = None  # (H, W) bool: preprocess.map_region; None in files saved before it was kept
 
     @property
     def map_max(self):
@@ -30,11 +31,15 @@ class StoredMaps:
         return self.maps.reshape(len(self.maps), -1).max(axis=1)
 
     def map_on_image(self, class_index):
-        return map_to_image(self.maps[class_index], self.geometry, self.image_shape)
+        """A class's map on the image, zero off the brain and its surface (where it is known)."""
+        on_image = map_to_image(self.maps[class_index], self.geometry, self.image_shape)
+        return on_image if self.brain is None else np.where(self.brain, on_image, 0.0).astype(np.float32)
 
     def seen(self):
-        """The part of the image the network looked at."""
-        return coverage(self.geometry, self.image_shape)
+        """Where a map may be drawn: the part of the image the network looked at, on the brain and its surface
+        (the map says nothing of the black background around it)."""
+        looked_at = coverage(self.geometry, self.image_shape)
+        return looked_at if self.brain is None else looked_at & self.brain
 
 
 def from_analysis(analysis):
@@ -44,6 +49,7 @@ def from_analysis(analysis):
         geometry=analysis.geometry,
         image_shape=tuple(int(n) for n in analysis.image_shape),
         predicted_index=analysis.predicted_index,
+        brain=None if getattr(analysis, "brain", None) is None else np.asarray(analysis.brain, dtype=bool),
     )
 
 
@@ -59,6 +65,8 @@ def to_npz(stored):
         geometry=np.array([g.top, g.left, g.side] if g else [0, 0, 0], dtype=np.int64),
         image_shape=np.array(stored.image_shape, dtype=np.int64),
         predicted_index=np.int32(stored.predicted_index),
+        # One bit a pixel; absent (an empty array) when the analysis had none.
+        brain=np.packbits(stored.brain.ravel()) if stored.brain is not None else np.zeros(0, np.uint8),
     )
     return buffer.getvalue()
 
@@ -68,13 +76,22 @@ def from_npz(data_or_file):
     source = io.BytesIO(data_or_file) if isinstance(data_or_file, (bytes, bytearray)) else data_or_file
     with np.load(source, allow_pickle=False) as npz:
         top, left, side = (int(v) for v in npz["geometry"])
+        image_shape = tuple(int(n) for n in npz["image_shape"])
         return StoredMaps(
             classes=tuple(str(c) for c in npz["classes"]),
             maps=npz["maps"].astype(np.float32),
             geometry=Geometry(top, left, side) if side > 0 else None,
-            image_shape=tuple(int(n) for n in npz["image_shape"]),
+            image_shape=image_shape,
             predicted_index=int(npz["predicted_index"]),
+            brain=_brain(npz, image_shape),
         )
+
+
+def _brain(npz, image_shape):
+    if "brain" not in npz.files or npz["brain"].size == 0:
+        return None
+    count = int(np.prod(image_shape))
+    return np.unpackbits(npz["brain"], count=count).astype(bool).reshape(image_shape)
 
 
 def overlay_png(gray, stored, class_index=None, colormap=DEFAULT_COLORMAP, ceiling=None):

@@ -63,8 +63,9 @@ def blurred(chw, sigma):
     return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
 
 
-def hottest_mask(cam, size, area=AREA):
-    """Boolean ``size``x``size`` mask of the ``area`` fraction of pixels where ``cam`` is hottest.
+def hottest_mask(cam, size, area=AREA, inside=None):
+    """Boolean ``size``x``size`` mask of the ``area`` fraction of pixels where ``cam`` is hottest, taken inside
+    ``inside`` (the brain on the input; everywhere when None) as the map is drawn there only.
 
     ``None`` when the map is flat: a map that highlights nothing has no hottest region.
     """
@@ -73,6 +74,8 @@ def hottest_mask(cam, size, area=AREA):
         return None
     # Upsampled exactly as the overlay is drawn, so the blurred pixels are the red ones.
     heat = cv2.resize(cam, (size, size), interpolation=cv2.INTER_LINEAR).ravel()
+    if inside is not None and np.asarray(inside).any():
+        heat = np.where(np.asarray(inside, dtype=bool).ravel(), heat, -np.inf)
     k = max(1, int(round(area * heat.size)))
     mask = np.zeros(heat.size, dtype=bool)
     mask[np.argpartition(-heat, k - 1)[:k]] = True
@@ -119,16 +122,17 @@ def perturbed_batch(chw, masks, sigma):
 
 
 def faithfulness(predict, chw, cam, class_index, base_probability, *, area=AREA, n_random=N_RANDOM,
-                 seed=SEED):
+                 seed=SEED, inside=None):
     """Score one explanation; ``None`` when the map is flat.
 
     ``predict(batch) -> probabilities (B, C)`` is the calibrated model;
     ``chw`` the network's input (3, S, S) the map was computed on; ``cam`` the
     predicted class's raw map (any grid); ``base_probability`` that class's
-    probability on the unperturbed input.
+    probability on the unperturbed input; ``inside`` the brain on the input (the hottest region is taken there,
+    where the map is drawn).
     """
     size = chw.shape[-1]
-    hot = hottest_mask(cam, size, area)
+    hot = hottest_mask(cam, size, area, inside)
     if hot is None:
         return None
     masks = [hot] + random_masks(foreground_of(chw), area, n_random, seed)

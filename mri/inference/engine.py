@@ -26,7 +26,7 @@ from mri import Graded
 from mri.inference import calibration, engine_choice
 from mri.inference.checkpoint import expected_sha256, load_checkpoint
 from mri.inference.engines import ClosedForm, Eager
-from mri.inference.preprocess import Geometry, preprocess
+from mri.inference.preprocess import Geometry, map_region, preprocess, to_square
 
 
 @dataclass
@@ -40,6 +40,10 @@ class Analysis(Graded):
     geometry: Geometry | None = None
     image_shape: tuple = ()
     tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
+    # Where a map may lie (the brain and its surface, preprocess.map_region) on the image and on the network's
+    # input: the overlay is drawn there and the deletion test takes its hottest region there.
+    brain: np.ndarray | None = field(repr=False, default=None)  # (H, W) bool
+    input_brain: np.ndarray | None = field(repr=False, default=None)  # (S, S) bool
 
 
 class Engine:
@@ -95,8 +99,13 @@ class Engine:
         from mri.explain.faithfulness import faithfulness
 
         index = analysis.predicted_index
+        options.setdefault("inside", analysis.input_brain)
         return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
                             analysis.probabilities[index], **options)
+
+    def input_brain(self, gray):
+        """Where a map may lie on the network's input square (the same crop and resize as :meth:`prepare`)."""
+        return map_region(to_square(gray, self.input_size, self.spec)[0], self.input_size)
 
     def prepare(self, gray):
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
@@ -116,6 +125,8 @@ class Engine:
                 geometry=prepared[i][1],
                 image_shape=tuple(np.asarray(grays[i]).shape),
                 tensor=prepared[i][0],
+                brain=map_region(grays[i], prepared[i][1].side if prepared[i][1] else None),
+                input_brain=self.input_brain(grays[i]),
             )
             for i in range(len(grays))
         ]

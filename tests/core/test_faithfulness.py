@@ -56,6 +56,13 @@ class ToyModelTests(SimpleTestCase):
         for random_mask in F.random_masks(np.ones((SIZE, SIZE), bool)):
             self.assertAlmostEqual(random_mask.mean(), 0.2, delta=0.01)
 
+    def test_the_hottest_region_is_taken_inside_the_brain_where_the_map_is_drawn(self):
+        inside = np.zeros((SIZE, SIZE), bool)
+        inside[SIZE // 2:, SIZE // 2:] = True
+        mask = F.hottest_mask(cam_peaking_at(1, 1), SIZE, inside=inside)
+        self.assertEqual(int(mask.sum()), round(0.2 * SIZE * SIZE))
+        self.assertFalse((mask & ~inside).any())
+
     def test_a_flat_map_has_no_score(self):
         self.assertIsNone(F.faithfulness(self.predict, self.x, np.zeros((8, 8), np.float32), 0, self.base))
         self.assertIsNone(F.verdict(None))
@@ -72,7 +79,8 @@ class AppModelTests(SimpleTestCase):
             return engine.probabilities(batch)
 
         index = analysis.predicted_index
-        first = F.faithfulness(counting, analysis.tensor, analysis.maps[index], index, analysis.probabilities[index])
+        first = F.faithfulness(counting, analysis.tensor, analysis.maps[index], index, analysis.probabilities[index],
+                               inside=analysis.input_brain)
         self.assertEqual(batches, [4])
         self.assertIsNotNone(first)
         self.assertEqual(engine.faithfulness(analysis), first)

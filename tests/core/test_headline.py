@@ -5,8 +5,17 @@ import math
 from django.test import SimpleTestCase
 
 from mri import combined
-from mri.headline import CANNOT_TELL, CLEAR, CLOSE, DEFAULT_RULE, DISAGREE, GRADE, Headline, headline, \
-    rule_from_checkpoint
+from mri.headline import (
+    CANNOT_TELL,
+    CLEAR,
+    CLOSE,
+    DEFAULT_RULE,
+    DISAGREE,
+    GRADE,
+    Headline,
+    headline,
+    rule_from_checkpoint,
+)
 
 
 def probabilities(no, very_mild, mild, moderate=0.0):

@@ -1,0 +1,91 @@
+"""Is the heatmap on the brain, and does it still point at what the model uses?
+
+    python -m training.heatmap_study --data ../shared/data/alzheimer-mri [--per-person 8] [--skip-positions 2,...]
+
+On slices of the people the shipped model never trained on (its inner-validation people, recorded in the
+checkpoint), through the app's own engine: the share of the predicted class's map weight inside the app's
+brain mask, as the overlay draws it on the image, and the app's deletion score (:mod:`mri.explain.faithfulness`),
+for the map as the app draws it now (on the brain and its surface, ``preprocess.map_region``) and as it was drawn
+before (everywhere the network looked, background included).
+"""
+
+import argparse
+import json
+
+import numpy as np
+
+from mri.explain import explanations
+from mri.explain.faithfulness import faithfulness
+from mri.inference.checkpoint import load_checkpoint, recorded_split
+from mri.inference.engine import Engine
+from mri.inference.preprocess import brain_mask, coverage, map_to_image
+
+from .data import load_records, read_gray
+
+
+def held_out_rows(records, people, per_person, skip=()):
+    """``per_person`` evenly spaced slices of each person, leaving out the slice positions in ``skip``."""
+    out = []
+    for person in sorted(people):
+        rows = sorted((r for r in records if r["subject"] == person and r["slice"] not in skip),
+                      key=lambda r: r["slice"])
+        picks = np.unique(np.round(np.linspace(0, len(rows) - 1, per_person)).astype(int))
+        out += [rows[i] for i in picks]
+    return out
+
+
+def weight_inside(heat, brain):
+    total = float(heat.sum())
+    return float(heat[brain].sum()) / total if total > 0 else float("nan")
+
+
+def one_slice(engine, gray):
+    analysis = engine.analyze(gray)
+    index = analysis.predicted_index
+    stored = explanations.from_analysis(analysis)
+    brain = brain_mask(gray)
+    unconfined = map_to_image(analysis.maps[index], stored.geometry, stored.image_shape)
+    before = np.where(coverage(stored.geometry, stored.image_shape), unconfined, 0.0)
+    now = np.where(stored.seen(), stored.map_on_image(index), 0.0)
+    old = faithfulness(engine.probabilities, analysis.tensor, analysis.maps[index], index,
+                       analysis.probabilities[index])
+    new = engine.faithfulness(analysis)
+    return {"inside_before": weight_inside(before, brain), "inside_now": weight_inside(now, brain),
+            "score_before": old.score if old else float("nan"), "score_now": new.score if new else float("nan")}
+
+
+def summary(values):
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return {"median": float(np.median(v)), "mean": float(np.mean(v)), "n": int(len(v)),
+            "share_at_least_0.9": float(np.mean(v >= 0.9)), "share_above_1": float(np.mean(v > 1.0))}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", default="models/alzaware-resnet50.pt")
+    parser.add_argument("--per-person", type=int, default=8)
+    parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    model, checkpoint = load_checkpoint(args.model)
+    engine = Engine(model, checkpoint)
+    _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
+    skip = {int(s) for s in args.skip_positions.split(",") if s}
+    rows = held_out_rows(load_records(args.data), people, args.per_person, skip)
+    results = [one_slice(engine, read_gray(r["path"])) for r in rows]
+    out = {"people": len(people), "slices": len(rows),
+           **{key: summary([r[key] for r in results]) for key in results[0]}}
+    print(json.dumps(out, indent=1))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
