@@ -7,6 +7,7 @@ import zipfile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from .interpretation import headline_json, measures_json
 from .models import Assessment
 from .reviews import patient_json
 
@@ -61,6 +62,7 @@ def assessment_json(assessment, archive):
         "scan_file": archive.add(assessment.scan, f"{folder}/scan.png"),
         "overlay_file": archive.add(assessment.overlay, f"{folder}/overlay.png"),
         "regions": assessment.region_shares or None,
+        "headline": headline_json(assessment.headline), "measures": measures_json(assessment.measures),
         "scan_volume_file": archive.add(assessment.scan_volume, f"{folder}/scan.nii.gz"),
         "heatmap_volume_file": archive.add(assessment.heatmap_volume, f"{folder}/heatmap.nii.gz"),
         "slices": [slice_json(one, folder, archive) for one in assessment.slices.all()],

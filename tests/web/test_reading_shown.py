@@ -1,5 +1,6 @@
 """The reading beside the grade wherever a result is shown: the strips drawn on the server, the result page
-(measures, age, plain words), the PDF, the doctors' admin, the API with its schema, and `manage.py analyze`."""
+(measures, age, plain words), the PDF, the doctors' admin, the API with its schema, the patient's own data
+export and `manage.py analyze`."""
 
 import io
 import json
@@ -92,9 +93,6 @@ class ReportTests(ReadingTestCase):
         response = self.client.get(reverse("assessments:report", args=[assessment.pk]))
         self.assertEqual(response.status_code, 200)
         reader = PdfReader(io.BytesIO(response.content))
-        import os
-        if os.environ.get("KEEP_PDF"):
-            Path(os.environ["KEEP_PDF"]).write_bytes(response.content)
         return flat("\n".join(page.extract_text() for page in reader.pages)), reader
 
     def test_the_pdf_has_the_honest_headline_and_the_measures_with_the_age_on_a_page_of_their_own(self):
@@ -148,6 +146,21 @@ class ApiTests(ReadingTestCase):
         self.assertLessEqual({"headline", "measures", "any_impairment"}, set(schema["Result"]["properties"]))
         self.assertEqual(set(schema["Headline"]["properties"]), {"kind", "grade", "reason", "text"})
         self.assertEqual(set(schema["Measure"]["properties"]), {"value", "reference"})
+
+
+class ExportTests(ReadingTestCase):
+    def test_the_patients_own_data_holds_the_headline_and_the_measures(self):
+        import zipfile
+
+        with served_checkpoint_with(measures_reference=REFERENCE, headline_rule={"min_margin": 1.0}):
+            assessment = self.submit_slice()
+        archive = zipfile.ZipFile(io.BytesIO(self.client.get(reverse("export")).content))
+        [exported] = json.loads(archive.read("data.json"))["assessments"]
+        self.assertEqual(exported["headline"], {"kind": "cannot_tell", "grade": None, "reason": CLOSE,
+                                                "text": REASON_TEXT[CLOSE]})
+        self.assertEqual(exported["measures"]["csf_fraction"],
+                         {"value": round(assessment.measures["csf_fraction"]["value"], 6),
+                          "reference": REFERENCE["csf_fraction"]})
 
 
 class AnalyzeTests(SimpleTestCase):
