@@ -132,6 +132,28 @@ class HeadlineTests(ReadingTestCase):
         self.assertEqual(leaning.headline_kind, HeadlineKind.CANNOT_TELL)
 
 
+class MigrationTests(AlzAwareTestCase):
+    def test_results_stored_before_get_the_networks_any_impairment_and_the_default_headline(self):
+        import importlib
+
+        from django.apps import apps
+
+        migration = importlib.import_module("assessments.migrations.0011_measures_headline_any_impairment")
+        leaning = stored_assessment(self.patient, prediction=CLASSES[0])  # 70% No Impairment
+        near_tie = stored_assessment(self.patient, prediction=CLASSES[1])
+        Assessment.objects.filter(pk=near_tie.pk).update(probabilities={
+            CLASSES[0]: 0.30, CLASSES[1]: 0.34, CLASSES[2]: 0.33, CLASSES[3]: 0.03})
+        Assessment.objects.update(any_impairment=None, headline_kind="", headline_grade="", headline_reason="")
+        migration.existing_readings(apps, None)
+        leaning.refresh_from_db()
+        near_tie.refresh_from_db()
+        self.assertAlmostEqual(leaning.any_impairment, 0.3, places=12)
+        self.assertEqual(leaning.headline, Headline(GRADE, CLASSES[0], CLEAR))
+        self.assertAlmostEqual(near_tie.any_impairment, 0.7, places=12)
+        self.assertEqual(near_tie.headline, Headline("cannot_tell", None, CLOSE))
+        self.assertEqual(leaning.measures, {})
+
+
 class AgeTests(AlzAwareTestCase):
     def test_the_age_is_whole_years_on_the_day(self):
         self.patient.refresh_from_db()  # a date, as pages read it (the test base gave a string)
