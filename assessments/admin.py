@@ -249,7 +249,7 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     # The images second: the columns after them scroll inside the list's box on narrower screens.
     list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_short", "confidence_percent",
                     "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
-    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
+    list_filter = [ReviewedFilter, "headline_kind", "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"

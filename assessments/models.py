@@ -68,10 +68,10 @@ class StoredResult:
         return percentages(self.probabilities)
 
 
-HeadlineKind = models.TextChoices("HeadlineKind", [(kind.upper(), (kind, kind.replace("_", " ")))
-                                                   for kind in headlines.KINDS])
 # The headline when the reading does not support one grade (mri.headline): page, PDF, admin and history.
 CANNOT_TELL_WORDS = "The program cannot tell"
+HeadlineKind = models.TextChoices("HeadlineKind", [("GRADE", (headlines.GRADE, "A grade")),
+                                                   ("CANNOT_TELL", (headlines.CANNOT_TELL, CANNOT_TELL_WORDS))])
 HeadlineReason = models.TextChoices("HeadlineReason", [(reason.upper(), (reason, reason))
                                                        for reason in headlines.REASONS])
 

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assessment',
             name='headline_kind',
-            field=models.CharField(blank=True, choices=[('grade', 'grade'), ('cannot_tell', 'cannot tell')], max_length=20),
+            field=models.CharField(blank=True, choices=[('grade', 'A grade'), ('cannot_tell', 'The program cannot tell')], max_length=20),
         ),
         migrations.AddField(
             model_name='assessment',

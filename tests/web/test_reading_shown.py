@@ -124,7 +124,12 @@ class AdminTests(ReadingTestCase):
         self.assertEqual(page.count('role="img" aria-labelledby="strip-'), 3)
         self.assertIn("<td>8.0% / 10.0% / 12.0% (n=40)</td><td>16.0% / 20.0% / 24.0% (n=120)</td>", page)
         listing = self.client.get(reverse("admin:assessments_assessment_changelist")).content.decode()
-        self.assertIn(CANNOT_TELL_WORDS, listing)
+        self.assertIn(f"{CANNOT_TELL_WORDS} (grades too close)", listing)
+        # Doctors can list the results the program could not headline.
+        url = reverse("admin:assessments_assessment_changelist")
+        cannot_tell = self.client.get(url, {"headline_kind__exact": "cannot_tell"})
+        self.assertEqual(list(cannot_tell.context["cl"].result_list), [assessment])
+        self.assertEqual(list(self.client.get(url, {"headline_kind__exact": "grade"}).context["cl"].result_list), [])
 
 
 class ApiTests(ReadingTestCase):
