@@ -148,7 +148,7 @@ class Assessment(StoredResult, models.Model):
         if self.any_impairment is None:
             self.any_impairment = any_impairment(self.probabilities)
         if not self.headline_kind:
-            self.headline = headlines.headline(self.probabilities, self.any_impairment)
+            self.headline = headlines.headline(dict(self.ordered_probabilities()), self.any_impairment)
         super().save(*args, **kwargs)
 
     @property

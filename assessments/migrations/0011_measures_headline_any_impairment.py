@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from mri import any_impairment
+from mri import CLASSES, any_impairment
 from mri.headline import headline
 
 
@@ -12,7 +12,7 @@ def existing_readings(apps, schema_editor):
     Assessment = apps.get_model("assessments", "Assessment")
     for one in Assessment.objects.filter(headline_kind="").iterator():
         one.any_impairment = any_impairment(one.probabilities)
-        said = headline(one.probabilities, one.any_impairment)
+        said = headline({name: float((one.probabilities or {}).get(name, 0.0)) for name in CLASSES}, one.any_impairment)
         one.headline_kind, one.headline_grade, one.headline_reason = said.kind, said.grade or "", said.reason
         one.save(update_fields=["any_impairment", "headline_kind", "headline_grade", "headline_reason"])
 
