@@ -1,5 +1,5 @@
 # Everything a fresh clone needs: `make run` serves the app for development, `make serve` as in production,
-# `make test` runs the tests.
+# `make test` runs the tests (`make test-fast` all but those tagged slow), `make lint` checks the code.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ MODEL := models/alzaware-resnet50.pt
 # the checkpoint's SHA-256 is recorded inside it and a stale one is refused, so the app serves eager PyTorch).
 ONNX := $(MODEL:.pt=.onnx)
 
-.PHONY: run serve test migrate static clean
+.PHONY: run serve test test-fast lint migrate static clean
 
 $(VENV)/.stamp-app: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ static: $(VENV)/.stamp-app $(NIIVUE)
 # Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
 # Development: debug pages, the development key, plain HTTP, e-mails on the console.
 run: migrate static $(ONNX)
-	$(PY) manage.py db_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	$(PY) manage.py task_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 # Production settings, but reachable over plain HTTP on this machine: HTTPS redirect, HSTS and secure cookies
@@ -59,11 +59,20 @@ serve: migrate static .secret-key $(ONNX)
 		SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="$${SECURE_HSTS_SECONDS:-0}" \
 		SECURE_COOKIES="$${SECURE_COOKIES:-0}" SECURE_PROXY_SSL_HEADER="$${SECURE_PROXY_SSL_HEADER:-0}" \
 		NUM_PROXIES="$${NUM_PROXIES:-0}"; \
-	$(PY) manage.py db_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	$(PY) manage.py task_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
 test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
 	$(PY) manage.py test tests --noinput
 
+# Everything but what is tagged slow (training, cross-validation, browsers, real servers): CONTRIBUTING.md.
+test-fast: $(VENV)/.stamp-test static $(ONNX) $(NPM)
+	$(PY) manage.py test tests --noinput --exclude-tag slow
+
+# ruff (lint and import order) and mypy (strict on mri/), as configured in pyproject.toml.
+lint: $(VENV)/.stamp-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .secret-key $(ONNX) node_modules vendor/niivue
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .cache staticfiles .secret-key $(ONNX) node_modules vendor/niivue

@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from assessments.admin import latest_assessments, timeline_chart
+from audit.models import AuditAction
+from audit.trail import AuditedChangeView
 
-from .audit import AuditedChangeView
-from .models import AuditAction, AuditEntry, Patient, User
+from .models import Patient, User
 
 
 @admin.register(User)
@@ -71,32 +72,3 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
     def latest_prediction(self, obj):
         latest = next(iter(obj.assessments.all()), None)
         return f"{latest.prediction} ({latest.confidence:.0%})" if latest else "-"
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """The whole read log, for superusers only, and read-only: it is append-only everywhere."""
-
-    list_display = ["at", "actor", "patient_id", "assessment_id", "action", "address"]
-    list_filter = ["action", "at", ("actor", admin.RelatedOnlyFieldListFilter)]
-    # A patient's id or a viewer's e-mail; ?assessment_id=N or ?address=A in the address narrow further.
-    search_fields = ["=patient__id", "actor__email"]
-    date_hierarchy = "at"
-    list_select_related = ["actor"]
-    fields = list_display
-    readonly_fields = fields
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,6 +1,5 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager, Group
 from django.db import models
-from django.utils import timezone
 
 DOCTORS_GROUP = "Doctors"
 
@@ -18,6 +17,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, email):
+        """Sign-in finds the account whatever the case of the e-mail typed: "Ada@" is "ada@" (stored lower-case)."""
+        return self.get(email__iexact=str(email).strip())
+
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
@@ -33,7 +36,7 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS = []
+    REQUIRED_FIELDS: list[str] = []
 
     objects = UserManager()
 
@@ -107,65 +110,3 @@ class Patient(models.Model):
 def doctors_group():
     group, _ = Group.objects.get_or_create(name=DOCTORS_GROUP)
     return group
-
-
-class AuditAction(models.TextChoices):
-    """What someone looked at; the label completes "… viewed …" on the patient's account page."""
-
-    RESULT_PAGE = "result_page", "a result page"
-    SCAN_IMAGE = "scan_image", "a scan image"
-    OVERLAY_IMAGE = "overlay_image", "a heatmap image"
-    SLICE_IMAGE = "slice_image", "a slice image of a volume"
-    CLASS_MAP = "class_map", "a heatmap of one grade"
-    VOLUME = "volume", "a 3-D scan or heatmap volume"
-    TIMELINE = "timeline", "the timeline of results"
-    REPORT = "report", "a PDF report"
-    EXPORT = "export", "all the data, as a download"
-    API_LIST = "api_list", "the list of results, through the API"
-    API_DETAIL = "api_detail", "a result, through the API"
-    API_PREDICT = "api_predict", "a new result, through the API"
-    ADMIN_ASSESSMENT = "admin_assessment", "a result, in the doctors' review pages"
-    ADMIN_PATIENT = "admin_patient", "the patient record, in the doctors' review pages"
-
-
-class AppendOnly(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The audit log is append-only.")
-
-    def delete(self):
-        raise PermissionError("The audit log is append-only.")
-
-
-class AuditEntry(models.Model):
-    """One read of a patient's data: who, whose, which assessment, what, when, from where, and nothing else.
-
-    Append-only: rows are written once and never changed or deleted, also not when the patient or the viewer
-    closes their account. So the references are plain ids without a database constraint (DO_NOTHING): an entry
-    keeps saying who looked at what after either is gone, and holds no name, file or result of the patient.
-    """
-
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
-                              related_name="+", help_text="Who read the data.")
-    patient = models.ForeignKey(Patient, on_delete=models.DO_NOTHING, db_constraint=False,
-                                related_name="+", help_text="Whose data was read.")
-    assessment_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    action = models.CharField(max_length=20, choices=AuditAction.choices)
-    address = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address.")
-
-    objects = AppendOnly.as_manager()
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self):
-        return f"{self.get_action_display()} of patient {self.patient_id} at {self.at:%Y-%m-%d %H:%M:%S}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit log is append-only.")

@@ -3,16 +3,17 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LogoutView
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from assessments.export import export_zip
+from audit import trail
+from audit.models import AuditAction
 
-from . import audit
 from .data_rights import delete_account
 from .forms import DeleteAccountForm, PreferencesForm, SignupForm
-from .models import AuditAction
+from .roles import own_patient
 from .tokens import revoke_tokens
 
 # How many reads of their data a patient sees on one page of their account.
@@ -33,36 +34,30 @@ class LogOut(LogoutView):
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.success(request, "You have logged out. Thank you for using AlzAware.")
+        messages.success(request, "You have logged out. Thank you for using AlzAware. Programs using your API "
+                                  "token stay signed in until it expires or you sign them out on your account page.")
         return response
-
-
-def patient_of(user):
-    patient = getattr(user, "patient", None)
-    if patient is None:
-        raise Http404("Only patients have these pages.")
-    return patient
 
 
 @login_required
 def preferences(request):
     """A patient's account: the colour map of their heatmaps, their data, and who has looked at it."""
-    patient = patient_of(request.user)
+    patient = own_patient(request.user)
     form = PreferencesForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your settings are saved.")
         return redirect("preferences")
-    page = Paginator(audit.views_of(patient), VIEWS_PER_PAGE).get_page(request.GET.get("page"))
-    views = [(entry, audit.viewer_name(entry, request.user)) for entry in page]
+    page = Paginator(trail.views_of(patient), VIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    views = [(entry, trail.viewer_name(entry, request.user)) for entry in page]
     return render(request, "registration/preferences.html", {"form": form, "page": page, "views": views})
 
 
 @login_required
 def export(request):
     """Everything we hold about the patient, as a ZIP they can keep."""
-    patient = patient_of(request.user)
-    audit.record(request, AuditAction.EXPORT, patient.pk)
+    patient = own_patient(request.user)
+    trail.record(request, AuditAction.EXPORT, patient.pk)
     response = HttpResponse(export_zip(patient), content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="alzaware-my-data.zip"'
     return response

@@ -14,3 +14,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'alzaware.settings')
 
 application = get_asgi_application()
+
+from alzaware.serving import refuse_development_key  # noqa: E402
+
+refuse_development_key()

@@ -1,7 +1,6 @@
 """AlzAware settings: every value can be set from the environment, with working defaults."""
 
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,12 +9,23 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 import mri
+from alzaware.sqlite import for_concurrent_use
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name, default):
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    """A yes/no variable: unset or empty means ``default``; a value that is neither yes nor no (a typo such as
+    "ture") stops the process instead of silently meaning no."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"{name} must be one of {sorted(TRUE | FALSE)}, not {value!r}.")
+    return value in TRUE
 
 
 def env_list(name, default):
@@ -24,21 +34,14 @@ def env_list(name, default):
 
 # Off unless switched on: `make run` sets DEBUG=1 for development.
 DEBUG = env_bool("DEBUG", False)
-# `manage.py test` runs with DEBUG off (Django forces it) but is not a deployment: it keeps plain HTTP and the
-# console e-mail. Everything else with DEBUG off gets production's defaults.
-TESTING = sys.argv[1:2] == ["test"]
-PRODUCTION = not DEBUG and not TESTING
-# A server (a WSGI server, or runserver) with DEBUG off refuses to start without SECRET_KEY. Management
-# commands that serve no one (test, analyze, cross_validate, migrate, ...) may use the development key.
-# Scripts and tools that only read the settings (benchmarks/load_test.py, training/robustness.py) are not servers.
-SERVING = os.environ.get("ALZAWARE_SERVING") == "1" or sys.argv[1:2] == ["runserver"]
+# DEBUG off gets production's defaults. The test runner (alzaware.testing) runs with DEBUG off but is no
+# deployment: it switches back to plain HTTP when it sets up, as Django itself switches e-mail off there.
+PRODUCTION = not DEBUG
 
+# Commands that serve no one (analyze, migrate, scripts that read the settings) may use the development key;
+# the WSGI and ASGI applications refuse it when DEBUG is off (alzaware.serving), so no server starts with it.
 DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and SERVING:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README, Deploying).")
-    SECRET_KEY = DEVELOPMENT_KEY
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEVELOPMENT_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -70,6 +73,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "accounts",
+    "audit",
     "assessments",
     # Deletes a FileField's file when its row is deleted (after the commit) or the field is replaced: a
     # deleted account or assessment leaves no scan, overlay, map or slice image behind. Last, as it asks.
@@ -120,11 +124,13 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "alzaware.wsgi.application"
+TEST_RUNNER = "alzaware.testing.TestRunner"
 
+# SQLite (the default) in WAL mode, with a busy timeout and immediate transactions (alzaware/sqlite.py).
 DATABASES = {
-    "default": dj_database_url.config(
+    "default": for_concurrent_use(dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
-    )
+    ))
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -188,7 +194,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AlzAware <noreply@loc
 
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 # Django's own limit counts only the non-file fields; an upload's size is checked before its body is parsed
-# (assessments.services.refuse_large_body) and files over this threshold are spooled to disk, not memory.
+# (alzaware.middleware.limit_request_body) and files over this threshold are spooled to disk, not memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A DICOM series may be uploaded as its files picked together, one per slice: as many as a ZIP may hold
@@ -201,8 +207,14 @@ SHIPPED_MODEL = mri.SHIPPED_MODEL
 ALZAWARE_MODEL_PATH = Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
 
 # Work done after the response (the heatmap's faithfulness score): queued in the database, in the same
-# transaction as the assessment, and run by `manage.py db_worker` (`make run` and `make serve` start one).
+# transaction as the assessment, and run by `manage.py task_worker` (`make run` and `make serve` start one).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The task worker's sweep (assessments/sweeper.py): how often; how old a stored file no row names must be before
+# it is deleted (an upload stores its files before its rows commit); how long a task may run before its worker
+# is taken for dead (a faithfulness score takes seconds).
+SWEEP_INTERVAL_SECONDS = float(os.environ.get("SWEEP_INTERVAL_SECONDS", 600))
+ORPHAN_GRACE_SECONDS = float(os.environ.get("ORPHAN_GRACE_SECONDS", 3600))
+TASK_LEASE_SECONDS = float(os.environ.get("TASK_LEASE_SECONDS", 900))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -224,16 +236,22 @@ REST_FRAMEWORK = {
         "token_address": os.environ.get("TOKEN_ADDRESS_RATE", "100/hour"),
         "reset_email": os.environ.get("PASSWORD_RESET_RATE", "5/hour"),
         "reset_address": os.environ.get("PASSWORD_RESET_ADDRESS_RATE", "20/hour"),
+        "signup_address": os.environ.get("SIGNUP_ADDRESS_RATE", "10/hour"),
+        # Per account, on the password-change and close-account forms.
+        "password_check": os.environ.get("PASSWORD_CHECK_RATE", "10/hour"),
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=float(os.environ.get("API_TOKEN_HOURS", 24)))
 
-# The throttles' counts live in the cache: the default keeps them per process; several server processes
-# need one shared cache (CACHE_BACKEND/CACHE_LOCATION, e.g. the database cache after `createcachetable`).
+# The throttles' counts live in the default cache, which every server process must share: with a cache per
+# process (Django's default), each gunicorn worker kept its own counts and 51 of 70 predictions got through the
+# 30/hour limit (issue 25). Files in a folder shared by the processes of one machine by default; several
+# machines need one shared cache (CACHE_BACKEND/CACHE_LOCATION, e.g. the database cache after
+# `createcachetable`). The test runner gives the tests a folder of their own (alzaware/testing.py).
 CACHES = {
     "default": {
-        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
-        "LOCATION": os.environ.get("CACHE_LOCATION", "alzaware"),
+        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.filebased.FileBasedCache"),
+        "LOCATION": os.environ.get("CACHE_LOCATION") or str(BASE_DIR / ".cache"),
     }
 }
 
@@ -246,7 +264,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+# The client's address behind NUM_PROXIES proxies, by the same rule as the throttles and the audit (without it,
+# and without django-ipware, axes counted every guess against the proxy's address).
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
 # Failed attempts are counted, not logged with their passwords; the address log of axes is not needed.
 AXES_DISABLE_ACCESS_LOG = True
 
@@ -284,9 +304,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
+        # Every unhandled exception of a request (an HTTP 500), with its traceback, on the server's error
+        # stream: Django's default sends them only to ADMINS by e-mail when DEBUG is off, which logged nothing.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # A task that raised (the faithfulness score), with its traceback, from the task worker.
+        "django_tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "assessments": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        # Lockouts (addresses and e-mails masked by django-axes); the tests provoke dozens on purpose.
-        "axes": {"handlers": ["console"], "level": "ERROR" if TESTING else os.environ.get("LOG_LEVEL", "INFO"),
+        # Lockouts (addresses and e-mails masked by django-axes); the test runner quiets them, since the tests
+        # provoke dozens on purpose.
+        "axes": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"),
                  "propagate": False},
     },
 }

@@ -7,10 +7,13 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
-# Whatever loads this module serves people: settings then refuse to start without SECRET_KEY (DEBUG off).
-os.environ["ALZAWARE_SERVING"] = "1"
 
 application = get_wsgi_application()
+
+from alzaware.serving import refuse_development_key  # noqa: E402
+
+# Whatever loads this module serves people: no start without SECRET_KEY when DEBUG is off.
+refuse_development_key()
 
 from assessments.services import current_engine  # noqa: E402
 from mri.inference.ood import detector_for  # noqa: E402

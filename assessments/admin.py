@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
-from accounts.audit import AuditedChangeView
-from accounts.models import AuditAction
 from assessments.presentation.chart import timeline_svg
 from assessments.presentation.measures import doctors_table
+from audit.models import AuditAction
+from audit.trail import AuditedChangeView
 from mri.explain.overlay import DEFAULT_COLORMAP
 from mri.io import FORMAT_NAMES
 
@@ -34,7 +34,7 @@ def scan_pair(assessment, size=120):
             "<figcaption><span>most</span><span>least</span></figcaption></figure>",
             reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
             "Colour bar: top most important, bottom least"))
-    return format_html('<div class="admin-scan-pair">{}</div>', format_html("".join(["{}"] * len(images)), *images))
+    return format_html('<div class="admin-scan-pair">{}</div>', format_html_join("", "{}", ((one,) for one in images)))
 
 
 def timeline_chart(patient):
@@ -57,9 +57,7 @@ def training_match_text(result):
 def slice_table(assessment):
     """Every slice of a volume's band with a thumbnail, through the access-checked slice view: its result, or
     the check that left it out."""
-    rows = [format_html(
-        "<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td>{}</td></tr>",
+    rows = [(
         one.position, " (shown)" if one.representative else "",
         reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
         one.prediction if one.analysed else "-", percent(one.confidence) if one.analysed else "-",
@@ -68,9 +66,10 @@ def slice_table(assessment):
     ) for one in assessment.slices.all()]
     if not rows:
         return "-"
+    row = ("<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td>"
+           "<td>{}</td></tr>")
     return format_html("<table><tr><th>Slice</th><th>Scan</th><th>Prediction</th><th>Confidence</th>"
-                       "<th>Training match</th><th>Counted</th></tr>{}</table>",
-                       format_html("".join(["{}"] * len(rows)), *rows))
+                       "<th>Training match</th><th>Counted</th></tr>{}</table>", format_html_join("", row, rows))
 
 
 # The reason in a few words, for narrow columns; the assessment's own page gives it in full.
@@ -124,8 +123,8 @@ class ResultColumns:
 
     @admin.display(description="Probabilities")
     def probabilities_percent(self, obj):
-        rows = [format_html("<li>{}: {}</li>", name, percent(value)) for name, value in obj.ordered_probabilities()]
-        return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows))
+        rows = ((name, percent(value)) for name, value in obj.ordered_probabilities())
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
 
 # A patient page shows this many of their latest assessments, and links to the full list: every assessment
@@ -136,8 +135,7 @@ LATEST_ON_PATIENT_PAGE = 5
 def latest_assessments(patient):
     """The patient's latest assessments as a table, and a link to all of them."""
     mine = Assessment.objects.filter(patient=patient).order_by("-created_at")
-    rows = [format_html(
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+    rows = [(
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
         scan_pair(one, size=96), headline_in_short(one), percent(one.confidence),
         training_match_text(one),
@@ -151,7 +149,8 @@ def latest_assessments(patient):
         '<table class="latest-assessments"><thead><tr><th scope="col">Date</th><th scope="col">Images</th>'
         '<th scope="col">Result</th><th scope="col">Confidence</th><th scope="col">Training match</th>'
         '<th scope="col">Model</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">All {} assessment{} of '
-        "this patient</a></p>", format_html("".join(["{}"] * len(rows)), *rows), every, total,
+        "this patient</a></p>",
+        format_html_join("", '<tr><td><a href="{}">{}</a></td>' + "<td>{}</td>" * 5 + "</tr>", rows), every, total,
         "" if total == 1 else "s")
 
 
@@ -159,7 +158,7 @@ class NamedChoicesFilter(admin.SimpleListFilter):
     """A field's values by name, the blank one included: Django's own filter showed a blank value as a link
     with no text (axe: link-name)."""
 
-    named = []  # [(stored value, words)]; "" is the blank value
+    named: list[tuple[str, str]] = []  # [(stored value, words)]; "" is the blank value
 
     def lookups(self, request, model_admin):
         return [(value or "none", label) for value, label in self.named]
@@ -184,12 +183,14 @@ class FileFormatFilter(NamedChoicesFilter):
 
 def review_list(assessment):
     """Every review of an assessment, for the record (each doctor edits their own in the form below)."""
-    rows = [format_html("<li>{} on {}: {}; grade {}.{}{}</li>", review.reviewer_name,
-                        f"{localtime(review.created_at):%Y-%m-%d %H:%M}", "agrees" if review.agrees else "disagrees", review.grade,
-                        format_html(" Note: {}", review.note) if review.note else "",
-                        " (note shown to the patient)" if review.share_note else "")
+    rows = [(review.reviewer_name, f"{localtime(review.created_at):%Y-%m-%d %H:%M}",
+             "agrees" if review.agrees else "disagrees", review.grade,
+             format_html(" Note: {}", review.note) if review.note else "",
+             " (note shown to the patient)" if review.share_note else "")
             for review in assessment.reviews.select_related("author")]
-    return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows)) if rows else "Not reviewed yet"
+    if not rows:
+        return "Not reviewed yet"
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{} on {}: {}; grade {}.{}{}</li>", rows))
 
 
 class ReviewInline(admin.StackedInline):
@@ -292,10 +293,9 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
     @admin.display(description="Series in the upload")
     def series_found(self, obj):
         """A DICOM series upload's series: the one analysed, and each skipped with the reason."""
-        rows = [format_html("<li>{}: {}</li>", one.summary,
-                            "analysed" if one.analysed else f"skipped, {one.get_skipped_because_display()}")
+        rows = [(one.summary, "analysed" if one.analysed else f"skipped, {one.get_skipped_because_display()}")
                 for one in obj.series.all()]
-        return format_html("<ul>{}</ul>", format_html("".join(["{}"] * len(rows)), *rows)) if rows else "-"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows)) if rows else "-"
 
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).with_review_state().select_related("patient__user")

@@ -7,6 +7,8 @@ import zipfile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from audit.trail import viewer_name, views_of
+
 from .interpretation import headline_json, measures_json
 from .models import Assessment
 from .reviews import patient_json
@@ -65,21 +67,44 @@ def assessment_json(assessment, archive):
         "headline": headline_json(assessment.headline), "measures": measures_json(assessment.measures),
         "scan_volume_file": archive.add(assessment.scan_volume, f"{folder}/scan.nii.gz"),
         "heatmap_volume_file": archive.add(assessment.heatmap_volume, f"{folder}/heatmap.nii.gz"),
+        "maps_file": archive.add(assessment.maps, f"{folder}/maps.npz"),
         "slices": [slice_json(one, folder, archive) for one in assessment.slices.all()],
-        "reviews": [patient_json(review) for review in assessment.reviews.all()],
+        "series": [series_json(one) for one in assessment.series.all()],
+        "reviews": [review_json(review) for review in assessment.reviews.all()],
     }
 
 
+def series_json(one):
+    """A DICOM series upload's series, as stored (assessments.models.ScanSeries)."""
+    return {"description": one.description, "weighting": one.weighting, "plane": one.plane,
+            "slice_count": one.slice_count, "analysed": one.analysed,
+            "skipped_because": one.get_skipped_because_display() or None, "missing_slices": one.missing_slices}
+
+
+def review_json(review):
+    """What the patient is shown of a review, and the doctor's grade of their scan: theirs to take too."""
+    return {**patient_json(review), "doctor_agrees_with_the_model": review.agrees, "doctor_grade": review.grade}
+
+
+def views_json(patient):
+    """"Who viewed my data", as the account page shows it: when, who, what (never the viewer's address)."""
+    return [{"at": entry.at.isoformat(), "viewer": viewer_name(entry, patient.user),
+             "what": entry.get_action_display(), "assessment_id": entry.assessment_id}
+            for entry in views_of(patient)]
+
+
 def export_zip(patient):
-    """The ZIP's bytes: ``data.json`` (profile, assessments with probabilities and slices, what the patient is
-    told of doctors' reviews) and the scans and overlays it refers to, paths relative to the archive."""
+    """The ZIP's bytes: ``data.json`` (profile; assessments with probabilities, slices, DICOM series and doctors'
+    reviews with their grades; who viewed the data) and the scans, overlays, raw maps and volumes it refers to,
+    paths relative to the archive."""
     archive = Archive()
     assessments = (Assessment.objects.filter(patient=patient).order_by("created_at", "pk")
-                   .prefetch_related("slices", "reviews__author"))
+                   .prefetch_related("slices", "series", "reviews__author"))
     data = {
         "exported_at": timezone.now().isoformat(),
         "profile": profile_json(patient),
         "assessments": [assessment_json(one, archive) for one in assessments],
+        "views_of_my_data": views_json(patient),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:

@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
 
-from mri.io import errors, log_refusal
+from mri.io import errors, log_refusal, registry
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -33,12 +34,15 @@ def upload_contents(files):
     return contents[0] if len(contents) == 1 else contents
 
 
+def upload_help():
+    """The formats from the reader registry (read when the form is shown: every registered format is named)."""
+    return f"{registry.upload_help()} Up to {settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+
+
 class UploadForm(forms.Form):
     scan = MultipleFileField(
         label="Your brain MRI scan",
-        help_text="One picture of the scan (PNG, JPEG, TIFF, BMP or DICOM). Or the whole scan: a NIfTI file "
-                  "(.nii or .nii.gz), or the hospital's folder as a ZIP file, or all its files at once. "
-                  "Up to 20 MB.",
+        help_text=lazy(upload_help, str)(),
         # No accept filter on DICOM's many extensions (often none at all): the content decides.
     )
 

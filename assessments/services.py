@@ -1,10 +1,9 @@
-"""What the views and the API share besides the upload itself (that is :mod:`.intake`): the model in use,
-who may submit, and the one ownership check."""
+"""What the views and the API share besides the upload itself (that is :mod:`.intake`): the model in use and
+the one ownership check (who is a patient is ``accounts.roles``)."""
 
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import Http404
 from django.utils.safestring import mark_safe
@@ -13,6 +12,7 @@ from markdown_it import MarkdownIt
 from mri.inference.engine import get_engine
 
 from .models import Assessment
+from .sweeper import queue_age_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +41,6 @@ def model_card_html():
     return mark_safe(MarkdownIt("commonmark").enable("table").render(text))
 
 
-def patient_of(user):
-    """Only patients submit scans; doctors and admins review them."""
-    patient = getattr(user, "patient", None) if user.is_authenticated else None
-    if patient is None:
-        raise PermissionDenied("Only patients can submit scans.")
-    return patient
-
-
 def get_visible_assessment(user, pk):
     """The one ownership check for assessments: anyone not allowed to see it gets a 404."""
     try:
@@ -66,6 +58,10 @@ def health():
     except DatabaseError:
         logger.exception("Health check: the database does not answer")
         details["database"] = "unavailable"
+    try:
+        details["task_queue_age_seconds"] = queue_age_seconds()
+    except DatabaseError:
+        logger.exception("Health check: the task queue cannot be read")
     try:
         engine = current_engine()
     except Exception:

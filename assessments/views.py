@@ -6,11 +6,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from accounts import audit
-from accounts.models import AuditAction
+from accounts.roles import acting_patient
 from accounts.tokens import login_or_token_required
 from assessments import intake, reviews, services
 from assessments.presentation import heatmaps, measures, reports, timeline
+from audit import trail
+from audit.models import AuditAction
 from mri import CLASSES
 from mri.explain.overlay import COLORMAPS
 from mri.io import ScanRejected
@@ -29,14 +30,14 @@ def history(request):
 
 @login_required
 def timeline_view(request):
-    patient = services.patient_of(request.user)
-    audit.record(request, AuditAction.TIMELINE, patient.pk)
+    patient = acting_patient(request.user, "keep a timeline of their results")
+    trail.record(request, AuditAction.TIMELINE, patient.pk)
     return render(request, "assessments/timeline.html", timeline.timeline_page(patient, request.GET))
 
 
 @login_required
 def new(request):
-    patient = services.patient_of(request.user)
+    patient = acting_patient(request.user)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -117,8 +118,8 @@ def assessment_report(request, pk):
 @login_required
 def history_report(request):
     """The patient's own history with the timeline chart, as a PDF."""
-    patient = services.patient_of(request.user)
-    audit.record(request, AuditAction.REPORT, patient.pk)
+    patient = acting_patient(request.user, "keep a timeline of their results")
+    trail.record(request, AuditAction.REPORT, patient.pk)
     return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
                         "alzaware-results.pdf")
 

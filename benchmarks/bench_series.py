@@ -1,4 +1,4 @@
-"""Time and memory of reading DICOM series uploads, for the README's figures.
+"""Time and memory of reading DICOM series uploads, for the figures in docs/dicom-series.md.
 
     .venv/bin/python -m benchmarks.bench_series
 
@@ -8,10 +8,8 @@
    is known.
 """
 
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np

@@ -1,4 +1,4 @@
-"""Engines side by side: agreement with eager float32, and paired timing in one process.
+"""Engines side by side: their fidelity to eager float32, and paired timing in one process.
 
 The gate an engine must pass to be served, per set of slices, against eager
 float32 on the same prepared inputs: top-1 agreement >= 99%, mean absolute
@@ -22,10 +22,11 @@ from mri.inference.engines import EAGER, Unavailable
 GATE = {"top1_agreement": 0.99, "mean_abs_probability_difference": 0.01, "map_r_min": 0.99}
 
 
-def engines_for(model, checkpoint, checkpoint_path, names=engine_choice.NAMES):
-    """``({name: Engine}, {name: why unavailable})``, each engine on its own copy of the weights."""
+def engines_for(model, checkpoint, checkpoint_path, names=None):
+    """``({name: Engine}, {name: why unavailable})``, each engine on its own copy of the weights (every
+    registered engine unless ``names``)."""
     built, unavailable = {}, {}
-    for name in names:
+    for name in names or engine_choice.names():
         try:
             own = copy.deepcopy(model)
             backend = engine_choice.build(name, own, checkpoint_path, int(checkpoint["input_size"]))
@@ -53,8 +54,8 @@ def map_correlation(a, b):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def agreement(reference, candidate):
-    """Figures of ``candidate`` (probabilities, maps) against ``reference``'s, on the reference's predicted class."""
+def fidelity(reference, candidate):
+    """How faithful ``candidate`` is to ``reference``: figures of ``candidate`` (probabilities, maps) against ``reference``'s, on the reference's predicted class."""
     ref_p, ref_m = reference
     got_p, got_m = candidate
     predicted = ref_p.argmax(axis=1)
@@ -86,7 +87,7 @@ def gate(engines, slice_sets, batch_size=32):
         batches = [torch.stack(tensors[i:i + batch_size]) for i in range(0, len(tensors), batch_size)]
         expected = outputs(reference, batches)
         for name, engine in engines.items():
-            result[name][set_name] = agreement(expected, outputs(engine, batches))
+            result[name][set_name] = fidelity(expected, outputs(engine, batches))
     return result
 
 

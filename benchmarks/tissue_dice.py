@@ -13,9 +13,7 @@ the template and its maps ship inside nilearn (a test requirement).
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 

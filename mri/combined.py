@@ -11,28 +11,31 @@ its training mean. Without the model it is the network's ``1 - P(No Impairment)`
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 NETWORK_LOGIT = "network_any_impairment_logit"
 NO_IMPAIRMENT = "No Impairment"
 EDGE = 1e-6
 
 
-def network_any_impairment(class_probabilities):
+def network_any_impairment(class_probabilities: Mapping[str, float]) -> float:
     return min(max(1.0 - float(class_probabilities.get(NO_IMPAIRMENT, 0.0)), 0.0), 1.0)
 
 
-def logit(p):
+def logit(p: float) -> float:
     p = min(max(float(p), EDGE), 1 - EDGE)
     return math.log(p / (1 - p))
 
 
-def model_from_checkpoint(checkpoint):
+def model_from_checkpoint(checkpoint: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The checkpoint's ``any_impairment_model``, or None."""
     stored = (checkpoint or {}).get("any_impairment_model")
     return dict(stored) if stored else None
 
 
-def combined_any_impairment(class_probabilities, measures, model):
+def combined_any_impairment(class_probabilities: Mapping[str, float], measures: Mapping[str, float] | None,
+                            model: Mapping[str, Any] | None) -> float:
     """P(any impairment) of a reading: ``model`` over the network's logit and ``measures`` ({key: value}),
     or the network's own ``1 - P(No Impairment)`` when ``model`` is None."""
     network = network_any_impairment(class_probabilities)

@@ -13,7 +13,9 @@ into the checkpoint as ``headline_rule``, with how often each headline was right
 applies when a checkpoint has none. The same function serves the page, the PDF, the API and the admin.
 """
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 GRADE, CANNOT_TELL = "grade", "cannot_tell"
 KINDS = (GRADE, CANNOT_TELL)
@@ -39,20 +41,21 @@ class Headline:
     reason: str  # one of REASONS
 
     @property
-    def text(self):
+    def text(self) -> str:
         return REASON_TEXT[self.reason]
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def rule_from_checkpoint(checkpoint):
+def rule_from_checkpoint(checkpoint: Mapping[str, Any] | None) -> dict[str, float]:
     """The checkpoint's ``headline_rule`` (its numbers only), or :data:`DEFAULT_RULE`."""
     stored = (checkpoint or {}).get("headline_rule") or {}
     return {key: float(stored.get(key, default)) for key, default in DEFAULT_RULE.items()}
 
 
-def headline(class_probabilities, any_impairment, rule=None):
+def headline(class_probabilities: Mapping[str, float], any_impairment: float,
+             rule: Mapping[str, float] | None = None) -> Headline:
     """The :class:`Headline` of a reading: ``{class name: probability}`` and P(any impairment)."""
     rule = {**DEFAULT_RULE, **(rule or {})}
     ranked = sorted(class_probabilities.items(), key=lambda item: -float(item[1]))

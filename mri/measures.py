@@ -18,12 +18,18 @@ Plain Python and NumPy/OpenCV: nothing here knows about Django, the network or t
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
+from .arrays import Array, Gray, Mask
 from .inference.preprocess import brain_mask
+
+Values = dict[str, float]
+Reference = dict[str, dict[str, dict[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,16 @@ MT_ROWS = (0.40, 0.75)
 MT_COLUMNS = (0.18, 0.40)
 
 
-def intracranial(gray):
+def intracranial(gray: Array) -> Mask:
     """The app's brain mask with every hole filled: the area inside the skull, ventricles included."""
     mask = brain_mask(gray).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
-    return filled.astype(bool)
+    return np.asarray(filled.astype(bool))
 
 
-def three_class_thresholds(values):
+def three_class_thresholds(values: Array) -> tuple[int, int]:
     """The two thresholds (t1 < t2) that split ``values`` (0..255) into three classes with the least
     within-class variance (three-class Otsu, exhaustive over the 256-bin histogram)."""
     hist = np.bincount(np.clip(np.asarray(values, dtype=np.int64), 0, 255), minlength=256).astype(np.float64)
@@ -90,12 +96,12 @@ def three_class_thresholds(values):
     return int(t1[i, 0]), int(t2[0, j])
 
 
-def _share(part, whole):
+def _share(part: Mask, whole: Mask) -> float:
     n = int(whole.sum())
     return float((part & whole).sum()) / n if n else math.nan
 
 
-def _medial_temporal_zone(inside):
+def _medial_temporal_zone(inside: Mask) -> Mask:
     rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
     top, height = rows[0], rows[-1] + 1 - rows[0]
     left, width = cols[0], cols[-1] + 1 - cols[0]
@@ -106,7 +112,7 @@ def _medial_temporal_zone(inside):
     return zone & inside
 
 
-def slice_parts(gray):
+def slice_parts(gray: Array) -> tuple[Mask, Mask, Mask] | None:
     """``(inside, csf, central)`` boolean maps of one slice, or None where there is too little brain."""
     gray = np.asarray(gray)
     if gray.ndim != 2:
@@ -122,7 +128,7 @@ def slice_parts(gray):
     return inside, csf, central
 
 
-def measure_slice(gray, low=False):
+def measure_slice(gray: Array, low: bool = False) -> Values:
     """``{key: value}`` of one 2-D uint8 slice; NaN where undefined (no brain; the medial-temporal measure
     unless ``low`` says the slice lies in the lowest third of its band)."""
     parts = slice_parts(gray)
@@ -137,16 +143,16 @@ def measure_slice(gray, low=False):
     }
 
 
-def low_slices(positions):
+def low_slices(positions: Sequence[float] | Array) -> Mask:
     """Which of ``positions`` (axial, larger = higher) lie in the lowest third of their range; none of a
     single slice."""
-    positions = np.asarray(positions, dtype=np.float64)
-    if len(positions) < 2 or float(np.ptp(positions)) <= 0:
-        return np.zeros(len(positions), dtype=bool)
-    return positions <= positions.min() + LOW_SHARE * float(np.ptp(positions))
+    at = np.asarray(positions, dtype=np.float64)
+    if len(at) < 2 or float(np.ptp(at)) <= 0:
+        return np.zeros(len(at), dtype=bool)
+    return np.asarray(at <= at.min() + LOW_SHARE * float(np.ptp(at)))
 
 
-def measure_band(grays, positions=None):
+def measure_band(grays: Sequence[Gray], positions: Sequence[float] | Array | None = None) -> Values:
     """``{key: value}`` of a volume's band: each measure's mean over its slices (the medial-temporal one over
     the band's low slices). ``positions`` are the slices' axial positions; without them the order given is
     taken as bottom to top."""
@@ -157,9 +163,9 @@ def measure_band(grays, positions=None):
     return {key: _nanmean([m[key] for m in per_slice]) for key in KEYS}
 
 
-def _nanmean(values):
-    values = np.asarray(values, dtype=np.float64)
-    return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+def _nanmean(values: Sequence[float]) -> float:
+    array = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(array)) if np.isfinite(array).any() else math.nan
 
 
 # ---------------------------------------------------------------------------- reference ranges
@@ -171,7 +177,7 @@ UNIMPAIRED = "No Impairment"
 QUANTILES = (("p5", 5), ("q1", 25), ("median", 50), ("q3", 75), ("p95", 95))
 
 
-def reference_from_checkpoint(checkpoint):
+def reference_from_checkpoint(checkpoint: Mapping[str, Any] | None) -> Reference:
     """The checkpoint's reference ranges (plain floats), or ``{}`` when it has none (the untrained stand-in)."""
     stored = (checkpoint or {}).get("measures_reference") or {}
     return {key: {group: {name: (int(v) if name == "n" else float(v)) for name, v in figures.items()}
@@ -179,7 +185,7 @@ def reference_from_checkpoint(checkpoint):
             for key, groups in stored.items() if key in BY_KEY}
 
 
-def percentile_in(value, figures):
+def percentile_in(value: float, figures: Mapping[str, float]) -> float | None:
     """Roughly which percentile of a group ``value`` sits at: linear between the stored quantiles, clamped to
     0-100 beyond the outer ones (a strip needs a position, not a third decimal)."""
     known = [(figures[name], q) for name, q in QUANTILES if name in figures]
@@ -193,27 +199,28 @@ def percentile_in(value, figures):
     return float(np.interp(value, xs, qs))
 
 
-def place(value, reference_for_key):
+def place(value: float | None, reference_for_key: Mapping[str, Mapping[str, float]] | None) -> dict[str, Any]:
     """Where ``value`` sits among people without and with impairment, for a server-drawn strip.
 
     Returns ``{"value", "axis": [low, high], "position": 0..1 on that axis, "groups": {group: {"q1", "median",
     "q3", "percentile"}}}`` for No Impairment and Any impairment; ``value``/``position`` None when the measure is
     undefined on this scan, and ``{}`` without a reference.
     """
-    groups = {g: reference_for_key[g] for g in (UNIMPAIRED, ANY_IMPAIRMENT) if g in (reference_for_key or {})}
+    known = reference_for_key or {}
+    groups = {g: known[g] for g in (UNIMPAIRED, ANY_IMPAIRMENT) if g in known}
     if not groups:
         return {}
-    defined = value is not None and math.isfinite(float(value))
+    x = float(value) if value is not None and math.isfinite(float(value)) else None
     low = min(f.get("p5", f["q1"]) for f in groups.values())
     high = max(f.get("p95", f["q3"]) for f in groups.values())
-    if defined:
-        low, high = min(low, float(value)), max(high, float(value))
+    if x is not None:
+        low, high = min(low, x), max(high, x)
     span = max(high - low, 1e-9)
     return {
-        "value": float(value) if defined else None,
+        "value": x,
         "axis": [float(low), float(high)],
-        "position": (float(value) - low) / span if defined else None,
+        "position": (x - low) / span if x is not None else None,
         "groups": {g: {"q1": f["q1"], "median": f["median"], "q3": f["q3"], "n": f.get("n"),
-                       "percentile": percentile_in(float(value), f) if defined else None}
+                       "percentile": percentile_in(x, f) if x is not None else None}
                    for g, f in groups.items()},
     }

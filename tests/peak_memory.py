@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -115,13 +116,14 @@ def run_scan(path):
     except ScanRejected:
         pass
     data = Path(path).read_bytes()
+    started = time.perf_counter()
     with Peak() as peak:
         try:
             scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
             outcome = {"accepted": [list(s.shape) for s in scan.slices]}
         except ScanRejected as refused:
             outcome = {"refused": refused.code}
-    return {**outcome, **peak.figures()}
+    return {**outcome, "seconds": round(time.perf_counter() - started, 2), **peak.figures()}
 
 
 def main(kind, argument):

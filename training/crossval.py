@@ -17,7 +17,7 @@ import csv
 import json
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +210,7 @@ def save_final(final, report, out_path, data_dir, oof_logits, oof_labels):
         "early_stopping_epoch": final["best_epoch"],
         "recipe": final["recipe"],
         "cross_validation": headline(report),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": git_version(),
         "train_seconds": final["history"][-1]["seconds"] if final["history"] else 0.0,
     }

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from mri import CLASSES
+from mri import CLASSES, any_impairment
 from training.data import load_records, read_gray
 
 BASELINE_SHAPE = (52, 44)  # rows, columns: the 176x208 slices divided by four
@@ -100,7 +100,7 @@ def any_impairment_figures(labels, probs, subjects=None, threshold=0.5):
     labels, probs = np.asarray(labels, dtype=int), np.asarray(probs, dtype=np.float64)
     if subjects is not None and len(subjects) and all(s is not None for s in subjects):
         _, probs, labels = subject_means(probs, labels, subjects)
-    impaired, p_any = labels != 0, 1.0 - probs[:, 0] if len(labels) else np.zeros(0)
+    impaired, p_any = labels != 0, any_impairment(probs) if len(labels) else np.zeros(0)
     if impaired.all() or not impaired.any():
         return {"any_impairment_auc": None, "any_impairment_balanced_accuracy": None}
     sensitivity, specificity = sensitivity_specificity(p_any >= threshold, impaired)
@@ -157,21 +157,6 @@ def baseline_report(train_records, test_records):
 
 # ------------------------------------------------------------------ model
 
-def model_probs(engine, records, batch_size=64, progress=False):
-    """Calibrated probabilities of the app's engine, exactly as the app computes them."""
-    out = []
-    it = range(0, len(records), batch_size)
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(it, desc="evaluating", leave=False)
-    for start in it:
-        chunk = records[start:start + batch_size]
-        batch = torch.stack([engine.prepare(read_gray(r["path"]))[0] for r in chunk])
-        logits, _, _ = engine.run(batch)
-        out.append(engine.calibrated(logits).numpy().astype(np.float64))
-    return np.concatenate(out) if out else np.zeros((0, len(engine.classes)))
-
-
 def read_subject_list(path):
     """Subjects from a split.json (its ``val`` list) or a text file, one per line."""
     text = Path(path).read_text()
@@ -183,8 +168,7 @@ def read_subject_list(path):
     return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
 
 
-def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True, threads=2,
-             progress=False):
+def evaluate(model_path, data_dir, subjects=None, held_out=False, baseline=True, threads=2):
     """Evaluate a checkpoint on ``data_dir``; returns the report dict (see evaluate_model)."""
     from mri.inference.checkpoint import load_checkpoint, recorded_split
     from mri.inference.engine import Engine
@@ -256,28 +240,3 @@ def format_report(report, classes=CLASSES):
     if base:
         lines.append("baseline: " + base["description"])
     return "\n".join(lines)
-
-
-def plot_confusion(cm, path, classes=CLASSES, title="Confusion matrix"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
-    rows = cm.sum(1, keepdims=True)
-    frac = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
-    short = [c.replace(" Impairment", "") for c in classes]
-    ax.set_xticks(range(len(classes)), short, rotation=20)
-    ax.set_yticks(range(len(classes)), short)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{cm[i, j]}\n{frac[i, j]:.2f}" if rows[i] else "–", ha="center", va="center",
-                    color="white" if frac[i, j] > 0.5 else "black", fontsize=9)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -61,14 +61,17 @@ def how_often_right(said, labels):
     return out
 
 
-def nested_report(probs, any_impairment, labels, folds):
-    """Each reading headlined by the rule chosen on the other folds; the figures of :func:`how_often_right`."""
+def nested_report(probs, any_impairment, labels, folds, rules_per_fold=None):
+    """Each reading headlined by the rule chosen on the other folds (or given per fold: the slices of a fold get
+    the rule chosen on the other folds' people, as the app applies one rule to both); the figures of
+    :func:`how_often_right`."""
     probs, any_impairment = np.asarray(probs), np.asarray(any_impairment)
     labels, folds = np.asarray(labels), np.asarray(folds)
     said, chosen = [None] * len(labels), {}
     for k in np.unique(folds):
         rest, here = folds != k, np.flatnonzero(folds == k)
-        rule = choose(probs[rest], any_impairment[rest], labels[rest])
+        rule = (rules_per_fold[int(k)] if rules_per_fold is not None
+                else choose(probs[rest], any_impairment[rest], labels[rest]))
         chosen[int(k)] = rule
         for i, h in zip(here, headlines(probs[here], any_impairment[here], rule)):
             said[i] = h

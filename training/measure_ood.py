@@ -1,6 +1,6 @@
 """Measuring the detector on the bad-input corpus (``tests/fixtures/make_bad_inputs.py``).
 
-Every number the README gives about the detector comes from here, written into
+Every number docs/formats.md gives about the detector comes from here, written into
 the checkpoint's ``ood.info.measured`` by ``python -m training fit_ood``:
 
 * ``ood_refused``: of the corpus's image-like kinds (pictures that are not

@@ -56,7 +56,11 @@ def validation_distances(model_path, data_dir, log=print):
     _, validation = recorded_split(dict(checkpoint.get("metadata") or {}))
     rows = [r for r in load_records(data_dir) if r["subject"] in validation]
     log(f"{len(rows)} slices of {len(validation)} people the model never trained on")
-    features = features_of(engine, [r["path"] for r in rows])
+    from .ood_fitting import weights_digest
+
+    # Keyed by the weights: rewriting a threshold into the checkpoint keeps the cache valid.
+    cache = f"runs/ood-features/{weights_digest(checkpoint)}-marks-validation.npy"
+    features = features_of(engine, [r["path"] for r in rows], cache)
     return detector, detector.distances(features), [r["subject"] for r in rows]
 
 

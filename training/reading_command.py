@@ -25,6 +25,8 @@ def reading_arguments(parser):
     parser.add_argument("--cache-dir", default="runs/reading", help="measures and baseline cache")
     parser.add_argument("--no-baseline", action="store_true", help="skip refitting the linear baseline")
     parser.add_argument("--write", action="store_true", help="store the results in the checkpoint")
+    parser.add_argument("--from-report", action="store_true",
+                        help="with --write: store what the last run wrote to reading.json, without rerunning")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=reading_report)
 
@@ -50,13 +52,18 @@ def study(data, oof_path, cache_dir, baseline=True, log=print):
     baseline_p_any = _baseline(ordered, folds, subjects, table, cache_dir, key, log) if baseline else None
     log("stacking (nested cross-validation over people)")
     any_study, combined = reading.any_impairment_study(table, baseline_p_any)
+    if baseline_p_any is None:
+        published = _published_baseline(Path(oof_path).parent / "cv_report.json")
+        if published:
+            any_study["rows"]["linear_baseline"] = published
     slice_study, slice_combined = reading.slice_level_combined(table, labels, probs, subjects, folds, values)
     ships = any_study["combined_ships"]
     shown_people = combined if ships else table["p_any"]
     shown_slices = slice_combined if ships else 1.0 - probs[:, 0]
     log("choosing the headline rule (nested over the folds)")
     person_headlines = headline_rule.nested_report(table["probs"], shown_people, table["label"], table["fold"])
-    slice_headlines = headline_rule.nested_report(probs, shown_slices, labels, folds)
+    slice_headlines = headline_rule.nested_report(probs, shown_slices, labels, folds,
+                                                  person_headlines["rule_per_fold"])
     person_values = {s: {k: float(table[k][i]) for k in reading.measures.KEYS}
                      for i, s in enumerate(table["subject"])}
     groups = {s: CLASSES[int(t)] for s, t in zip(table["subject"], table["label"])}
@@ -71,6 +78,17 @@ def study(data, oof_path, cache_dir, baseline=True, log=print):
               "headline_rule": {k: stored["headline_rule"][k] for k in headline_rule.GRID},
               "measures_reference": stored["measures_reference"], "any_impairment_model": stored["any_impairment_model"]}
     return report, stored
+
+
+def _published_baseline(path):
+    """The linear baseline's per-person any-impairment AUC as ``cv_report`` published it (same folds, same people)."""
+    if not path.exists():
+        return None
+    figures = json.loads(path.read_text()).get("linear_baseline_any_impairment")
+    if not figures:
+        return None
+    return {"auc": figures["auc"], "interval": figures["intervals"]["auc"], "people": figures["subjects"],
+            "source": f"{path.name} (not refitted here)"}
 
 
 def _baseline(records, folds, subjects, table, cache_dir, key, log):
@@ -96,8 +114,14 @@ def reading_report(opts, say):
     oof = Path(opts.oof or model.with_suffix("") / "oof_logits.csv")
     if not oof.exists():
         raise CommandError(f"{oof} is missing: run python -m training cross_validate first")
-    report, stored = study(opts.data, oof, opts.cache_dir, baseline=not opts.no_baseline, log=say)
     out_dir = oof.parent
+    if opts.from_report:
+        if not opts.write:
+            raise CommandError("--from-report only makes sense with --write")
+        write_into_checkpoint(model, stored_from_report(json.loads((out_dir / "reading.json").read_text())))
+        say(f"Saved the results of {out_dir / 'reading.json'} in {model}")
+        return
+    report, stored = study(opts.data, oof, opts.cache_dir, baseline=not opts.no_baseline, log=say)
     (out_dir / "reading.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     (out_dir / "reading.md").write_text(markdown(report))
     say(json.dumps(report, indent=1, default=float) if opts.json else markdown(report))
@@ -105,6 +129,14 @@ def reading_report(opts, say):
         write_into_checkpoint(model, stored)
         say(f"Saved measures_reference, headline_rule and any_impairment_model "
             f"({'stacked model' if stored['any_impairment_model'] else 'none: the network is kept'}) in {model}")
+
+
+def stored_from_report(report):
+    """What :func:`study` stores in the checkpoint, read back from its ``reading.json``."""
+    rule = {**report["headline_rule"], "chosen_on": "out-of-fold people, all folds",
+            "how_often_right_nested": report["headline_per_person"]["nested"]}
+    return {"measures_reference": report["measures_reference"], "headline_rule": rule,
+            "any_impairment_model": report["any_impairment_model"]}
 
 
 def write_into_checkpoint(path, stored):

@@ -1,6 +1,8 @@
 """The registry behind ``python -m training``: each command module registers its arguments and run function."""
 
+import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from mri import SHIPPED_MODEL
@@ -15,7 +17,8 @@ def default_model():
     return Path(os.environ.get("ALZAWARE_MODEL_PATH", SHIPPED_MODEL))
 
 
-COMMANDS = {}
+# name -> (help text, the function that adds its arguments to its sub-parser)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], object]]] = {}
 
 
 def command(name, help_text):

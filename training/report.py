@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from mri import CLASSES
+from mri import CLASSES, any_impairment
 from mri.inference import calibration
 from training.evaluation import ece, metrics, sensitivity_specificity, subject_means
 
@@ -76,14 +76,14 @@ def best_threshold(p_any, impaired):
     return float(max(cuts, key=balanced))
 
 
-def any_impairment(labels, probs, subjects, folds, seed=0):
-    """Subject-level ROC AUC, and balanced accuracy, sensitivity, specificity at out-of-fold thresholds."""
+def any_impairment_figures_out_of_fold(labels, probs, subjects, folds, seed=0):
+    """How well P(any impairment) (``mri.any_impairment``) finds impaired people: subject-level ROC AUC, and balanced accuracy, sensitivity, specificity at out-of-fold thresholds."""
     from sklearn.metrics import roc_auc_score
 
     names, means, y = subject_means(probs, labels, subjects)
     fold_of = {s: f for s, f in zip(subjects, folds)}
     sfold = np.array([fold_of[s] for s in names])
-    p_any, impaired = 1.0 - means[:, CLASSES.index("No Impairment")], y != CLASSES.index("No Impairment")
+    p_any, impaired = any_impairment(means), y != CLASSES.index("No Impairment")
     predicted = np.zeros(len(names), dtype=bool)
     thresholds = {}
     for k in np.unique(sfold):
@@ -106,7 +106,7 @@ def any_impairment(labels, probs, subjects, folds, seed=0):
     out["intervals"] = {k: [float(np.percentile([d[k] for d in draws], q)) for q in (2.5, 97.5)] for k in out}
     out.update(subjects=len(names), impaired_subjects=int(impaired.sum()), fold_thresholds=thresholds,
                threshold=best_threshold(p_any, impaired),
-               slice_auc=float(roc_auc_score(np.asarray(labels) != 0, 1.0 - np.asarray(probs)[:, 0])))
+               slice_auc=float(roc_auc_score(np.asarray(labels) != 0, any_impairment(probs))))
     return out
 
 
@@ -153,13 +153,14 @@ def build(labels, logits, subjects, folds, baseline_probs=None, min_subjects=3):
         "calibration": cal,
         "model": four_class(labels[graded], probs[graded], kept),
         "always_no_impairment": four_class(labels[graded], always_no[graded], kept),
-        "any_impairment": any_impairment(labels, probs, subjects, folds),
+        "any_impairment": any_impairment_figures_out_of_fold(labels, probs, subjects, folds),
         "left_out_of_four_class_figures": {
             CLASSES[c]: {s: CLASSES[int(means[names.index(s)].argmax())] for s in people[c]} for c in rare},
     }
     if baseline_probs is not None:
         report["linear_baseline"] = four_class(labels[graded], np.asarray(baseline_probs)[graded], kept)
-        report["linear_baseline_any_impairment"] = any_impairment(labels, baseline_probs, subjects, folds)
+        report["linear_baseline_any_impairment"] = any_impairment_figures_out_of_fold(labels, baseline_probs,
+                                                                                     subjects, folds)
     return report
 
 

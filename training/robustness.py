@@ -16,7 +16,6 @@ Every prediction goes through the app's own engine (crop, normalisation, calibra
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -24,7 +24,6 @@ process trains one model at a time on the same device.
 import argparse
 import json
 import multiprocessing as mp
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -58,7 +57,7 @@ def selection_score(m):
 
 # ------------------------------------------------------------------- worker side
 
-_CACHE = {}
+_CACHE: dict[int, object] = {}  # size -> a torch tensor of that size's squares
 
 
 def _squares(cache_dir, size):

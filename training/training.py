@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mri import CLASSES
-from mri.inference.checkpoint import build_model
+from mri.inference.checkpoint import NUM_CLASSES, build_model
 from mri.inference.preprocess import DEFAULT_PREPROCESSING, normalise_batch, to_square
 from training.augment import augment_batch
 from training.data import read_gray
@@ -167,7 +167,7 @@ def git_version(cwd=None):
         return "unknown"
 
 
-def class_weights(labels, mode, num_classes=len(CLASSES)):
+def class_weights(labels, mode, num_classes=NUM_CLASSES):
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     w = np.zeros(num_classes)
     present = counts > 0
@@ -193,7 +193,7 @@ def lr_at(progress, warmup_fraction, peak):
 
 def param_groups(model, weight_decay):
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0}]

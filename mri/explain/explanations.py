@@ -7,9 +7,11 @@ overlay of any class in any colour map is a resize and a blend: no forward pass.
 
 import io
 from dataclasses import dataclass
+from typing import IO, Any
 
 import numpy as np
 
+from mri.arrays import Array, Gray, Mask
 from mri.explain.overlay import DEFAULT_COLORMAP, blend, png_bytes, scale_map
 from mri.inference.preprocess import Geometry, coverage, map_to_image
 
@@ -18,31 +20,31 @@ FORMAT_VERSION = 1
 
 @dataclass
 class StoredMaps:
-    classes: tuple
-    maps: np.ndarray  # (C, h, w) raw Grad-CAM, un-normalised
+    classes: tuple[str, ...]
+    maps: Array  # (C, h, w) raw Grad-CAM, un-normalised
     geometry: Geometry | None
-    image_shape: tuple
+    image_shape: tuple[int, ...]
     predicted_index: int
-    brain: np.ndarray | None = None  # (H, W) bool: preprocess.map_region; None in files saved before it was kept
+    brain: Mask | None = None  # (H, W) bool: preprocess.map_region; None in files saved before it was kept
 
     @property
-    def map_max(self):
+    def map_max(self) -> Array:
         """Each class's highest value: the ceiling of a scale shared across visits."""
-        return self.maps.reshape(len(self.maps), -1).max(axis=1)
+        return np.asarray(self.maps.reshape(len(self.maps), -1).max(axis=1))
 
-    def map_on_image(self, class_index):
+    def map_on_image(self, class_index: int) -> Array:
         """A class's map on the image, zero off the brain and its surface (where it is known)."""
         on_image = map_to_image(self.maps[class_index], self.geometry, self.image_shape)
         return on_image if self.brain is None else np.where(self.brain, on_image, 0.0).astype(np.float32)
 
-    def seen(self):
+    def seen(self) -> Array:
         """Where a map may be drawn: the part of the image the network looked at, on the brain and its surface
         (the map says nothing of the black background around it)."""
         looked_at = coverage(self.geometry, self.image_shape)
         return looked_at if self.brain is None else looked_at & self.brain
 
 
-def from_analysis(analysis):
+def from_analysis(analysis: Any) -> StoredMaps:
     return StoredMaps(
         classes=tuple(analysis.classes),
         maps=np.asarray(analysis.maps, dtype=np.float32),
@@ -53,7 +55,7 @@ def from_analysis(analysis):
     )
 
 
-def to_npz(stored):
+def to_npz(stored: StoredMaps) -> bytes:
     g = stored.geometry
     buffer = io.BytesIO()
     np.savez_compressed(
@@ -71,7 +73,7 @@ def to_npz(stored):
     return buffer.getvalue()
 
 
-def from_npz(data_or_file):
+def from_npz(data_or_file: bytes | bytearray | IO[bytes]) -> StoredMaps:
     """Read what :func:`to_npz` wrote; never unpickles (the file lives on disk we serve from)."""
     source = io.BytesIO(data_or_file) if isinstance(data_or_file, (bytes, bytearray)) else data_or_file
     with np.load(source, allow_pickle=False) as npz:
@@ -87,14 +89,15 @@ def from_npz(data_or_file):
         )
 
 
-def _brain(npz, image_shape):
+def _brain(npz: Any, image_shape: tuple[int, ...]) -> Mask | None:
     if "brain" not in npz.files or npz["brain"].size == 0:
         return None
     count = int(np.prod(image_shape))
     return np.unpackbits(npz["brain"], count=count).astype(bool).reshape(image_shape)
 
 
-def overlay_png(gray, stored, class_index=None, colormap=DEFAULT_COLORMAP, ceiling=None):
+def overlay_png(gray: Gray, stored: StoredMaps, class_index: int | None = None, colormap: str = DEFAULT_COLORMAP,
+                ceiling: float | None = None) -> bytes:
     """The overlay of one class's map over ``gray`` as PNG bytes (predicted class by default)."""
     index = stored.predicted_index if class_index is None else int(class_index)
     seen = stored.seen()

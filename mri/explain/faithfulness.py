@@ -16,11 +16,14 @@ from a fixed seed, so the same image always gets the same score. Plain Python:
 nothing here knows about Django.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
+
+from mri.arrays import Array, Mask
 
 AREA = 0.2
 N_RANDOM = 3
@@ -36,14 +39,14 @@ class Faithfulness:
     score: float
     base_probability: float
     hot_drop: float
-    random_drops: tuple
+    random_drops: tuple[float, ...]
 
     @property
-    def verdict(self):
+    def verdict(self) -> str | None:
         return verdict(self.score)
 
 
-def verdict(score):
+def verdict(score: float | None) -> str | None:
     """``"strongly"``, ``"weakly"`` or ``"not"`` (more than a random region), or None if unknown."""
     if score is None:
         return None
@@ -54,7 +57,7 @@ def verdict(score):
     return "not"
 
 
-def blurred(chw, sigma):
+def blurred(chw: torch.Tensor, sigma: float) -> torch.Tensor:
     """The whole input blurred; channels are blurred separately (they can differ by mean/std)."""
     hwc = np.ascontiguousarray(chw.numpy().transpose(1, 2, 0))
     out = cv2.GaussianBlur(hwc, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
@@ -63,7 +66,7 @@ def blurred(chw, sigma):
     return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
 
 
-def hottest_mask(cam, size, area=AREA, inside=None):
+def hottest_mask(cam: Array, size: int, area: float = AREA, inside: Mask | None = None) -> Mask | None:
     """Boolean ``size``x``size`` mask of the ``area`` fraction of pixels where ``cam`` is hottest, taken inside
     ``inside`` (the brain on the input; everywhere when None) as the map is drawn there only.
 
@@ -82,7 +85,7 @@ def hottest_mask(cam, size, area=AREA, inside=None):
     return mask.reshape(size, size)
 
 
-def random_masks(foreground, area=AREA, count=N_RANDOM, seed=SEED):
+def random_masks(foreground: Mask, area: float = AREA, count: int = N_RANDOM, seed: int = SEED) -> list[Mask]:
     """``count`` square regions of ``area``, each centred on a foreground (brain) pixel when there is one.
 
     Centring on the brain keeps the baseline honest: a square over the black
@@ -94,7 +97,7 @@ def random_masks(foreground, area=AREA, count=N_RANDOM, seed=SEED):
     candidates = np.argwhere(foreground)
     if len(candidates) == 0:
         candidates = np.argwhere(np.ones_like(foreground))
-    masks = []
+    masks: list[Mask] = []
     for _ in range(count):
         cy, cx = candidates[rng.integers(len(candidates))]
         # Shifted to fit inside the image, so every region has the same area.
@@ -106,23 +109,24 @@ def random_masks(foreground, area=AREA, count=N_RANDOM, seed=SEED):
     return masks
 
 
-def foreground_of(chw):
+def foreground_of(chw: torch.Tensor) -> Mask:
     """Pixels that are not background: anything brighter than the input's darkest value."""
     first = chw[0].numpy()
     return first > float(first.min()) + 1e-3 * max(1e-6, float(first.max() - first.min()))
 
 
-def perturbed_batch(chw, masks, sigma):
+def perturbed_batch(chw: torch.Tensor, masks: list[Mask], sigma: float) -> torch.Tensor:
     soft = blurred(chw, sigma)
-    stack = []
+    stack: list[torch.Tensor] = []
     for mask in masks:
         m = torch.from_numpy(mask)[None].to(chw.dtype)
         stack.append(chw * (1 - m) + soft * m)
     return torch.stack(stack)
 
 
-def faithfulness(predict, chw, cam, class_index, base_probability, *, area=AREA, n_random=N_RANDOM,
-                 seed=SEED, inside=None):
+def faithfulness(predict: Callable[[torch.Tensor], torch.Tensor], chw: torch.Tensor, cam: Array, class_index: int,
+                 base_probability: float, *, area: float = AREA, n_random: int = N_RANDOM,
+                 seed: int = SEED, inside: Mask | None = None) -> Faithfulness | None:
     """Score one explanation; ``None`` when the map is flat.
 
     ``predict(batch) -> probabilities (B, C)`` is the calibrated model;

@@ -3,6 +3,8 @@
 import cv2
 import numpy as np
 
+from mri.arrays import Array, Gray
+
 # OpenCV's colour maps, chosen for the patient's settings. viridis, inferno and
 # cividis stay readable with colour-blindness; JET is what clinicians expect.
 COLORMAPS = {
@@ -14,13 +16,13 @@ COLORMAPS = {
 DEFAULT_COLORMAP = "jet"
 
 
-def valid_colormap(name):
+def valid_colormap(name: str | None) -> str:
     """``name`` if it is one of ours, else the default (a stored or chosen name can be stale)."""
     return name if name in COLORMAPS else DEFAULT_COLORMAP
 ALPHA = 0.4
 
 
-def scale_map(heat, ceiling=None, where=None):
+def scale_map(heat: Array, ceiling: float | None = None, where: Array | None = None) -> Array:
     """To 0..1: min-max over ``where`` (default everywhere), or divided by ``ceiling`` for a scale shared across visits."""
     heat = np.asarray(heat, dtype=np.float32)
     if ceiling is not None:
@@ -34,13 +36,14 @@ def scale_map(heat, ceiling=None, where=None):
     return np.clip((heat - low) / (high - low), 0, 1)
 
 
-def colourise(unit_heat, colormap=DEFAULT_COLORMAP):
+def colourise(unit_heat: Array, colormap: str = DEFAULT_COLORMAP) -> Array:
     """0..1 map -> RGB uint8. OpenCV paints in BGR order, so the channels are flipped here."""
-    bgr = cv2.applyColorMap(np.uint8(np.round(np.clip(unit_heat, 0, 1) * 255)), COLORMAPS[colormap])
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    bgr = cv2.applyColorMap(np.round(np.clip(unit_heat, 0, 1) * 255).astype(np.uint8), COLORMAPS[colormap])
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
-def blend(gray, unit_heat, colormap=DEFAULT_COLORMAP, alpha=ALPHA, where=None):
+def blend(gray: Gray, unit_heat: Array, colormap: str = DEFAULT_COLORMAP, alpha: float = ALPHA,
+          where: Array | None = None) -> Array:
     """The scan in gray with the coloured map laid over it at ``alpha``.
 
     Outside ``where`` (the part of the image the network never saw) the scan stays
@@ -52,16 +55,16 @@ def blend(gray, unit_heat, colormap=DEFAULT_COLORMAP, alpha=ALPHA, where=None):
     out = (1 - alpha) * base + alpha * heat
     if where is not None:
         out = np.where(np.asarray(where)[..., None], out, base)
-    return np.uint8(np.clip(out, 0, 255))
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def colour_bar(colormap=DEFAULT_COLORMAP, height=256, width=24):
+def colour_bar(colormap: str = DEFAULT_COLORMAP, height: int = 256, width: int = 24) -> Array:
     """A vertical bar, high importance at the top, matching :func:`colourise`."""
     ramp = np.linspace(1, 0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
     return colourise(ramp, colormap)
 
 
-def lookup_table(colormap=DEFAULT_COLORMAP, stops=33):
+def lookup_table(colormap: str = DEFAULT_COLORMAP, stops: int = 33) -> dict[str, list[int]]:
     """``colormap`` as NiiVue's ColorMap (``R, G, B, A, I`` lists, 0..255), sampled from :func:`colourise`, so
     the 3-D viewer paints with the same colours as the overlays. The lowest value is transparent."""
     levels = np.linspace(0, 255, stops).round().astype(int)
@@ -72,12 +75,12 @@ def lookup_table(colormap=DEFAULT_COLORMAP, stops=33):
             "I": levels.tolist()}
 
 
-def png_bytes(rgb_or_gray):
+def png_bytes(rgb_or_gray: Array) -> bytes:
     """PNG through OpenCV at its fast compression level (several times quicker than Pillow's default).
 
     OpenCV writes BGR, so an RGB image is flipped back first; the saved file is RGB.
     """
-    pixels = np.ascontiguousarray(rgb_or_gray, dtype=np.uint8)
+    pixels: Array = np.ascontiguousarray(rgb_or_gray, dtype=np.uint8)
     if pixels.ndim == 3:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])

@@ -16,6 +16,8 @@ its mass inside the brain: the shares of each grouping sum to 1.
 
 import numpy as np
 
+from mri.arrays import Array, Gray, Mask
+from mri.explain.explanations import StoredMaps
 from mri.inference.preprocess import brain_mask
 
 # Groupings and their regions, in the order the page and the API list them (labels live in one place).
@@ -25,10 +27,12 @@ GROUPINGS = {
     "half": {"front": "front half", "back": "back half"},
 }
 GROUPING_LABELS = {"tissue": "Tissue", "side": "Side", "half": "Front or back"}
+# {grouping: {region: share 0..1}}
+Shares = dict[str, dict[str, float]]
 TISSUES = tuple(GROUPINGS["tissue"])  # darkest to brightest on a T1-weighted slice
 
 
-def intensity_centres(values, iterations=100):
+def intensity_centres(values: Array, iterations: int = 100) -> Array:
     """The three centres of 1-D k-means on 8-bit intensities, darkest first: Lloyd's algorithm run on their
     256-bin histogram, which is exact and needs no pass over every pixel; started from the intensity terciles,
     so one deterministic run."""
@@ -46,7 +50,7 @@ def intensity_centres(values, iterations=100):
     return np.sort(centres)
 
 
-def segment_tissue(gray, mask=None):
+def segment_tissue(gray: Array, mask: Mask | None = None) -> Array:
     """``(H, W)`` labels: 0 outside the brain, then 1, 2, 3 for :data:`TISSUES` (CSF, grey, white matter)."""
     gray = np.asarray(gray, dtype=np.float32)
     mask = brain_mask(gray) if mask is None else np.asarray(mask, dtype=bool)
@@ -59,7 +63,7 @@ def segment_tissue(gray, mask=None):
     return labels
 
 
-def region_masks(gray):
+def region_masks(gray: Gray) -> dict[str, dict[str, Mask]]:
     """``{grouping: {region: boolean mask}}`` of the slice; empty when the slice shows no brain."""
     mask = brain_mask(gray)
     if not mask.any():
@@ -77,10 +81,10 @@ def region_masks(gray):
     }
 
 
-def shares(heat, masks):
+def shares(heat: Array, masks: dict[str, dict[str, Mask]]) -> Shares | None:
     """``{grouping: {region: share 0..1}}`` of ``heat``'s mass; None when the map has no mass in the brain."""
     heat = np.clip(np.asarray(heat, dtype=np.float64), 0, None)
-    out = {}
+    out: Shares = {}
     for grouping, regions in masks.items():
         mass = {name: float(heat[region].sum()) for name, region in regions.items()}
         total = sum(mass.values())
@@ -90,7 +94,7 @@ def shares(heat, masks):
     return out
 
 
-def region_scores(gray, stored):
+def region_scores(gray: Gray, stored: StoredMaps) -> dict[str, Shares]:
     """``{class name: {grouping: {region: share}}}`` for every class of ``stored`` (explanations.StoredMaps).
 
     A class whose map has no mass inside the brain is left out; a slice without brain gives ``{}``.
@@ -99,7 +103,7 @@ def region_scores(gray, stored):
     if not masks:
         return {}
     seen = stored.seen()
-    scores = {}
+    scores: dict[str, Shares] = {}
     for index, name in enumerate(stored.classes):
         # Outside what the network saw the map means nothing (see overlay.blend): it carries no mass.
         found = shares(np.where(seen, stored.map_on_image(index), 0.0), masks)
@@ -108,7 +112,7 @@ def region_scores(gray, stored):
     return scores
 
 
-def table(scores):
+def table(scores: Shares) -> list[tuple[str, list[tuple[str, float]]]]:
     """``[(grouping label, [(region label, share)])]`` of one class's ``{grouping: {region: share}}``."""
     return [(GROUPING_LABELS[grouping], [(label, float(scores[grouping][name])) for name, label in regions.items()])
             for grouping, regions in GROUPINGS.items() if grouping in scores]
@@ -117,12 +121,12 @@ def table(scores):
 NOTHING_INSIDE = "This map highlights nothing inside the brain, so it has no region shares."
 
 
-def sentence(scores):
+def sentence(scores: Shares) -> str:
     """One plain sentence for the page and the report: the largest tissue, then the sides and halves."""
     tissue, side, half = (scores[g] for g in GROUPINGS)
-    main = max(tissue, key=tissue.get)
-    more_side = max(side, key=side.get)
-    more_half = max(half, key=half.get)
+    main = max(tissue, key=tissue.__getitem__)
+    more_side = max(side, key=side.__getitem__)
+    more_half = max(half, key=half.__getitem__)
     # Short sentences in everyday words (tests.web.test_pages measures the result page's reading age).
     return (f"The biggest part of the colour inside the brain is in {GROUPINGS['tissue'][main]} "
             f"({tissue[main]:.0%}). Of all the colour, {side[more_side]:.0%} is on the "

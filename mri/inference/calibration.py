@@ -11,22 +11,30 @@ A checkpoint stores the chosen one as ``calibration`` (``{"kind", "scale", "bias
 and, for readers that know only temperatures, ``temperature``.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
+
+from mri.arrays import Array
 
 KINDS = ("temperature", "vector")
+# {"kind", "scale": [per class], "bias": [per class]}
+Calibration = dict[str, Any]
 
 
-def fit_temperature(logits, labels):
+def fit_temperature(logits: ArrayLike, labels: ArrayLike) -> float:
     """The temperature minimising the NLL of ``softmax(logits / T)`` (log-T grid, then refine)."""
-    logits = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    if len(labels) == 0:
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    if len(y) == 0:
         return 1.0
 
-    def nll(t):
-        return float(F.cross_entropy(logits / t, labels))
+    def nll(t: float) -> float:
+        return float(F.cross_entropy(z / t, y))
 
     grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
     best = min(grid, key=nll)
@@ -34,7 +42,7 @@ def fit_temperature(logits, labels):
     return float(min(fine, key=nll))
 
 
-def fit(kind, logits, labels):
+def fit(kind: str, logits: ArrayLike, labels: ArrayLike) -> Calibration:
     """``{"kind", "scale", "bias"}`` fitted on ``logits`` (N, C) and ``labels`` (N,)."""
     classes = np.asarray(logits).shape[1]
     t = fit_temperature(logits, labels)
@@ -50,7 +58,7 @@ def fit(kind, logits, labels):
     bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([scale, bias], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
 
-    def closure():
+    def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = F.cross_entropy(z * scale + bias, y) + 1e-3 * (bias ** 2).sum()
         loss.backward()
@@ -60,15 +68,15 @@ def fit(kind, logits, labels):
     return {"kind": kind, "scale": scale.detach().tolist(), "bias": bias.detach().tolist()}
 
 
-def apply(calibration, logits):
+def apply(calibration: Mapping[str, Any], logits: ArrayLike) -> Array:
     """Calibrated probabilities (numpy, float64) of ``logits`` (N, C)."""
-    z = np.asarray(logits, dtype=np.float64) * np.asarray(calibration["scale"]) + np.asarray(calibration["bias"])
+    z: Array = np.asarray(logits, dtype=np.float64) * np.asarray(calibration["scale"]) + np.asarray(calibration["bias"])
     z -= z.max(1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
+    return np.asarray(e / e.sum(1, keepdims=True))
 
 
-def from_checkpoint(checkpoint):
+def from_checkpoint(checkpoint: Mapping[str, Any]) -> Calibration:
     """The checkpoint's calibration; a checkpoint that has only a temperature gets that."""
     if checkpoint.get("calibration"):
         return dict(checkpoint["calibration"])
@@ -77,11 +85,11 @@ def from_checkpoint(checkpoint):
     return {"kind": "temperature", "scale": [1.0 / t] * classes, "bias": [0.0] * classes}
 
 
-def cross_fitted(kind, logits, labels, folds):
+def cross_fitted(kind: str, logits: ArrayLike, labels: ArrayLike, folds: ArrayLike) -> Array:
     """Each fold's probabilities calibrated by a fit on the other folds: what calibration does on new people."""
-    logits, labels, folds = np.asarray(logits), np.asarray(labels), np.asarray(folds)
-    probs = np.zeros(logits.shape, dtype=np.float64)
-    for k in np.unique(folds):
-        rest = folds != k
-        probs[~rest] = apply(fit(kind, logits[rest], labels[rest]), logits[~rest])
+    z, y, fold = np.asarray(logits), np.asarray(labels), np.asarray(folds)
+    probs = np.zeros(z.shape, dtype=np.float64)
+    for k in np.unique(fold):
+        rest = fold != k
+        probs[~rest] = apply(fit(kind, z[rest], y[rest]), z[~rest])
     return probs

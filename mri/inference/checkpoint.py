@@ -14,7 +14,9 @@ a trained model also has ``calibration`` (see :mod:`.calibration`) and, once fit
 """
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
@@ -27,7 +29,13 @@ class CheckpointError(RuntimeError):
     """The checkpoint is missing, corrupt or does not match its recorded hash."""
 
 
-def sha256_of(path):
+NUM_CLASSES = len(CLASSES)
+PathLike = str | Path
+# What torch.load gives back: the state dict, classes, input size, preprocessing, calibration, metadata...
+Checkpoint = dict[str, Any]
+
+
+def sha256_of(path: PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -35,22 +43,24 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def hash_file_for(path):
+def hash_file_for(path: PathLike) -> Path:
     path = Path(path)
     return path.with_name(path.name + ".sha256")
 
 
-def build_model(num_classes=len(CLASSES)):
+def build_model(num_classes: int = NUM_CLASSES) -> torchvision.models.ResNet:
     # weights=None: nothing is ever downloaded.
     return torchvision.models.resnet50(weights=None, num_classes=num_classes)
 
 
-def save_checkpoint(model, path, *, input_size, temperature=1.0, preprocessing=None,
-                    mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), metadata=None, extra=None, calibration=None):
+def save_checkpoint(model: torch.nn.Module, path: PathLike, *, input_size: int, temperature: float = 1.0,
+                    preprocessing: Mapping[str, Any] | None = None, mean: Sequence[float] = (0.0, 0.0, 0.0),
+                    std: Sequence[float] = (1.0, 1.0, 1.0), metadata: Mapping[str, Any] | None = None,
+                    extra: Mapping[str, Any] | None = None, calibration: Mapping[str, Any] | None = None) -> Path:
     """Write the checkpoint in half precision and record its SHA-256 beside it."""
     state = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().clone()
              for k, v in model.state_dict().items()}
-    payload = {
+    payload: Checkpoint = {
         "state_dict": state,
         "classes": list(CLASSES),
         "input_size": int(input_size),
@@ -70,14 +80,14 @@ def save_checkpoint(model, path, *, input_size, temperature=1.0, preprocessing=N
     return path
 
 
-def expected_sha256(path):
+def expected_sha256(path: PathLike) -> str:
     record = hash_file_for(path)
     if not record.exists():
         raise CheckpointError(f"No SHA-256 record for the model: {record} is missing.")
     return record.read_text().split()[0]
 
 
-def verify(path):
+def verify(path: PathLike) -> None:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(
@@ -92,7 +102,7 @@ def verify(path):
         )
 
 
-def recorded_split(metadata):
+def recorded_split(metadata: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     """``(training subjects, validation subjects)`` a checkpoint was trained with; empty sets if it records none.
 
     One spelling, ``metadata["split"]["train_subjects" / "val_subjects"]``, as ``cross_validate`` writes it.
@@ -101,7 +111,7 @@ def recorded_split(metadata):
     return set(split.get("train_subjects") or []), set(split.get("val_subjects") or [])
 
 
-def load_checkpoint(path, verify_hash=True):
+def load_checkpoint(path: PathLike, verify_hash: bool = True) -> tuple[torchvision.models.ResNet, Checkpoint]:
     """Return ``(model, checkpoint_dict)`` with the model in float32 eval mode."""
     if verify_hash:
         verify(path)

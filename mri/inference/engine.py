@@ -16,43 +16,54 @@ every backend gives the same three outputs.
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torchvision.models import ResNet
 
 from mri import Graded
+from mri.arrays import Array, Gray, Mask
 from mri.inference import calibration, engine_choice
-from mri.inference.checkpoint import expected_sha256, load_checkpoint
-from mri.inference.engines import ClosedForm, Eager
+from mri.inference.checkpoint import Checkpoint, PathLike, expected_sha256, load_checkpoint
+from mri.inference.engines import Backend, ClosedForm, Eager, Outputs
 from mri.inference.preprocess import Geometry, map_region, preprocess, to_square
+
+if TYPE_CHECKING:
+    from mri.explain.faithfulness import Faithfulness
 
 
 @dataclass
 class Analysis(Graded):
     """What one image gives: calibrated probabilities and raw Grad-CAM maps of all classes."""
 
-    classes: tuple
-    probabilities: np.ndarray  # (C,), with the checkpoint's calibration
-    maps: np.ndarray  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
-    features: np.ndarray = field(repr=False, default=None)  # (2048,) pooled layer4
+    classes: tuple[str, ...]
+    probabilities: Array  # (C,), with the checkpoint's calibration
+    maps: Array  # (C, h, w) Grad-CAM over the layer4 grid, un-normalised
+    features: Array | None = field(repr=False, default=None)  # (2048,) pooled layer4
     geometry: Geometry | None = None
-    image_shape: tuple = ()
+    image_shape: tuple[int, ...] = ()
     tensor: torch.Tensor | None = field(repr=False, default=None)  # (3,S,S) the network's input
     # Where a map may lie (the brain and its surface, preprocess.map_region) on the image and on the network's
     # input: the overlay is drawn there and the deletion test takes its hottest region there.
-    brain: np.ndarray | None = field(repr=False, default=None)  # (H, W) bool
-    input_brain: np.ndarray | None = field(repr=False, default=None)  # (S, S) bool
+    brain: Mask | None = field(repr=False, default=None)  # (H, W) bool
+    input_brain: Mask | None = field(repr=False, default=None)  # (S, S) bool
+
+
+def _side(geometry: Geometry | None) -> int | None:
+    return geometry.side if geometry is not None else None
 
 
 class Engine:
     """A loaded checkpoint, ready to analyse slices from any thread."""
 
-    def __init__(self, model, checkpoint, backend=None):
+    def __init__(self, model: ResNet, checkpoint: Checkpoint, backend: Backend | None = None) -> None:
         self.model = model
         # Eager float32 unless told otherwise: the reference every other backend is gated against.
-        self.backend = backend or Eager(model)
+        self.backend: Backend = backend or Eager(model)
         self.backend_reason = "default"
         self.checkpoint = checkpoint
         self.classes = tuple(checkpoint["classes"])
@@ -70,47 +81,49 @@ class Engine:
         self.sha256 = ""
 
     @property
-    def trained(self):
+    def trained(self) -> bool:
         return bool(self.metadata.get("trained", False))
 
-    def layer4(self, batch):
+    def layer4(self, batch: torch.Tensor) -> torch.Tensor:
         """The ``layer4`` activation in eager float32, for checks against the closed form."""
         with torch.inference_mode():
             return ClosedForm(self.model).layer4(batch)
 
     @property
-    def backend_name(self):
+    def backend_name(self) -> str:
         return self.backend.name
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         """``batch`` (B,3,S,S) -> logits (B,C), Grad-CAM maps (B,C,h,w), pooled features (B,K)."""
         return self.backend.run(batch)
 
-    def calibrated(self, logits):
+    def calibrated(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits * self._scale + self._bias, dim=-1)
 
-    def probabilities(self, batch):
+    def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities only, for perturbed inputs (no maps needed)."""
         with torch.inference_mode():
             return self.calibrated(self.run(batch)[0])
 
-    def faithfulness(self, analysis, **options):
+    def faithfulness(self, analysis: Analysis, **options: Any) -> "Faithfulness | None":
         """The deletion-test score of ``analysis``'s predicted-class map (see :mod:`.faithfulness`)."""
         from mri.explain.faithfulness import faithfulness
 
         index = analysis.predicted_index
+        if analysis.tensor is None:
+            raise ValueError("this analysis kept no network input to perturb")
         options.setdefault("inside", analysis.input_brain)
         return faithfulness(self.probabilities, analysis.tensor, analysis.maps[index], index,
                             analysis.probabilities[index], **options)
 
-    def input_brain(self, gray):
+    def input_brain(self, gray: Gray) -> Mask:
         """Where a map may lie on the network's input square (the same crop and resize as :meth:`prepare`)."""
         return map_region(to_square(gray, self.input_size, self.spec)[0], self.input_size)
 
-    def prepare(self, gray):
+    def prepare(self, gray: Gray) -> tuple[torch.Tensor, Geometry | None]:
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
 
-    def analyze_many(self, grays):
+    def analyze_many(self, grays: Sequence[Gray]) -> list[Analysis]:
         """Analyse several rendered slices (2-D uint8 arrays) in one batch."""
         prepared = [self.prepare(g) for g in grays]
         batch = torch.stack([tensor for tensor, _ in prepared])
@@ -125,22 +138,22 @@ class Engine:
                 geometry=prepared[i][1],
                 image_shape=tuple(np.asarray(grays[i]).shape),
                 tensor=prepared[i][0],
-                brain=map_region(grays[i], prepared[i][1].side if prepared[i][1] else None),
+                brain=map_region(grays[i], _side(prepared[i][1])),
                 input_brain=self.input_brain(grays[i]),
             )
             for i in range(len(grays))
         ]
 
-    def analyze(self, gray):
+    def analyze(self, gray: Gray) -> Analysis:
         return self.analyze_many([gray])[0]
 
 
 log = logging.getLogger(__name__)
-_loaded = {}
+_loaded: dict[str, Engine] = {}
 _loading = threading.Lock()
 
 
-def served_engine(path):
+def served_engine(path: PathLike) -> Engine:
     """The checkpoint at ``path`` with the engine this process should serve it by (logged: operators see which)."""
     model, checkpoint = load_checkpoint(path)
     sha256 = expected_sha256(path)
@@ -151,7 +164,7 @@ def served_engine(path):
     return engine
 
 
-def get_engine(path):
+def get_engine(path: PathLike) -> Engine:
     """The process-wide :class:`Engine` for ``path``, loaded (and hash-checked) once."""
     key = str(path)
     engine = _loaded.get(key)

@@ -1,7 +1,8 @@
 """The ways of running one checkpoint's forward pass in PyTorch (ONNX Runtime's is in :mod:`.onnx_model`).
 
 Every backend answers ``run(batch)`` -> ``(logits, maps, features)`` as float32
-torch tensors, the same three outputs :class:`ClosedForm` defines, so the rest
+torch tensors, the same three outputs :class:`ClosedForm` defines (the maps by the explanation method
+asked for, ``mri.explain``), so the rest
 of the app never knows which one it got. Which ones may be served is decided by
 measurement, not here: see :mod:`.engine_choice`.
 """
@@ -9,12 +10,26 @@ measurement, not here: see :mod:`.engine_choice`.
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
+from torchvision.models import ResNet
+
+from mri.explain import method_for
 
 EAGER = "eager"
 BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+# logits (B, C), maps (B, C, h, w), pooled features (B, K)
+Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class Backend(Protocol):
+    """What every engine is: a name and ``run(batch)`` -> :data:`Outputs`."""
+
+    name: str
+
+    def run(self, batch: torch.Tensor) -> Outputs: ...
 
 
 class Unavailable(RuntimeError):
@@ -22,59 +37,61 @@ class Unavailable(RuntimeError):
 
 
 class ClosedForm(torch.nn.Module):
-    """A torchvision ResNet50 -> logits, the Grad-CAM maps of every class, pooled ``layer4`` features.
+    """A torchvision ResNet50 -> logits, the maps of every class, pooled ``layer4`` features.
 
-    The head after ``layer4`` is a global average pool and one linear layer, so
-    class ``c``'s Grad-CAM is ``ReLU(sum_k W[c, k] A_k) / (H * W)`` exactly (see
-    :mod:`.engine`): a 1x1 convolution of the activation with ``fc``'s weights.
-    As a module it can be traced, frozen and exported whole, so no engine needs a
-    backward pass.
+    The head after ``layer4`` is a global average pool and one linear layer, so a
+    class activation map is a weighted sum of the activation's channels, in closed
+    form: the ``explanation`` method (``mri.explain``, Grad-CAM by default) says
+    with which weights. As a module it can be traced, frozen and exported whole, so
+    no engine needs a backward pass.
     """
 
-    def __init__(self, model):
+    def __init__(self, model: ResNet, explanation: str | None = None) -> None:
         super().__init__()
         self.model = model
+        self.explanation = method_for(explanation)
 
-    def layer4(self, batch):
+    def layer4(self, batch: torch.Tensor) -> torch.Tensor:
         m = self.model
         x = m.maxpool(m.relu(m.bn1(m.conv1(batch))))
-        return m.layer4(m.layer3(m.layer2(m.layer1(x))))
+        activation: torch.Tensor = m.layer4(m.layer3(m.layer2(m.layer1(x))))
+        return activation
 
-    def forward(self, batch):
+    def forward(self, batch: torch.Tensor) -> Outputs:
         m = self.model
         activation = self.layer4(batch)
         features = activation.mean(dim=(2, 3))
         logits = F.linear(features, m.fc.weight, m.fc.bias)
-        h, w = activation.shape[-2:]
-        maps = torch.relu(F.conv2d(activation, m.fc.weight[:, :, None, None])) / (h * w)
-        return logits, maps, features
+        return logits, self.explanation(activation, m.fc.weight), features
 
 
 class Eager:
-    def __init__(self, model, name=EAGER, channels_last=True):
+    def __init__(self, model: ResNet, name: str = EAGER, channels_last: bool = True,
+                 explanation: str | None = None) -> None:
         self.name = name
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         # channels_last: oneDNN's convolutions are faster in this layout on the CPU (bench_explain --engines).
-        self.net = ClosedForm(model.to(memory_format=self.layout)).eval()
+        self.net = ClosedForm(model.to(memory_format=self.layout), explanation).eval()
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         with torch.inference_mode():
-            return self.net(batch.contiguous(memory_format=self.layout))
+            outputs: Outputs = self.net(batch.contiguous(memory_format=self.layout))
+        return outputs
 
 
 class BFloat16(Eager):
     """Eager with CPU autocast to bfloat16; outputs back in float32."""
 
-    def __init__(self, model):
+    def __init__(self, model: ResNet, explanation: str | None = None) -> None:
         missing = BF16_FLAGS.isdisjoint(cpu_flags())
         if missing:
             raise Unavailable(f"this CPU has none of {sorted(BF16_FLAGS)}: bfloat16 would be emulated, slower")
-        super().__init__(model, "bf16")
+        super().__init__(model, "bf16", explanation=explanation)
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            outputs = self.net(batch.contiguous(memory_format=self.layout))
-        return tuple(o.float() for o in outputs)
+            logits, maps, features = self.net(batch.contiguous(memory_format=self.layout))
+        return logits.float(), maps.float(), features.float()
 
 
 class TorchScript:
@@ -82,8 +99,8 @@ class TorchScript:
 
     name = "torchscript"
 
-    def __init__(self, model, input_size):
-        net = ClosedForm(model.to(memory_format=torch.channels_last)).eval()
+    def __init__(self, model: ResNet, input_size: int, explanation: str | None = None) -> None:
+        net = ClosedForm(model.to(memory_format=torch.channels_last), explanation).eval()
         example = torch.zeros(1, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), warnings.catch_warnings():
             # torch 2.14 calls torch.jit deprecated; it still traces and freezes, and it is measured here as
@@ -91,18 +108,20 @@ class TorchScript:
             warnings.simplefilter("ignore", FutureWarning)
             self.net = torch.jit.freeze(torch.jit.trace(net, example, check_trace=False))
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         with torch.inference_mode():
-            return self.net(batch.contiguous(memory_format=torch.channels_last))
+            outputs: Outputs = self.net(batch.contiguous(memory_format=torch.channels_last))
+        return outputs
 
 
-def cpu_flags():
+def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is not there)."""
-    return _cpu_flags(Path("/proc/cpuinfo"))
+    flags: frozenset[str] = _cpu_flags(Path("/proc/cpuinfo"))
+    return flags
 
 
 @lru_cache(maxsize=1)
-def _cpu_flags(cpuinfo):
+def _cpu_flags(cpuinfo: Path) -> frozenset[str]:
     try:
         text = cpuinfo.read_text()
     except OSError:

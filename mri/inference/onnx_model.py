@@ -13,43 +13,46 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torchvision.models import ResNet
 
-from mri.inference.checkpoint import expected_sha256
-from mri.inference.engines import ClosedForm, Unavailable
+from mri.inference.checkpoint import PathLike, expected_sha256
+from mri.inference.engines import ClosedForm, Outputs, Unavailable
 
 log = logging.getLogger(__name__)
 
 SOURCE_KEY = "source_sha256"
 SUFFIXES = {"onnx": ".onnx", "onnx-int8": ".int8.onnx"}
-# The int8 model failed the agreement gate (models/alzaware-resnet50/engines.md), so the build does not make it.
-MADE_BY = {"onnx": "make builds it with manage.py export_onnx", "onnx-int8": "benchmarks/engine_agreement.py builds it"}
+# The int8 model failed the engine gate (models/alzaware-resnet50/engines.md), so the build does not make it.
+MADE_BY = {"onnx": "make builds it with manage.py export_onnx", "onnx-int8": "benchmarks/engine_gate.py builds it"}
 OPSET = 17
 
 
-def path_for(checkpoint_path, name="onnx"):
+def path_for(checkpoint_path: PathLike, name: str = "onnx") -> Path:
     return Path(checkpoint_path).with_suffix(SUFFIXES[name])
 
 
-def recorded_source(path):
+def recorded_source(path: PathLike) -> str:
     """The checkpoint SHA-256 recorded inside an exported file ('' if none)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY, "")
+    return str(session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY, ""))
 
 
-def is_current(checkpoint_path, name="onnx"):
+def is_current(checkpoint_path: PathLike, name: str = "onnx") -> bool:
     path = path_for(checkpoint_path, name)
     return path.exists() and recorded_source(path) == expected_sha256(checkpoint_path)
 
 
-def export(model, checkpoint_path, input_size):
+def export(model: ResNet, checkpoint_path: PathLike, input_size: int) -> Path:
     """Write ``<checkpoint>.onnx`` for ``model`` (loaded from ``checkpoint_path``), atomically; returns its path."""
     import onnx
 
@@ -75,7 +78,7 @@ def export(model, checkpoint_path, input_size):
     return target
 
 
-def quantize_int8(checkpoint_path, calibration_batches):
+def quantize_int8(checkpoint_path: PathLike, calibration_batches: Iterable[Any]) -> Path:
     """Write ``<checkpoint>.int8.onnx``: the float32 export quantised statically (QDQ, per-channel int8
     weights, uint8 activations) with ranges calibrated on ``calibration_batches`` ((B,3,S,S) arrays).
 
@@ -87,11 +90,11 @@ def quantize_int8(checkpoint_path, calibration_batches):
 
     source, target = path_for(checkpoint_path), path_for(checkpoint_path, "onnx-int8")
 
-    class Batches(CalibrationDataReader):
-        def __init__(self):
+    class Batches(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no types
+        def __init__(self) -> None:
             self.batches = iter(calibration_batches)
 
-        def get_next(self):
+        def get_next(self) -> dict[str, Any] | None:
             batch = next(self.batches, None)
             return None if batch is None else {"input": np.asarray(batch, dtype=np.float32)}
 
@@ -110,7 +113,7 @@ def quantize_int8(checkpoint_path, calibration_batches):
 class OnnxRuntime:
     """An ONNX Runtime session on an exported file; ``InferenceSession.run`` may be called from any thread."""
 
-    def __init__(self, name, path, checkpoint_path):
+    def __init__(self, name: str, path: PathLike, checkpoint_path: PathLike) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -133,6 +136,6 @@ class OnnxRuntime:
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def run(self, batch):
+    def run(self, batch: torch.Tensor) -> Outputs:
         logits, maps, features = self.session.run(None, {"input": batch.detach().numpy().astype(np.float32)})
         return torch.from_numpy(logits), torch.from_numpy(maps), torch.from_numpy(features)

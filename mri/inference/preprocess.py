@@ -18,13 +18,20 @@ The last two steps are :func:`normalise_batch`, one implementation for the app (
 of one) and for training (whole batches, on any device).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
-DEFAULT_PREPROCESSING = {"crop_to_brain": True, "intensity": "brain_zscore", "brain_threshold": 0.1}
+from mri.arrays import Array, Mask
+
+# What the checkpoint's ``preprocessing`` dict holds (the keys named in the module's docstring).
+Spec = Mapping[str, Any]
+Shape = tuple[int, ...]
+DEFAULT_PREPROCESSING: dict[str, Any] = {"crop_to_brain": True, "intensity": "brain_zscore", "brain_threshold": 0.1}
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class Geometry:
     side: int
 
 
-def brain_mask(gray, threshold=DEFAULT_PREPROCESSING["brain_threshold"]):
+def brain_mask(gray: Array, threshold: float = DEFAULT_PREPROCESSING["brain_threshold"]) -> Mask:
     gray = np.asarray(gray, dtype=np.float32)
     ceiling = float(np.percentile(gray, 99)) if gray.size else 0.0
     if ceiling <= 0:
@@ -45,13 +52,13 @@ def brain_mask(gray, threshold=DEFAULT_PREPROCESSING["brain_threshold"]):
 
 
 # The heatmap is drawn on the brain and its surface: the brain mask widened by this share of the brain's square
-# side (2 px at the 80-px input, about 4 mm). The network reads the brain's edge (the furrows and fluid at its
-# surface): measured on held-out people, a map cut exactly at the mask lost most of its faithfulness (the app's
-# deletion score, median 2.6x random before, 1.4x cut at the mask, 2.5x with this margin; MODEL_CARD.md).
+# side (2 px at the 80-px input, about 5 mm of brain). The network reads the brain's edge (the furrows and fluid
+# at its surface): measured on held-out people, a map cut exactly at the mask lost most of its faithfulness
+# (the app's deletion score, median 2.6x random before, 1.3x cut at the mask, 2.5x with this margin; MODEL_CARD.md).
 SURFACE_MARGIN = 0.025
 
 
-def map_region(gray, side=None):
+def map_region(gray: Array, side: int | None = None) -> Mask:
     """Where a heatmap may lie on ``gray``: the brain mask widened by :data:`SURFACE_MARGIN` of ``side`` (the
     brain's square, :func:`square_crop`; the image's larger side when not given)."""
     mask = brain_mask(gray)
@@ -60,10 +67,10 @@ def map_region(gray, side=None):
     if radius < 1 or not mask.any():
         return mask
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    return np.asarray(cv2.dilate(mask.astype(np.uint8), kernel).astype(bool))
 
 
-def square_crop(gray, threshold):
+def square_crop(gray: Array, threshold: float) -> Geometry:
     """Geometry of a square around the brain; the whole image if there is none."""
     h, w = gray.shape
     mask = brain_mask(gray, threshold)
@@ -78,7 +85,7 @@ def square_crop(gray, threshold):
     return Geometry(top, left, side)
 
 
-def cut(gray, geometry):
+def cut(gray: Array, geometry: Geometry) -> Array:
     """The square region of ``gray`` described by ``geometry``, black where it leaves the image."""
     g = geometry
     out = np.zeros((g.side, g.side), dtype=gray.dtype)
@@ -90,7 +97,7 @@ def cut(gray, geometry):
     return out
 
 
-def paste(square_map, geometry, shape):
+def paste(square_map: Array, geometry: Geometry, shape: Shape) -> Array:
     """Inverse of :func:`cut` for a map over the network's input: back onto the original image."""
     g = geometry
     resized = cv2.resize(np.asarray(square_map, dtype=np.float32), (g.side, g.side),
@@ -104,7 +111,7 @@ def paste(square_map, geometry, shape):
     return out
 
 
-def normalise_batch(x, spec):
+def normalise_batch(x: torch.Tensor, spec: Spec) -> torch.Tensor:
     """The intensity and channel steps for a batch on any device: (B, S, S) 0..255 -> (B, 3, S, S).
 
     The one implementation: the app calls it on a batch of one, training on whole batches.
@@ -126,15 +133,15 @@ def normalise_batch(x, spec):
     return x[:, None].expand(-1, 3, -1, -1)
 
 
-def normalise(square, spec, mean, std):
+def normalise(square: Array, spec: Spec, mean: Sequence[float], std: Sequence[float]) -> Array:
     """``square`` (uint8 or float 0..255, already input_size) -> float32 CHW array."""
     chw = normalise_batch(torch.as_tensor(np.asarray(square, dtype=np.float32))[None], spec)[0]
-    mean = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
-    std = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
-    return ((chw - mean) / std).numpy()
+    mean_ = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
+    std_ = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    return ((chw - mean_) / std_).numpy()
 
 
-def to_square(gray, input_size, spec):
+def to_square(gray: Array, input_size: int, spec: Spec) -> tuple[Array, Geometry | None]:
     """Crop (if asked) and resize: returns ``(square uint8-range float32, geometry)``."""
     gray = np.asarray(gray)
     if gray.ndim != 2:
@@ -149,13 +156,14 @@ def to_square(gray, input_size, spec):
     return square, geometry
 
 
-def preprocess(gray, input_size, spec, mean=(0, 0, 0), std=(1, 1, 1)):
+def preprocess(gray: Array, input_size: int, spec: Spec, mean: Sequence[float] = (0, 0, 0),
+               std: Sequence[float] = (1, 1, 1)) -> tuple[torch.Tensor, Geometry | None]:
     """A rendered slice -> ``(tensor 3xSxS, geometry)``; see the module docstring."""
     square, geometry = to_square(gray, input_size, spec)
     return torch.from_numpy(normalise(square, spec, mean, std)), geometry
 
 
-def coverage(geometry, shape):
+def coverage(geometry: Geometry | None, shape: Shape) -> Mask:
     """Where the network's square input lies on the original image (all of it without a crop)."""
     seen = np.zeros(shape, dtype=bool)
     if geometry is None:
@@ -166,7 +174,7 @@ def coverage(geometry, shape):
     return seen
 
 
-def map_to_image(square_map, geometry, shape):
+def map_to_image(square_map: Array, geometry: Geometry | None, shape: Shape) -> Array:
     """Place a map over the network input onto the original image of ``shape``."""
     if geometry is None:
         return cv2.resize(np.asarray(square_map, np.float32), (shape[1], shape[0]),

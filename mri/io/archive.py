@@ -11,15 +11,18 @@ import io
 import re
 import stat
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
+from typing import IO
 
 from mri.io import errors
-from mri.io.dicom import MAX_PIXELS
 from mri.io.nifti import MAX_INFLATED_BYTES
+from mri.io.rasters import MAX_PIXELS
 
 # A DICOM series is one file per slice: a brain study's few series of a few hundred slices each stay far below
-# this; the header pass over this many small files takes seconds (README, "DICOM series").
+# this; the header pass over this many small files takes seconds (docs/dicom-series.md).
 MAX_FILES = 5000
 # One file holds at most one slice at the largest size we read (16-bit pixels), with room for its header.
 HEADER_ROOM = 1024 * 1024
@@ -42,12 +45,12 @@ class Member:
 
     name: str
     size: int
-    opener: object  # () -> a readable, seekable binary file
+    opener: Callable[[], IO[bytes]]  # () -> a readable, seekable binary file
 
-    def open(self):
+    def open(self) -> IO[bytes]:
         return self.opener()
 
-    def read(self):
+    def read(self) -> bytes:
         with self.open() as fh:
             try:
                 data = fh.read(MAX_MEMBER_BYTES + 1)
@@ -59,29 +62,29 @@ class Member:
         return data
 
 
-def is_zip(data):
+def is_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def hidden(name):
+def hidden(name: str) -> bool:
     parts = PurePosixPath(name).parts
     return (not parts or any(part in HIDDEN_FOLDERS for part in parts) or parts[-1] in HIDDEN_FILES
             or parts[-1].startswith("._"))
 
 
-def unsafe_name(name):
+def unsafe_name(name: str) -> bool:
     """A member name that would land outside the folder it is unpacked into."""
     parts = re.split(r"[\\/]+", name)
     return (name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts
             or "\x00" in name)
 
 
-def is_link(info):
+def is_link(info: zipfile.ZipInfo) -> bool:
     # Unix permissions and file type sit in the top 16 bits of the external attributes.
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def zip_members(data):
+def zip_members(data: bytes) -> list[Member]:
     """The files of a ZIP archive as :class:`Member` objects, or raise ScanRejected before inflating anything."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -90,11 +93,11 @@ def zip_members(data):
         raise errors.unreadable("ZIP") from None
     check_directory(infos)
     return [Member(name=info.filename.replace("\\", "/"), size=info.file_size,
-                   opener=lambda info=info: archive.open(info))
+                   opener=partial(archive.open, info))
             for info in infos if not info.is_dir() and not hidden(info.filename.replace("\\", "/"))]
 
 
-def check_directory(infos):
+def check_directory(infos: Sequence[zipfile.ZipInfo]) -> None:
     """The archive's own directory against every limit: count, names, links, encryption, method and sizes."""
     if len(infos) > MAX_FILES:
         raise errors.too_many_files(MAX_FILES).because("too_many_files", len(infos), MAX_FILES)
@@ -116,9 +119,9 @@ def check_directory(infos):
         raise errors.archive_too_large(MAX_TOTAL_BYTES).because("unpacked_bytes", total, MAX_TOTAL_BYTES)
 
 
-def file_members(contents):
+def file_members(contents: Sequence[bytes]) -> list[Member]:
     """Several uploaded files (bytes each) as :class:`Member` objects, named by their order only."""
     if len(contents) > MAX_FILES:
         raise errors.too_many_files(MAX_FILES).because("too_many_files", len(contents), MAX_FILES)
-    return [Member(name=f"file{index}", size=len(data), opener=lambda data=data: io.BytesIO(data))
+    return [Member(name=f"file{index}", size=len(data), opener=partial(io.BytesIO, data))
             for index, data in enumerate(contents)]

@@ -9,6 +9,7 @@ value) travels on in a traceback.
 
 import io
 import re
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -16,6 +17,7 @@ import pydicom.config
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
+from mri.arrays import Array, Gray
 from mri.io import errors, quality
 from mri.io.rasters import MAX_PIXELS
 
@@ -37,11 +39,11 @@ ACQUISITION_FIELDS = {
 }
 
 
-def is_dicom(data):
+def is_dicom(data: bytes) -> bool:
     return len(data) >= 132 and data[128:132] == b"DICM"
 
 
-def read_dicom(data):
+def read_dicom(data: bytes) -> tuple[Gray, dict[str, Any]]:
     """``data`` -> ``(gray uint8, acquisition dict)`` or raise ScanRejected."""
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
@@ -87,7 +89,7 @@ def read_dicom(data):
     return gray, acquisition(ds)
 
 
-def render_gray(raw, ds):
+def render_gray(raw: Array, ds: pydicom.Dataset) -> Gray:
     """Stored values -> 8-bit display: rescale, the file's window or a robust one, MONOCHROME1 inverted."""
     try:
         values = apply_modality_lut(raw, ds).astype(np.float32)
@@ -96,7 +98,7 @@ def render_gray(raw, ds):
     if raw.ndim != 2:
         raise errors.unreadable("DICOM")
 
-    gray = None
+    gray: Gray | None = None
     if "VOILUTSequence" in ds:
         try:
             looked_up = apply_voi_lut(values, ds, index=0, prefer_lut=True).astype(np.float32)
@@ -119,14 +121,14 @@ def render_gray(raw, ds):
     return gray
 
 
-def file_window(ds):
+def file_window(ds: pydicom.Dataset) -> tuple[float, float] | None:
     """The file's first (centre, width) window, if it has a usable one."""
-    centre, width = ds.get("WindowCenter"), ds.get("WindowWidth")
-    if centre is None or width is None:
+    stored_centre, stored_width = ds.get("WindowCenter"), ds.get("WindowWidth")
+    if stored_centre is None or stored_width is None:
         return None
     try:
-        centre = float(centre[0] if isinstance(centre, pydicom.multival.MultiValue) else centre)
-        width = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
+        centre = float(stored_centre[0] if isinstance(stored_centre, pydicom.multival.MultiValue) else stored_centre)
+        width = float(stored_width[0] if isinstance(stored_width, pydicom.multival.MultiValue) else stored_width)
     except (TypeError, ValueError, IndexError):
         return None
     if not np.isfinite(centre) or not np.isfinite(width) or width <= 1:
@@ -134,9 +136,9 @@ def file_window(ds):
     return centre, width
 
 
-def acquisition(ds):
+def acquisition(ds: pydicom.Dataset) -> dict[str, Any]:
     """The non-identifying acquisition fields worth showing, as plain short strings or numbers."""
-    result = {}
+    result: dict[str, Any] = {}
     for name, keyword in ACQUISITION_FIELDS.items():
         value = ds.get(keyword)
         if value is None or value == "":

@@ -4,11 +4,10 @@ The codes are part of the API (``{"error": code, "detail": message}``), so they
 never change once published; the sentences may be reworded.
 """
 
-ACCEPTED = ("a brain MRI slice as PNG, JPEG, TIFF, BMP or DICOM, or a brain MRI volume as NIfTI (.nii or .nii.gz) "
-            "or as a DICOM series (a ZIP of the scan's folder, or its files chosen together)")
+from mri.io.registry import accepted
 
 
-def error_body(code, detail):
+def error_body(code: str, detail: str) -> dict[str, str]:
     """The one shape of a refusal for programs: the API's answer and ``manage.py analyze --json``'s line."""
     return {"error": code, "detail": detail}
 
@@ -16,37 +15,37 @@ def error_body(code, detail):
 class ScanRejected(Exception):
     """The upload cannot be analysed. ``code`` is for machines, ``message`` for people."""
 
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         # Which check refused it and what it measured (for the server log: numbers, never patient data).
         self.check = code
-        self.measured = None
-        self.limit = None
+        self.measured: float | str | None = None
+        self.limit: float | None = None
 
-    def because(self, check, measured, limit=None):
+    def because(self, check: str, measured: float | str, limit: float | None = None) -> "ScanRejected":
         """This refusal, naming the ``check`` that made it, the value it ``measured`` and its ``limit``."""
         self.check = check
         self.measured = measured if isinstance(measured, str) else round(float(measured), 4)
         self.limit = limit
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ScanRejected({self.code!r}, {self.message!r})"
 
 
-def empty():
+def empty() -> ScanRejected:
     return ScanRejected("empty", "The file is empty. Please choose your scan again.")
 
 
-def too_large(max_bytes):
+def too_large(max_bytes: int) -> ScanRejected:
     return ScanRejected(
         "too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB. Please upload a smaller file."
     )
 
 
-def too_many_pixels(limit):
+def too_many_pixels(limit: int) -> ScanRejected:
     return ScanRejected(
         "too_many_pixels",
         f"The image has more than {limit // 1_000_000} million pixels, far more than any scan slice. "
@@ -54,18 +53,18 @@ def too_many_pixels(limit):
     )
 
 
-def unsupported(what=None, advice=""):
+def unsupported(what: str | None = None, advice: str = "") -> ScanRejected:
     start = f"This is {what}, which AlzAware cannot read." if what else "AlzAware cannot read this kind of file."
-    return ScanRejected("unsupported", f"{start} {advice or 'Please upload ' + ACCEPTED + '.'}")
+    return ScanRejected("unsupported", f"{start} {advice or 'Please upload ' + accepted() + '.'}")
 
 
-def unrecognised(what=None):
+def unrecognised(what: str | None = None) -> ScanRejected:
     """Not a format we know of at all (text, random bytes). Code ``unreadable`` since the first release."""
     start = f"We could not read this file as a scan: it is {what}." if what else "We could not read this file as a scan."
-    return ScanRejected("unreadable", f"{start} Please upload {ACCEPTED}.")
+    return ScanRejected("unreadable", f"{start} Please upload {accepted()}.")
 
 
-def unreadable(kind):
+def unreadable(kind: str) -> ScanRejected:
     return ScanRejected(
         "unreadable",
         f"This {kind} file is damaged or incomplete (it may have been cut short while copying), so it cannot be "
@@ -73,14 +72,14 @@ def unreadable(kind):
     )
 
 
-def too_small(width, height, minimum):
+def too_small(width: int, height: int, minimum: int) -> ScanRejected:
     return ScanRejected(
         "too_small",
         f"The image is only {width}×{height} pixels. A scan slice must be at least {minimum} pixels on each side.",
     )
 
 
-def bad_aspect(width, height, limit):
+def bad_aspect(width: int, height: int, limit: float) -> ScanRejected:
     return ScanRejected(
         "bad_aspect",
         f"The image is {width}×{height} pixels: more than {limit:g} times longer one way than the other, which "
@@ -88,7 +87,7 @@ def bad_aspect(width, height, limit):
     )
 
 
-def colour():
+def colour() -> ScanRejected:
     return ScanRejected(
         "colour",
         "This is a colour image. MRI scans are grayscale: please upload the scan itself, not a photo, a screenshot "
@@ -96,15 +95,15 @@ def colour():
     )
 
 
-def blank():
+def blank() -> ScanRejected:
     return ScanRejected("blank", "The image is blank or nearly blank: there is nothing in it to analyse.")
 
 
-def noise():
+def noise() -> ScanRejected:
     return ScanRejected("noise", "The image looks like random noise, not like a scan.")
 
 
-def not_mri(modality):
+def not_mri(modality: str) -> ScanRejected:
     names = {"CT": "a CT scan", "CR": "an X-ray", "DX": "an X-ray", "US": "an ultrasound image",
              "PT": "a PET scan", "NM": "a nuclear medicine image", "MG": "a mammogram", "XA": "an angiogram"}
     what = names.get(modality, f"a {modality} image")
@@ -113,11 +112,11 @@ def not_mri(modality):
     )
 
 
-def no_image():
+def no_image() -> ScanRejected:
     return ScanRejected("no_image", "This DICOM file holds no image (it may be a report or a folder index).")
 
 
-def not_brain(reason=""):
+def not_brain(reason: str = "") -> ScanRejected:
     start = "This does not look like an axial brain MRI slice, so AlzAware cannot analyse it."
     return ScanRejected(
         "not_brain",
@@ -126,7 +125,7 @@ def not_brain(reason=""):
     )
 
 
-def archive_too_large(limit, one_file=False):
+def archive_too_large(limit: int, one_file: bool = False) -> ScanRejected:
     what = "one of its files would be" if one_file else "its files would add up to"
     return ScanRejected(
         "too_large",
@@ -135,7 +134,7 @@ def archive_too_large(limit, one_file=False):
     )
 
 
-def too_many_files(limit):
+def too_many_files(limit: int) -> ScanRejected:
     return ScanRejected(
         "too_many_files",
         f"This upload holds more than {limit} files, far more than a brain MRI series. Please choose the brain "
@@ -143,7 +142,7 @@ def too_many_files(limit):
     )
 
 
-def unsafe_archive():
+def unsafe_archive() -> ScanRejected:
     return ScanRejected(
         "unsafe_archive",
         "This ZIP archive holds a link, or a file whose name points outside the archive: archives like this are "
@@ -151,7 +150,7 @@ def unsafe_archive():
     )
 
 
-def no_series(found=""):
+def no_series(found: str = "") -> ScanRejected:
     return ScanRejected(
         "no_series",
         "We found no brain MRI series in these files that can be rebuilt as a volume"

@@ -9,6 +9,7 @@ lying on its side) before the network runs; the model-based check
 
 import numpy as np
 
+from mri.arrays import Array, Gray
 from mri.io import errors
 
 MIN_SIDE = 64
@@ -26,7 +27,7 @@ NOISE_NEIGHBOUR_CORRELATION = 0.35
 WINDOW_SAMPLE = 4_000_000
 
 
-def robust_window(values):
+def robust_window(values: Array) -> tuple[float, float]:
     """``(low, high)`` that ignores the outer 0.5% at each end; falls back to min/max."""
     flat = np.asarray(values).ravel()
     usable = np.isfinite(flat)
@@ -42,7 +43,7 @@ def robust_window(values):
     return float(low), float(high)
 
 
-def to_uint8(values, low, high, overwrite=False):
+def to_uint8(values: Array, low: float, high: float, overwrite: bool = False) -> Gray:
     """Map ``low..high`` linearly onto 0..255, clipping outside: in float32, on one copy of ``values`` (none
     with ``overwrite``, for a float32 array the caller no longer needs)."""
     if high <= low:
@@ -56,7 +57,7 @@ def to_uint8(values, low, high, overwrite=False):
     return values.astype(np.uint8)
 
 
-def colour_share(rgb):
+def colour_share(rgb: Array) -> float:
     """The share of an (H, W, 3) array's pixels whose channels differ by more than a gray image's could."""
     rgb = np.asarray(rgb)
     # Per pixel, in the array's own type (max >= min, so 8 bits cannot wrap): no wider copy of a large photo.
@@ -64,21 +65,23 @@ def colour_share(rgb):
     return float(np.mean(spread > COLOUR_CHANNEL_SPREAD))
 
 
-def is_colour(rgb):
+def is_colour(rgb: Array) -> bool:
     """True if an (H, W, 3) array is a colour picture rather than gray stored as RGB."""
     return colour_share(rgb) > COLOUR_PIXEL_FRACTION
 
 
-def rgb_to_gray(rgb):
+def rgb_to_gray(rgb: Array) -> Gray:
     """Gray from an RGB array that :func:`is_colour` accepted (the channel mean)."""
     rgb = np.asarray(rgb)
     if rgb.dtype == np.uint8:
         # The rounded mean in integers (a sum of three is never halfway between two thirds): no float copy.
-        return ((rgb.sum(axis=2, dtype=np.uint16) + 1) // 3).astype(np.uint8)
-    return np.uint8(np.clip(np.round(rgb.astype(np.float32).mean(axis=2)), 0, 255))
+        gray: Gray = ((rgb.sum(axis=2, dtype=np.uint16) + 1) // 3).astype(np.uint8)
+        return gray
+    mean: Gray = np.clip(np.round(rgb.astype(np.float32).mean(axis=2)), 0, 255).astype(np.uint8)
+    return mean
 
 
-def check_geometry(width, height):
+def check_geometry(width: int, height: int) -> None:
     """Refuse thumbnails and slivers from the size alone, before decoding pixels where possible."""
     if min(width, height) < MIN_SIDE:
         raise errors.too_small(width, height, MIN_SIDE).because("too_small", min(width, height), MIN_SIDE)
@@ -87,10 +90,10 @@ def check_geometry(width, height):
             "bad_aspect", max(width, height) / min(width, height), MAX_ASPECT)
 
 
-def neighbour_correlation(gray):
+def neighbour_correlation(gray: Gray) -> float:
     """Mean correlation of each pixel with its right and lower neighbours."""
     x = np.asarray(gray)
-    result = []
+    result: list[float] = []
     for a, b in ((x[:, :-1], x[:, 1:]), (x[:-1, :], x[1:, :])):
         # From sums accumulated in float64 straight from the 8-bit pixels: no full-size copy of the image.
         n = a.size
@@ -102,7 +105,7 @@ def neighbour_correlation(gray):
     return float(np.mean(result))
 
 
-def check_slice(gray):
+def check_slice(gray: Gray) -> None:
     """Raise :class:`ScanRejected` unless the 8-bit 2-D ``gray`` could be a scan slice."""
     height, width = gray.shape
     check_geometry(width, height)
@@ -162,7 +165,7 @@ MIN_SOLIDITY = 0.88
 MIN_INSIDE_DETAIL = 0.05
 
 
-def layout(gray):
+def layout(gray: Gray) -> dict[str, float]:
     """The measurements :func:`check_layout` judges, as a dict (also used to calibrate them)."""
     import cv2
 
@@ -171,7 +174,7 @@ def layout(gray):
     bh, bw = max(1, int(h * BORDER)), max(1, int(w * BORDER))
     frame = np.concatenate([gray[:bh].ravel(), gray[-bh:].ravel(), gray[:, :bw].ravel(), gray[:, -bw:].ravel()])
     ceiling = max(float(np.percentile(gray, 99)), 1.0)
-    mask = (gray > 0.1 * ceiling).astype(np.uint8)
+    mask: Array = (gray > 0.1 * ceiling).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     # Gaps narrower than JOIN of the image's shorter side are bridged: a skull-stripped brain's two
     # hemispheres above the corpus callosum, parted only by the (removed) falx, are one head, and so are a
@@ -206,7 +209,7 @@ def layout(gray):
     }
 
 
-def check_layout(gray):
+def check_layout(gray: Gray) -> None:
     """Raise ``not_brain`` with the reason when ``gray`` cannot be an axial brain slice shown the usual way."""
     m = layout(gray)
     if m["frame_darkness"] > DARK_FRAME:

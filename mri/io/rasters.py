@@ -5,6 +5,7 @@ import io
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mri.arrays import Gray
 from mri.io import errors, quality
 
 # The most pixels of any slice, read or drawn (a NIfTI slice after resampling too): 4096 x 4096. MRI slices
@@ -19,10 +20,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
 
 
-def read_raster(data):
+def read_raster(data: bytes) -> tuple[Gray, str]:
     """``data`` -> ``(gray uint8, format name)`` or raise ScanRejected."""
     try:
-        image = Image.open(io.BytesIO(data), formats=FORMATS)
+        image: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError:
         raise errors.too_many_pixels(MAX_PIXELS) from None
     except UnidentifiedImageError:
@@ -51,11 +52,11 @@ def read_raster(data):
 SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8": "JPEG", b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"BM": "BMP"}
 
 
-def kind_by_signature(data):
+def kind_by_signature(data: bytes) -> str:
     return next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), "image")
 
 
-def to_gray(image):
+def to_gray(image: Image.Image) -> Gray:
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F", "I;16N"):
         # 16-bit and float images: the same robust window as DICOM without one.

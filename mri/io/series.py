@@ -21,8 +21,10 @@ slice's pixels are decoded one file at a time into the volume.
 
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -30,7 +32,9 @@ from highdicom import Volume
 from highdicom.spatial import get_normal_vector, get_volume_positions
 from pydicom.pixels import apply_modality_lut
 
+from mri.arrays import Array, Gray
 from mri.io import dicom, errors, nifti, series_tags
+from mri.io.archive import Member
 from mri.io.errors import ScanRejected
 
 logger = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ FORMAT = "dicom_series"
 # documents, waveforms, raw data and registrations (DICOM PS3.4 annex B).
 NON_IMAGE_CLASSES = ("1.2.840.10008.5.1.4.1.1.88.", "1.2.840.10008.5.1.4.1.1.11.", "1.2.840.10008.1.3.10",
                      "1.2.840.10008.5.1.4.1.1.104.", "1.2.840.10008.5.1.4.1.1.9.", "1.2.840.10008.5.1.4.1.1.66")
-# The coarsest axial pixels the real-variety bench analyses in full (its template_3mm kind, README).
+# The coarsest axial pixels the real-variety bench analyses in full (its template_3mm kind, docs/formats.md).
 MAX_AXIAL_SPACING_MM = 3.0
 # A gap wider than the length the band's cross-sections are averaged over would be invented anatomy.
 MAX_GAP_MM = nifti.BAND_SMOOTH_MM
@@ -65,13 +69,13 @@ SKIPPED = {
 class Header:
     """What one file's header says about its slice: geometry and kind, nothing about the patient."""
 
-    member: object
+    member: Member
     series_uid: str
     modality: str
-    position: tuple | None
-    orientation: tuple | None
-    pixel_spacing: tuple | None
-    shape: tuple
+    position: tuple[float, ...] | None
+    orientation: tuple[float, ...] | None
+    pixel_spacing: tuple[float, ...] | None
+    shape: tuple[int, int]
     frames: int
     instance: int
     number: int  # SeriesNumber: the order the scanner took the series in
@@ -81,7 +85,7 @@ class Header:
     original: bool
     three_d: bool
     inverted: bool
-    acquisition: dict
+    acquisition: dict[str, Any]
 
 
 @dataclass
@@ -99,31 +103,34 @@ class SeriesInfo:
 
 @dataclass
 class Series:
-    headers: list
+    headers: list[Header]
     reason: str = ""
     spacing: float | None = None
-    indices: list = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)
 
     @property
-    def first(self):
+    def first(self) -> Header:
         return self.headers[0]
 
     @property
-    def plane(self):
+    def plane(self) -> str:
         planes = {series_tags.plane(h.orientation) for h in self.headers if h.orientation}
         return planes.pop() if len(planes) == 1 else "several planes" if planes else ""
 
-    def axial_spacing(self):
-        sizes = series_tags.world_spacing(self.first.orientation, self.first.pixel_spacing, self.spacing)
+    def axial_spacing(self) -> float:
+        first = self.first
+        if first.orientation is None or first.pixel_spacing is None or self.spacing is None:
+            raise ValueError("the series' geometry is checked (skip_reason) before its spacing is asked for")
+        sizes = series_tags.world_spacing(first.orientation, first.pixel_spacing, self.spacing)
         return max(sizes[:2])
 
-    def info(self, analysed, missing=0):
+    def info(self, analysed: bool, missing: int = 0) -> SeriesInfo:
         return SeriesInfo(description=self.first.words, weighting=self.first.weighting, plane=self.plane,
                           slice_count=len(self.headers), analysed=analysed,
                           skipped_because="" if analysed else self.reason, missing_slices=missing)
 
 
-def floats(ds, keyword, count):
+def floats(ds: pydicom.Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
     try:
         values = tuple(float(v) for v in ds.get(keyword))
     except (TypeError, ValueError):
@@ -131,7 +138,7 @@ def floats(ds, keyword, count):
     return values if len(values) == count and all(np.isfinite(values)) else None
 
 
-def header_of(ds, member):
+def header_of(ds: pydicom.Dataset, member: Member) -> Header | None:
     sop_class = str(ds.get("SOPClassUID", "") or "")
     if sop_class.startswith(NON_IMAGE_CLASSES) or "Rows" not in ds or "Columns" not in ds:
         return None
@@ -155,7 +162,7 @@ def header_of(ds, member):
     )
 
 
-def read_header(member):
+def read_header(member: Member) -> Header | None:
     """The :class:`Header` of an image file, or None for anything else (no marker, not an image, damaged)."""
     try:
         with member.open() as fh:
@@ -168,12 +175,12 @@ def read_header(member):
         return None
 
 
-def normal_name(name):
+def normal_name(name: str) -> str:
     # CD file systems (ISO 9660) write upper-case names with a ";1" version; a DICOMDIR may list them either way.
     return str(PurePosixPath(name.replace("\\", "/"))).upper().split(";")[0]
 
 
-def indexed_members(members):
+def indexed_members(members: Sequence[Member]) -> list[Member] | None:
     """The files a DICOMDIR lists as images, or None when there is no usable DICOMDIR."""
     index = next((m for m in members if PurePosixPath(m.name).name.upper() == "DICOMDIR"), None)
     if index is None:
@@ -186,7 +193,7 @@ def indexed_members(members):
         return None
     base = PurePosixPath(index.name).parent
     by_name = {normal_name(m.name): m for m in members}
-    listed = []
+    listed: list[Member] = []
     for record in records:
         file_id = record.get("ReferencedFileID")
         if str(record.get("DirectoryRecordType", "")).upper() != "IMAGE" or not file_id:
@@ -198,15 +205,28 @@ def indexed_members(members):
     return listed or None
 
 
-def group(headers):
-    by_uid = {}
+def group(headers: Sequence[Header]) -> list[Series]:
+    by_uid: dict[str, list[Header]] = {}
     for header in headers:
         by_uid.setdefault(header.series_uid, []).append(header)
     found = [Series(headers=sorted(one, key=lambda h: h.instance)) for one in by_uid.values()]
     return sorted(found, key=lambda s: (s.first.number, len(s.headers)))
 
 
-def skip_reason(series):
+Located = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+
+
+def located(headers: Sequence[Header]) -> list[Located] | None:
+    """Each file's ``(position, orientation, pixel spacing)``, or None when one of them does not say."""
+    found = []
+    for h in headers:
+        if h.position is None or h.orientation is None or h.pixel_spacing is None:
+            return None
+        found.append((h.position, h.orientation, h.pixel_spacing))
+    return found
+
+
+def skip_reason(series: Series) -> str:
     """Why ``series`` cannot be analysed ('' if it can); sets its slice spacing and each file's index."""
     headers, first = series.headers, series.first
     if first.modality not in dicom.MRI_MODALITIES:
@@ -215,18 +235,20 @@ def skip_reason(series):
         return "localiser"
     if any(h.frames > 1 for h in headers):
         return "multi_frame"
-    if any(h.position is None or h.orientation is None or h.pixel_spacing is None for h in headers):
+    geometry = located(headers)
+    if geometry is None:
         return "no_geometry"
-    if any(h.shape != first.shape or not np.allclose(h.orientation, first.orientation, atol=1e-3)
-           or not np.allclose(h.pixel_spacing, first.pixel_spacing, rtol=1e-3) for h in headers):
+    _, orientation, pixel_spacing = geometry[0]
+    if any(h.shape != first.shape or not np.allclose(o, orientation, atol=1e-3)
+           or not np.allclose(s, pixel_spacing, rtol=1e-3) for h, (_, o, s) in zip(headers, geometry)):
         return "mixed"
-    if len({h.position for h in headers}) < nifti.BAND_SLICES:
+    positions = [p for p, _, _ in geometry]
+    if len(set(positions)) < nifti.BAND_SLICES:
         return "too_few_slices"
-    positions = [h.position for h in headers]
-    spacing, indices = get_volume_positions(positions, first.orientation, allow_missing_positions=True,
+    spacing, indices = get_volume_positions(positions, orientation, allow_missing_positions=True,
                                             allow_duplicate_positions=True,
-                                            spacing_hint=fitted_spacing(positions, first.orientation))
-    if spacing is None or spacing <= 0 or np.diff(sorted(set(indices))).max() * spacing > MAX_GAP_MM:
+                                            spacing_hint=fitted_spacing(positions, orientation))
+    if spacing is None or indices is None or spacing <= 0 or np.diff(sorted(set(indices))).max() * spacing > MAX_GAP_MM:
         return "irregular"
     series.spacing, series.indices = float(spacing), list(indices)
     if (max(indices) + 1) * first.shape[0] * first.shape[1] > nifti.MAX_VOXELS:
@@ -236,7 +258,7 @@ def skip_reason(series):
     return ""
 
 
-def fitted_spacing(positions, orientation):
+def fitted_spacing(positions: Sequence[Sequence[float]], orientation: Sequence[float]) -> float | None:
     """The slice spacing fitted over every slice. Without a hint highdicom takes the smallest gap between two
     slices, whose rounding error grows with each slice: on 95 slices written with 6 significant digits, 0.045 mm
     off at the far end, and the series was called irregular."""
@@ -248,13 +270,13 @@ def fitted_spacing(positions, orientation):
     return float(abs(slope)) if np.isfinite(slope) and abs(slope) > 0 else None
 
 
-def preference(series):
+def preference(series: Series) -> tuple[bool, bool, bool, bool, float, int]:
     first = series.first
     return (first.weighting == "T1", first.original, first.three_d, series.plane == "axial",
             -series.axial_spacing(), len(series.headers))
 
 
-def decode(header):
+def decode(header: Header) -> Array:
     """One file's slice in real-world values (modality LUT applied), as float32."""
     try:
         ds = pydicom.dcmread(io.BytesIO(header.member.read()))
@@ -268,7 +290,7 @@ def decode(header):
     return values
 
 
-def build_image(series):
+def build_image(series: Series) -> tuple[Any, int]:
     """``(nibabel image, missing slices filled in)`` of a series that passed :func:`skip_reason`."""
     first = series.first
     depth = max(series.indices) + 1
@@ -279,20 +301,22 @@ def build_image(series):
             volume[index] = decode(header)
             filled[index] = True
     present = np.flatnonzero(filled)
-    for index in np.flatnonzero(~filled):
-        below, above = present[present < index].max(), present[present > index].min()
-        weight = (index - below) / (above - below)
-        volume[index] = (1 - weight) * volume[below] + weight * volume[above]
+    for gap in np.flatnonzero(~filled):
+        below, above = present[present < gap].max(), present[present > gap].min()
+        weight = (gap - below) / (above - below)
+        volume[gap] = (1 - weight) * volume[below] + weight * volume[above]
     if first.inverted:
         volume = volume.max() - volume
     start = series.headers[series.indices.index(0)]
+    if start.position is None or first.orientation is None or first.pixel_spacing is None or series.spacing is None:
+        raise ValueError("the series' geometry is checked (skip_reason) before it is built")
     image = Volume.from_attributes(array=volume, image_position=start.position, image_orientation=first.orientation,
                                    pixel_spacing=first.pixel_spacing, spacing_between_slices=series.spacing,
                                    coordinate_system="PATIENT").to_nibabel()
     return image, int(depth - len(present))
 
 
-def choose(members):
+def choose(members: Sequence[Member]) -> tuple[Series, Any, int, list[Series]]:
     """``(chosen Series, nibabel image, missing slices, every Series)``, or raise ScanRejected("no_series")."""
     listed = indexed_members(members)
     headers = [h for h in map(read_header, members if listed is None else listed) if h is not None]
@@ -316,7 +340,8 @@ def choose(members):
     raise errors.no_series(summary).because("no_series", len(found))
 
 
-def read_series(members):
+def read_series(members: Sequence[Member]) -> tuple[list[Gray], list[int], dict[str, Any], nifti.Band,
+                                                     list[SeriesInfo]]:
     """Members of an upload -> ``(slices, positions, acquisition, band, [SeriesInfo])``: the chosen series' band
     slices (as a NIfTI volume's), its acquisition fields, its band (nifti.Band, for the heatmap volume) and every
     series found, the analysed one first."""

@@ -5,6 +5,8 @@ Only the words of :data:`DESCRIPTION_WORDS` (names of sequences, weightings and 
 """
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,7 @@ T1_INVERSION_MS = (300.0, 1300.0)
 PLANES = ("sagittal", "coronal", "axial")  # by the largest component of the slices' normal (x, y, z)
 
 
-def text_of(value):
+def text_of(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -45,13 +47,13 @@ def text_of(value):
     return str(value)
 
 
-def description_words(description):
+def description_words(description: str) -> str:
     """The sequence words of a free-text description, in their order; nothing else of it."""
     words = [w for w in re.split(r"[\s_/\\,;:()\[\]]+", description.upper()) if w in DESCRIPTION_WORDS]
     return " ".join(words[:MAX_DESCRIPTION_WORDS])
 
 
-def number(ds, keyword):
+def number(ds: Any, keyword: str) -> float | None:
     try:
         value = float(ds.get(keyword))
     except (TypeError, ValueError):
@@ -59,7 +61,7 @@ def number(ds, keyword):
     return value if np.isfinite(value) else None
 
 
-def weighting(ds, words):
+def weighting(ds: Any, words: str) -> str:
     """``"T1"``, ``"T2"``, ``"FLAIR"``, ``"PD"``, ``"DWI"``, or ``""`` when the header does not tell."""
     named = set(words.split())
     for name, vocabulary in WEIGHTING_WORDS:
@@ -79,22 +81,22 @@ def weighting(ds, words):
     return ""
 
 
-def is_localiser(ds, words):
+def is_localiser(ds: Any, words: str) -> bool:
     image_type = text_of(ds.get("ImageType")).upper().split("\\")
     return "LOCALIZER" in image_type or bool(set(words.split()) & LOCALISER_WORDS)
 
 
-def is_original(ds):
+def is_original(ds: Any) -> bool:
     """False for images the scanner derived from others (reformats, projections), which come second."""
     return text_of(ds.get("ImageType")).upper().split("\\")[0] != "DERIVED"
 
 
-def plane(orientation):
+def plane(orientation: Sequence[float]) -> str:
     row, column = np.asarray(orientation[:3]), np.asarray(orientation[3:])
     return PLANES[int(np.argmax(np.abs(np.cross(row, column))))]
 
 
-def world_spacing(orientation, pixel_spacing, slice_spacing):
+def world_spacing(orientation: Sequence[float], pixel_spacing: Sequence[float], slice_spacing: float) -> list[float]:
     """Voxel size (mm) along the patient's x, y and z once the volume is turned to the closest canonical one."""
     row, column = np.asarray(orientation[:3]), np.asarray(orientation[3:])
     axes = [(row, float(pixel_spacing[1])), (column, float(pixel_spacing[0])),

@@ -136,14 +136,14 @@ class ChecksWithoutAModelTests(SimpleTestCase):
     # Coronal slices through the middle of the brain have an outline as convex as a skull-stripped axial
     # slice's (solidity 0.90-0.95; skull-stripped axial slices 0.92 and up), and those at least as tall as
     # wide (aspect 0.90-1.00) pass the head's aspect too: the layout checks let the real brains through and
-    # leave these to the model's detector. The count is the README's.
+    # leave these to the model's detector. The count is docs/formats.md's.
     LEFT_TO_THE_DETECTOR = {"mri_coronal": 8}
 
     def test_they_refuse_every_picture_but_the_coronal_ones_left_to_the_detector(self):
-        # Made from training slices, as the README's figure is. The template's rounder slices high in the
+        # Made from training slices, as docs/formats.md's figure is. The template's rounder slices high in the
         # head, turned on their side, keep a head-like shape: only the model's detector can tell those.
         if not have_training_data():
-            self.skipTest("the training slices are absent; the README's figure is measured on them")
+            self.skipTest("the training slices are absent; docs/formats.md's figure is measured on them")
         slices = [gray for _, gray in brain_slices(24)]
 
         def brain(rng):

@@ -170,7 +170,7 @@ class ChoiceRuleTests(SimpleTestCase):
         self.gate_report([("eager", 20.0, True), ("eager-contiguous", 10.0, True), ("bf16", 2.0, False)])
         backend, why = self.choose()
         self.assertEqual(backend.name, "eager-contiguous")
-        self.assertEqual(why, "fastest that passed the agreement gate (eager-contiguous)")
+        self.assertEqual(why, "fastest that passed the engine gate (eager-contiguous)")
 
     def test_it_skips_a_passed_engine_that_cannot_run_here_and_says_why(self):
         self.gate_report([("eager", 20.0, True), ("onnx", 2.0, True)])  # no .onnx beside this checkpoint

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 import torchvision
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from PIL import Image
 
-from mri import CLASSES
+from mri import CLASSES, measures
 from mri.inference.calibration import fit_temperature
 from mri.inference.checkpoint import build_model, expected_sha256, save_checkpoint, sha256_of
 from tests.base import drawn_brain_slice, training_command
@@ -27,7 +27,8 @@ SHIPPED = Path(settings.BASE_DIR) / "models" / "alzaware-resnet50.pt"
 DOCUMENTED_KEYS = {"state_dict", "classes", "input_size", "mean", "std", "temperature",
                    "preprocessing", "metadata"}
 JSON_KEYS = {"accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "confusion_matrix",
-             "subject_accuracy", "n", "ece", "any_impairment_auc", "any_impairment_balanced_accuracy"}
+             "subject_accuracy", "n", "ece", "any_impairment_auc", "any_impairment_balanced_accuracy",
+             "measures", "headline", "outside_training", "any_impairment"}
 
 
 def shipped_or_skip(test):
@@ -77,6 +78,7 @@ class ShippedCheckpointTests(SimpleTestCase):
         self.assertIn(first.prediction, CLASSES)
 
 
+@tag("slow")  # python -m training evaluate_model on a drawn folder
 class EvaluateModelCommandTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
@@ -138,6 +140,16 @@ class EvaluateModelCommandTests(SimpleTestCase):
         self.assertEqual(report["n"], 8)
         self.assertEqual(report["n_subjects"], 4)
         self.assertTrue(0.0 <= report["subject_accuracy"] <= 1.0)
+
+    def test_json_reads_the_measures_headline_and_any_impairment_per_slice_and_per_subject(self):
+        report = self.run_json(self.with_manifest)
+        self.assertEqual(list(report["measures"]), list(measures.KEYS))
+        self.assertEqual(report["any_impairment"]["slice"]["n"], 8)
+        self.assertEqual(report["any_impairment"]["subject"]["n"], 4)
+        for level, count in (("slice", 8), ("subject", 4)):
+            said = report["headline"][level]
+            self.assertEqual(sum(said[c]["given"] for c in CLASSES) + said["cannot_tell"]["given"], count)
+        self.assertEqual(set(report["headline"]["rule"]), {"min_margin", "no_impairment_below", "impaired_from"})
 
 
 class MetricTests(SimpleTestCase):

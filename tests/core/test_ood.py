@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from PIL import Image
 
 from mri.inference import ood
@@ -72,6 +72,7 @@ class DetectorTests(SimpleTestCase):
             quality.check_slice(acquisition_variant(gray, rng))
 
 
+@tag("slow")  # fits the detector with python -m training fit_ood
 class FitOodCommandTests(SimpleTestCase):
     """End to end on a tiny data folder (template slices) and a fresh stand-in checkpoint."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from django.core.management import call_command
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from django.urls import reverse
 
 from assessments.models import Assessment
@@ -50,6 +50,7 @@ def flat_slices(volume, positions):
     return volume
 
 
+@tag("slow")  # every kind of the real-variety bench: many whole volumes
 class RealVarietyTests(SimpleTestCase):
     def test_every_kind_of_real_variety_passes_the_layout_checks(self):
         kinds = real_variety.kinds()

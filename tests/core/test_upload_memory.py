@@ -14,10 +14,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from PIL import Image
 
 from mri.io import MAX_PIXELS
+from tests.fixtures import scan_files
 
 MEMORY_BOUND_MB = 300
 
@@ -46,6 +47,7 @@ def sixteen_bit_png_under_the_cap():
     return buffer.getvalue(), width * height
 
 
+@tag("slow")  # a subprocess per test, with uploads near the size caps
 class UploadMemoryTests(SimpleTestCase):
     def assert_bounded(self, result):
         self.assertLess(result["increase_mb"], MEMORY_BOUND_MB, result)
@@ -69,6 +71,21 @@ class UploadMemoryTests(SimpleTestCase):
         self.assertLess(len(data), 1000)
         result = self.measure_scan(data)
         self.assertEqual(result.get("refused"), "too_many_pixels")
+        self.assert_bounded(result)
+
+    def test_a_half_megabyte_nifti_declaring_510_mb_of_float64_zeros_is_refused_from_its_header(self):
+        data = scan_files.declared_zeros_nifti()
+        self.assertLess(len(data), 600_000)
+        result = self.measure_scan(data)
+        self.assertEqual(result.get("refused"), "too_many_pixels")
+        self.assert_bounded(result)
+
+    def test_a_float64_volume_just_under_the_limits_is_read_within_the_bound(self):
+        # 300 x 300 x 350 float64 = 252 MB inflated (under MAX_VOLUME_BYTES), 31.5 M voxels (under MAX_VOXELS):
+        # converted to float32 a chunk at a time, never held as float64.
+        data = scan_files.declared_zeros_nifti((300, 300, 350))
+        result = self.measure_scan(data)
+        self.assertEqual(result.get("refused"), "blank")  # read to the end, then refused for holding nothing
         self.assert_bounded(result)
 
     def test_a_16_bit_png_just_under_the_pixel_cap_stays_within_the_bound(self):

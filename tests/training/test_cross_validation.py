@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 
 from mri.inference import calibration
 from mri.inference.checkpoint import build_model, load_checkpoint, save_checkpoint
@@ -37,6 +37,7 @@ class FoldTests(SimpleTestCase):
         self.assertNotEqual(fold["c3p0"], fold["c3p1"])
 
 
+@tag("slow")  # fits vector scaling by L-BFGS, many times
 class CalibrationTests(SimpleTestCase):
     def skewed_logits(self, n=3000, seed=0):
         """Over-confident logits that also favour class 0 too much: what vector scaling is for."""
@@ -78,6 +79,7 @@ class CalibrationTests(SimpleTestCase):
         np.testing.assert_allclose(probs, [1 / (3 + e3)] * 2 + [e3 / (3 + e3), 1 / (3 + e3)], atol=1e-6)
 
 
+@tag("slow")  # bootstrap intervals over thousands of resamples
 class ReportTests(SimpleTestCase):
     def test_perfectly_separated_people_give_an_auc_of_one_and_intervals_around_the_figures(self):
         records = people([12, 8, 6, 2])
@@ -99,6 +101,7 @@ class ReportTests(SimpleTestCase):
         self.assertEqual(report["always_no_impairment"]["per_class_recall"]["No Impairment"], 1.0)
 
 
+@tag("slow")  # trains and cross-validates a model, then resumes
 class CrossValidateCommandTests(DrawnTrainingFolder):
     """``python -m training cross_validate`` end to end on a tiny drawn folder, then rerun."""
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -57,6 +58,14 @@ class ApiTests(AlzAwareTestCase):
         self.assertIn("detail", response.json())
         self.assertFalse(Assessment.objects.exists())
         self.assertEqual(self.stored_files(), [])
+
+    def test_more_files_than_a_request_may_hold_are_refused_in_the_error_shape(self):
+        self.client.force_login(self.patient.user)
+        files = [upload(b"x", name=f"IM{i}") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
+        response = self.client.post(reverse("api-predict"), {"file": files})
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["error"], "too_many_files")
+        self.assertFalse(Assessment.objects.exists())
 
     def test_predict_without_a_file_says_which_field_is_missing(self):
         self.client.force_login(self.patient.user)

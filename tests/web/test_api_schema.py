@@ -2,12 +2,17 @@
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import tag
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 
 from accounts.throttles import PredictThrottle
-from tests.base import AlzAwareTestCase
+from assessments import intake
+from assessments.models import Review, TrainingMatch
+from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes
+from tests.fixtures import dicom_series, scan_files
+from tests.web.test_dicom_series_uploads import study
 
 # Examples per operation: enough to send every documented kind of body, few enough that the network runs on
 # predict only a handful of times.
@@ -51,6 +56,95 @@ class SchemaTests(AlzAwareTestCase):
         self.assertNotContains(page, "https://")
 
 
+def undocumented(value, schema, components, where="$"):
+    """Every key of the answer ``value`` (at ``where``) that ``schema`` does not declare, as paths like
+    ``$.slices[0].extra``: an object's keys must be among its properties, or its schema must allow any key."""
+    if isinstance(value, list):
+        candidates = alternatives(schema, components)
+        items = next((one["items"] for one in candidates if "items" in one), {})
+        return [found for i, item in enumerate(value) for found in undocumented(item, items, components, f"{where}[{i}]")]
+    if not isinstance(value, dict):
+        return []
+    candidates = alternatives(schema, components)
+    properties = {key: sub for one in candidates for key, sub in one.get("properties", {}).items()}
+    free = next((one["additionalProperties"] for one in candidates if one.get("additionalProperties")), None)
+    found = []
+    for key, item in value.items():
+        if key in properties:
+            found += undocumented(item, properties[key], components, f"{where}.{key}")
+        elif free is not None:
+            found += undocumented(item, free if isinstance(free, dict) else {}, components, f"{where}.{key}")
+        else:
+            found.append(f"{where}.{key}")
+    return found
+
+
+def alternatives(schema, components):
+    """``schema`` with its $ref resolved and its allOf/oneOf/anyOf spread out into a list of plain schemas."""
+    if "$ref" in schema:
+        return alternatives(components[schema["$ref"].rsplit("/", 1)[1]], components)
+    spread = [schema]
+    for key in ("allOf", "oneOf", "anyOf"):
+        for one in schema.get(key, []):
+            spread += alternatives(one, components)
+    return spread
+
+
+class UndocumentedKeyTests(AlzAwareTestCase):
+    """Real answers of every kind (an image, a NIfTI volume, a DICOM series, reviews, a warning) walked against
+    the schema: every key the API gives is declared in it."""
+
+    def setUp(self):
+        super().setUp()
+        self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(71)))
+        self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        intake.assess_upload(self.patient, dicom_series.series_zip(study()))
+        self.image.ood_status = TrainingMatch.OUT
+        self.image.save(update_fields=["ood_status"])
+        Review.objects.create(assessment=self.image, author=self.doctor, grade=self.image.prediction,
+                              note="Shared with you.", share_note=True)
+        self.login(self.patient.user)
+        self.openapi = self.client.get(reverse("api-schema"), {"format": "json"}).json()
+        self.components = self.openapi["components"]["schemas"]
+
+    def answer_schema(self, path, method="get"):
+        return self.openapi["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    def listing(self):
+        answer = self.client.get(reverse("api-assessments"))
+        self.assertEqual(answer.status_code, 200)
+        return answer.json()
+
+    def test_every_key_of_real_answers_is_in_the_schema(self):
+        listing = self.listing()
+        keys = {key for one in listing["results"] for key in one}
+        # The answers hold every optional key at least once, so the walk covers each of them.
+        self.assertTrue({"warning", "slices", "heatmap_volume_url", "series", "regions", "reviews"} <= keys, keys)
+        self.assertEqual(undocumented(listing, self.answer_schema("/api/assessments/"), self.components), [])
+        one = self.client.get(reverse("api-assessment", args=[self.volume.pk])).json()
+        self.assertEqual(undocumented(one, self.answer_schema("/api/assessments/{id}/"), self.components), [])
+        predicted = self.client.post(reverse("api-predict"), {"file": upload_of(drawn_brain_slice(72))}).json()
+        self.assertEqual(undocumented(predicted, self.answer_schema("/api/predict", "post"), self.components), [])
+
+    def test_the_walk_names_a_key_the_schema_does_not_declare(self):
+        listing = self.listing()
+        listing["results"][0]["measures"] = {"volume_ml": 1200}
+        volume = next(one for one in listing["results"] if "slices" in one)
+        volume["slices"][0]["extra"] = 1
+        volume["series"] = {"analysed": None, "skipped": [{"description": "", "slices": 3, "colour": "red"}]}
+        walked = undocumented(listing, self.answer_schema("/api/assessments/"), self.components)
+        index = listing["results"].index(volume)
+        self.assertEqual(sorted(walked), sorted(["$.results[0].measures", f"$.results[{index}].slices[0].extra",
+                                                 f"$.results[{index}].series.skipped[0].colour"]))
+
+
+def upload_of(gray):
+    from tests.base import upload
+
+    return upload(image_bytes(gray))
+
+
+@tag("slow")  # schemathesis generates and sends many requests
 class SchemathesisTests(AlzAwareTestCase):
     """Generated requests for every operation of the schema, sent through the WSGI app: no 5xx, and every
     answer as the schema says (status code, content type, body)."""

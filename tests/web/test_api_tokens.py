@@ -66,6 +66,13 @@ class TokenTests(AlzAwareTestCase):
         self.assertEqual(self.listing(token).status_code, 401)
         self.assertEqual(self.listing(other).status_code, 200)
 
+    def test_logging_out_of_the_site_keeps_the_token_and_says_so(self):
+        token = self.token()
+        self.client.force_login(self.patient.user)
+        page = self.client.post(reverse("logout"), follow=True)
+        self.assertContains(page, "Programs using your API token stay signed in")
+        self.assertEqual(self.listing(token).status_code, 200)
+
     def test_signing_out_of_the_api_needs_a_post(self):
         self.client.force_login(self.patient.user)
         self.assertEqual(self.client.get(reverse("sign_out_of_api")).status_code, 405)

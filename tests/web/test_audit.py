@@ -4,10 +4,14 @@ to superusers."""
 import json
 
 from django.core import serializers
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import TransactionTestCase
 from django.urls import reverse
 
-from accounts.models import AuditAction, AuditEntry, User
+from accounts.models import User
 from assessments import intake
+from audit.models import AuditAction, AuditEntry
 from mri import CLASSES
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
 from tests.fixtures import scan_files
@@ -120,7 +124,7 @@ class AuditAdminTests(AlzAwareTestCase):
 
     def listed(self, **params):
         self.login(self.superuser)
-        response = self.client.get(reverse("admin:accounts_auditentry_changelist"), params)
+        response = self.client.get(reverse("admin:audit_auditentry_changelist"), params)
         self.assertEqual(response.status_code, 200)
         return [entry.action for entry in response.context["cl"].result_list]
 
@@ -137,16 +141,16 @@ class AuditAdminTests(AlzAwareTestCase):
     def test_the_log_is_read_only_in_the_admin(self):
         self.login(self.superuser)
         entry = AuditEntry.objects.first()
-        page = self.client.get(reverse("admin:accounts_auditentry_change", args=[entry.pk]))
+        page = self.client.get(reverse("admin:audit_auditentry_change", args=[entry.pk]))
         self.assertEqual(page.status_code, 200)
         self.assertNotContains(page, 'name="_save"')
-        self.assertEqual(self.client.post(reverse("admin:accounts_auditentry_delete", args=[entry.pk]),
+        self.assertEqual(self.client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk]),
                                           {"post": "yes"}).status_code, 403)
         self.assertEqual(AuditEntry.objects.count(), 2)
 
     def test_a_doctor_cannot_open_the_log(self):
         self.login(self.doctor)
-        self.assertEqual(self.client.get(reverse("admin:accounts_auditentry_changelist")).status_code, 403)
+        self.assertEqual(self.client.get(reverse("admin:audit_auditentry_changelist")).status_code, 403)
 
 
 class VolumeAuditTests(AlzAwareTestCase):
@@ -158,3 +162,23 @@ class VolumeAuditTests(AlzAwareTestCase):
         self.assertEqual(self.client.get(url).status_code, 200)
         self.assertEqual(list(AuditEntry.objects.values_list("actor", "assessment_id", "action")),
                          [(self.doctor.pk, assessment.pk, AuditAction.SLICE_IMAGE)])
+
+
+class AuditMoveMigrationTests(TransactionTestCase):
+    """AuditEntry moved from accounts to the audit app (audit.0001-0002, accounts.0006) keeping every row."""
+
+    before = [("accounts", "0005_audit_volume_timeline_report"), ("audit", None)]
+
+    def test_the_entries_written_before_the_move_are_there_after_it_with_their_ids(self):
+        executor = MigrationExecutor(connection)
+        executor.migrate(self.before)
+        old = executor.loader.project_state(self.before[:1]).apps
+        user = old.get_model("accounts", "User").objects.create(email="old@example.com", password="-")
+        patient = old.get_model("accounts", "Patient").objects.create(user=user, date_of_birth="1950-01-01", sex="F")
+        entry = old.get_model("accounts", "AuditEntry").objects.create(patient=patient, actor=user,
+                                                                       action="export", address="10.0.0.9")
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        self.assertEqual(list(AuditEntry.objects.values_list("pk", "patient_id", "actor_id", "action", "address")),
+                         [(entry.pk, patient.pk, user.pk, AuditAction.EXPORT, "10.0.0.9")])
+        self.assertEqual(AuditEntry._meta.db_table, "audit_auditentry")

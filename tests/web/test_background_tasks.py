@@ -3,7 +3,7 @@
 from unittest import mock
 
 from django.core.management import call_command
-from django.test import TransactionTestCase
+from django.test import TransactionTestCase, tag
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -61,6 +61,7 @@ class FaithfulnessQueueTests(AlzAwareTestCase):
         self.assertEqual(Assessment.objects.get().faithfulness_check, FaithfulnessCheck.FAILED)
 
 
+@tag("slow")  # the real queue through manage.py db_worker, in a transaction test
 class WorkerTests(OwnMedia, TransactionTestCase):
     """The real queue: rows committed by the upload, then `manage.py db_worker` as a deployment runs it."""
 

@@ -5,11 +5,18 @@ import json
 import os
 import zipfile
 
+from axes.models import AccessAttempt
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
-from accounts.models import AuditAction, AuditEntry, User
+from accounts.models import Patient, User
 from assessments import intake
-from assessments.models import Assessment, AssessmentSlice, Review
+from assessments.models import Assessment, AssessmentSlice, Review, ScanSeries
+from audit.models import AuditAction, AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
 from tests.fixtures import scan_files
 
@@ -65,6 +72,7 @@ class ExportTests(AlzAwareTestCase):
             assessment = Assessment.objects.get(pk=one["id"])
             named[one["scan_file"]] = assessment.scan
             named[one["overlay_file"]] = assessment.overlay
+            named[one["maps_file"]] = assessment.maps
             if assessment.scan_volume:
                 named[one["scan_volume_file"]] = assessment.scan_volume
                 named[one["heatmap_volume_file"]] = assessment.heatmap_volume
@@ -79,6 +87,24 @@ class ExportTests(AlzAwareTestCase):
                 self.assertEqual(bundle.read(path), fh.read(), path)
         other = owned_files(Assessment.objects.filter(patient=self.other_patient))
         self.assertFalse(images & other)
+
+    def test_the_zip_holds_the_raw_maps_the_series_record_who_viewed_the_data_and_the_doctors_grades(self):
+        ScanSeries.objects.create(assessment=self.volume, description="T1 MPRAGE", weighting="T1", plane="axial",
+                                  slice_count=95, analysed=True)
+        AuditEntry.objects.create(actor=self.doctor, patient=self.patient, action=AuditAction.ADMIN_PATIENT,
+                                  address="198.51.100.7")
+        bundle = self.export()
+        data = json.loads(bundle.read("data.json"))
+        image, volume = data["assessments"]
+        self.assertEqual(bundle.read(image["maps_file"]), self.image.maps.open("rb").read())
+        self.assertEqual([(one["description"], one["slice_count"], one["analysed"]) for one in volume["series"]],
+                         [("T1 MPRAGE", 95, True)])
+        self.assertEqual([(r["doctor_grade"], r["doctor_agrees_with_the_model"]) for r in image["reviews"]],
+                         [(self.image.prediction, True)])
+        views = [(view["viewer"], view["what"]) for view in data["views_of_my_data"]]
+        self.assertEqual(views, [("You", "all the data, as a download"),
+                                 ("Dr Gregory House", "the patient record, in the doctors' review pages")])
+        self.assertNotIn("198.51.100.7", json.dumps(data))
 
     def test_the_export_is_recorded_in_the_audit(self):
         self.export()
@@ -127,6 +153,27 @@ class DeleteAccountTests(AlzAwareTestCase):
         self.assertEqual(AssessmentSlice.objects.filter(assessment__patient_id=self.patient.pk).count(), 0)
         self.assertEqual(set(self.stored_files()), self.others)
         self.assertEqual(self.client.get(reverse("assessments:history")).status_code, 302)
+
+
+    def test_erasure_leaves_no_name_in_the_admin_log_and_no_task_session_or_failed_login_of_the_account(self):
+        patient_kind = ContentType.objects.get_for_model(Patient)
+        LogEntry.objects.create(user=self.doctor, content_type=patient_kind, object_id=str(self.patient.pk),
+                                object_repr=str(self.patient), action_flag=CHANGE,
+                                change_message='[{"changed": {"fields": ["Doctors"]}}]')
+        other_browser = Client()
+        other_browser.post(reverse("login"), {"username": "ada@example.com", "password": "wrong"})
+        other_browser.force_login(self.patient.user)
+        mine = list(Assessment.objects.filter(patient=self.patient).values_list("pk", flat=True))
+        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 2)
+        self.assertEqual(self.delete(PASSWORD).status_code, 200)
+        entry = LogEntry.objects.get()
+        self.assertEqual((entry.object_repr, entry.change_message), (f"patient {self.patient.pk} (erased)", ""))
+        self.assertEqual((entry.user, entry.object_id), (self.doctor, str(self.patient.pk)))
+        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 0)
+        self.assertEqual(DBTaskResult.objects.count(), 1)  # the other patient's
+        self.assertEqual([s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")], [])
+        self.assertEqual(AccessAttempt.objects.count(), 0)
+        self.assertEqual(other_browser.get(reverse("assessments:history")).status_code, 302)
 
 
 class AdminDeleteTests(AlzAwareTestCase):

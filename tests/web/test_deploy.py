@@ -5,9 +5,10 @@ import os
 import secrets
 import subprocess
 import sys
+from unittest import mock
 
 from django.conf import settings
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 from django.urls import reverse
 
 from tests.base import AlzAwareTestCase, drawn_brain_slice, image_bytes, upload
@@ -27,7 +28,9 @@ def run(args, **env):
 
 
 def settings_of(**env):
-    code = ("import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+    """The settings a fresh process gets under ``env``: the settings module alone, without loading the apps
+    (django.setup() would import the model's libraries too, for seconds, and the values are the same)."""
+    code = ("import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
             f"from django.conf import settings; print(json.dumps({{n: getattr(settings, n) for n in {SHOWN!r}}}))")
     done = run(["-c", code], **env)
     if done.returncode:
@@ -35,6 +38,7 @@ def settings_of(**env):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@tag("slow")  # each test starts the whole app (its libraries included) in a fresh Python process
 class DeploySettingsTests(SimpleTestCase):
     def test_check_deploy_reports_no_issues_under_the_production_variables(self):
         done = run(["manage.py", "check", "--deploy"], **PRODUCTION)
@@ -47,6 +51,17 @@ class DeploySettingsTests(SimpleTestCase):
         self.assertIn("SECRET_KEY must be set when DEBUG is off", done.stderr)
         wsgi = run(["-c", "import alzaware.wsgi"], DEBUG="0")
         self.assertIn("SECRET_KEY must be set when DEBUG is off", wsgi.stderr)
+
+    def test_an_unknown_yes_or_no_value_stops_the_settings_instead_of_meaning_no(self):
+        done = run(["-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
+                          "django.setup()"], SECURE_COOKIES="ture", SECRET_KEY=PRODUCTION["SECRET_KEY"])
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("ImproperlyConfigured: SECURE_COOKIES must be one of", done.stderr)
+
+
+class SettingsValueTests(SimpleTestCase):
+    """What the settings module gives under an environment, each read in a fresh process (the settings
+    alone, a second or so)."""
 
     def test_debug_is_off_and_production_is_secure_by_default(self):
         shown = settings_of(SECRET_KEY=PRODUCTION["SECRET_KEY"])
@@ -63,22 +78,36 @@ class DeploySettingsTests(SimpleTestCase):
                             SECURE_COOKIES="0", SECURE_PROXY_SSL_HEADER="0")
         self.assertEqual([shown[name] for name in SHOWN[1:6]], [False, 0, False, False, None])
 
+    def test_yes_and_no_are_read_in_any_of_their_spellings_and_empty_means_the_default(self):
+        from alzaware.settings import env_bool
+
+        for value, expected in (("1", True), (" Yes ", True), ("on", True), ("0", False), ("off", False),
+                                ("FALSE", False), ("", True)):
+            with self.subTest(value=value), mock.patch.dict(os.environ, {"SOME_SWITCH": value}):
+                self.assertEqual(env_bool("SOME_SWITCH", True), expected)
+
     def test_development_keeps_the_console_email_and_plain_http(self):
         shown = settings_of(DEBUG="1")
         self.assertEqual(shown["EMAIL_BACKEND"], "django.core.mail.backends.console.EmailBackend")
         self.assertEqual([shown[name] for name in SHOWN[:5]], [True, False, 0, False, False])
 
 
-class ReadmeTests(SimpleTestCase):
-    def test_the_readme_documents_every_environment_variable_the_settings_read(self):
+class DocsTests(SimpleTestCase):
+    def test_the_configuration_page_documents_every_environment_variable_the_settings_read(self):
         import re
 
         source = (settings.BASE_DIR / "alzaware" / "settings.py").read_text()
-        names = set(re.findall(r'(?:os\.environ\.get|env_bool|env_list)\("([A-Z0-9_]+)"', source))
+        names = set(re.findall(r'(?:os\.environ\.get|os\.getenv|env_\w+)\("([A-Z0-9_]+)"', source))
         self.assertGreater(len(names), 20)
+        page = (settings.BASE_DIR / "docs" / "configuration.md").read_text()
+        self.assertEqual(sorted(name for name in names if f"`{name}`" not in page), [])
+
+    def test_the_readme_stays_short_and_links_every_page_of_the_docs(self):
         readme = (settings.BASE_DIR / "README.md").read_text()
-        self.assertEqual(sorted(name for name in names if f"`{name}`" not in readme), [])
-        self.assertIn("## Deploying", readme)
+        self.assertLessEqual(len(readme.splitlines()), 200)
+        pages = sorted(path.name for path in (settings.BASE_DIR / "docs").glob("*.md"))
+        self.assertIn("deploying.md", pages)
+        self.assertEqual([name for name in pages if f"docs/{name}" not in readme], [])
 
 
 class HeaderTests(AlzAwareTestCase):
@@ -112,3 +141,27 @@ class HeaderTests(AlzAwareTestCase):
         # Nothing personal in a colour bar: it keeps its own caching.
         self.assertEqual(self.client.get(reverse("assessments:colour_bar", args=["viridis"]))["Cache-Control"],
                          "max-age=86400")
+
+
+class AccessLogTests(SimpleTestCase):
+    def test_the_access_log_holds_no_query_string_and_no_referer(self):
+        """A line as gunicorn writes it with the configured format, for a doctor's admin search."""
+        import runpy
+        import types
+        from datetime import timedelta
+
+        from gunicorn.config import Config
+        from gunicorn.glogging import Logger
+
+        conf = runpy.run_path(str(settings.BASE_DIR / "alzaware" / "gunicorn.conf.py"))
+        config = Config()
+        config.set("access_log_format", conf["access_log_format"])
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/admin/accounts/patient/?q=alice", "QUERY_STRING": "q=alice",
+                   "PATH_INFO": "/admin/accounts/patient/", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1",
+                   "HTTP_REFERER": "https://alzaware.example.org/admin/accounts/patient/?q=alice",
+                   "HTTP_USER_AGENT": "Firefox"}
+        response = types.SimpleNamespace(status="200 OK", sent=512, headers=[])
+        atoms = Logger(config).atoms(response, types.SimpleNamespace(headers=[]), environ, timedelta(seconds=1))
+        line = config.access_log_format % atoms
+        self.assertIn('"GET /admin/accounts/patient/ HTTP/1.1" 200 512', line)
+        self.assertNotIn("alice", line)

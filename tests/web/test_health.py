@@ -15,7 +15,7 @@ class HealthTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.json()
         self.assertEqual((body["status"], body["database"], body["model"]), ("ok", "ok", "ok"))
-        self.assertEqual(set(body), {"status", "database", "model", "engine"})
+        self.assertEqual(set(body), {"status", "database", "model", "engine", "task_queue_age_seconds"})
         self.assertEqual(response["Cache-Control"], "no-store")
 
     def test_it_answers_503_when_the_model_cannot_be_loaded(self):

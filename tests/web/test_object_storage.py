@@ -6,7 +6,7 @@ from unittest import mock
 
 import boto3
 from django.conf import settings
-from django.test import override_settings
+from django.test import override_settings, tag
 from django.urls import reverse
 from moto.server import ThreadedMotoServer
 
@@ -19,6 +19,7 @@ BUCKET = "alzaware-media"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+@tag("slow")  # a real S3 server (moto's, in a thread)
 class ObjectStorageTests(AlzAwareTestCase):
     @classmethod
     def setUpClass(cls):

@@ -9,7 +9,7 @@ from accounts.models import Patient, User
 from assessments.models import Assessment, FaithfulnessCheck, TrainingMatch
 from mri.explain.overlay import COLORMAPS
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_assessment, upload
-from tests.readability import grade, page_figures, paragraphs
+from tests.readability import grade, page_figures
 
 # A reading age of about 12 (the aim) is a US school grade of 7: Flesch-Kincaid grades are
 # reading age minus 5.

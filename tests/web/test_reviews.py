@@ -42,6 +42,14 @@ class DoctorReviewTests(AlzAwareTestCase):
         self.login(doctor or self.doctor)
         return self.client.post(self.change_url, review_form(self.assessment, **form))
 
+    def test_two_new_review_forms_sent_at_once_save_one_review_and_no_error(self):
+        # Both pages were opened before either form was sent: each posts a new review.
+        first = self.review(note="First tab.")
+        second = self.review(note="Second tab.")
+        self.assertEqual((first.status_code, second.status_code), (302, 302))
+        review = Review.objects.get()
+        self.assertEqual((review.note, review.author), ("Second tab.", self.doctor))
+
     def test_a_doctor_records_an_agreeing_review_stored_with_author_and_time(self):
         response = self.review(note="Fits the clinical picture.")
         self.assertEqual(response.status_code, 302)

@@ -11,7 +11,6 @@ from django.core import serializers
 from django.urls import reverse
 from PIL import Image
 
-from assessments.api import views as api
 from assessments.models import Assessment, AssessmentSlice
 from mri.inference import ood
 from mri.io.nifti import BAND_FOREGROUND, BAND_SLICES, band_positions
@@ -195,7 +194,7 @@ class OutOfDistributionTests(AlzAwareTestCase):
             response = self.client.post(reverse("api-predict"), {"file": upload(image_bytes(drawn_brain_slice(2)))})
         body = response.json()
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(body["warning"], api.OUTSIDE_TRAINING)
+        self.assertEqual(body["warning"], ood.OUTSIDE_TRAINING)
         assessment = Assessment.objects.get()
         self.assertEqual(assessment.ood_status, "unsure")
         self.assertContains(self.client.get(assessment.get_absolute_url()), "outside what the program was trained on")

@@ -35,12 +35,14 @@ class Command(BaseCommand):
         password = password or os.environ.get("DOCTOR_PASSWORD") or getpass.getpass("Password: ")
         if not password:
             raise CommandError("A password is required.")
-        doctor = User.objects.create_user(
-            email=email, password=password, first_name=first_name, last_name=last_name, is_staff=True
-        )
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        doctor.groups.add(group)
+        # All or nothing: a doctor without the group's permissions would be an account that cannot review.
+        with transaction.atomic():
+            doctor = User.objects.create_user(
+                email=email, password=password, first_name=first_name, last_name=last_name, is_staff=True
+            )
+            group = doctors_group()
+            grant_doctor_permissions(group)
+            doctor.groups.add(group)
         self.stdout.write(self.style.SUCCESS(
             f"Doctor {email} created. A superuser assigns patients to them in the admin (Patients → doctors)."
         ))

@@ -14,7 +14,7 @@ from mri.inference.checkpoint import load_checkpoint
 
 class Command(BaseCommand):
     help = "Write <checkpoint>.onnx (logits, all Grad-CAM maps, features) with the checkpoint's SHA-256 inside."
-    requires_system_checks = []
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--model", help="checkpoint (default: ALZAWARE_MODEL_PATH)")

@@ -1,6 +1,6 @@
-"""Which inference engines may serve the checkpoint: agreement with eager float32 and speed, measured.
+"""Which inference engines may serve the checkpoint: the engine gate (fidelity to eager float32) and speed.
 
-    .venv/bin/python -m benchmarks.engine_agreement [--data ../shared/data/alzheimer-mri] [--repeat 60] [--write]
+    .venv/bin/python -m benchmarks.engine_gate [--data ../shared/data/alzheimer-mri] [--repeat 60] [--write]
 
 Every engine that can run here (eager float32 in channels_last, eager contiguous,
 frozen TorchScript, bf16 autocast where the CPU has avx512_bf16/amx_bf16, ONNX
@@ -27,22 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alzaware.settings")
-
-import django
-
-django.setup()
-
-from django.conf import settings
-
 from benchmarks import engine_bench
+from mri import SHIPPED_MODEL
 from mri.inference import engine_choice, onnx_model
 from mri.inference.checkpoint import expected_sha256, load_checkpoint, recorded_split
 from mri.inference.engines import BF16_FLAGS, cpu_flags
 from tests.fixtures import scan_files
 from training.data import load_records, read_gray
+from training.registry import default_model
 
-DEFAULT_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "alzheimer-mri"
+DEFAULT_DATA = SHIPPED_MODEL.parent.parent.parent / "shared" / "data" / "alzheimer-mri"
 CALIBRATION_SLICES = 64
 
 
@@ -83,17 +77,17 @@ def measure(path, data_dir, repeat, warmup):
     x = engines[engine_choice.EAGER].prepare(test[len(test) // 2])[0][None]
     times = engine_bench.timings(engines, x, warmup, repeat)
     rows = []
-    for name in engine_choice.NAMES:
+    for name in engine_choice.names():
         if name in unavailable:
             rows.append({"name": name, "available": False, "why": unavailable[name], "passed": False})
             continue
         median, ratio = times[name]
         rows.append({"name": name, "available": True, "median_ms": median, "ratio_to_eager": ratio,
-                     "agreement": figures[name], "passed": all(engine_bench.passes(f) for f in figures[name].values())})
+                     "fidelity": figures[name], "passed": all(engine_bench.passes(f) for f in figures[name].values())})
     load = os.getloadavg()
     return {
         "checkpoint": Path(path).name, "checkpoint_sha256": expected_sha256(path),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "input_size": int(checkpoint["input_size"]), "repeat": repeat, "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(), "load_average": [round(v, 2) for v in load],
         "bf16_flags": sorted(BF16_FLAGS & cpu_flags()), "torch": torch.__version__, "onnxruntime": ort_version(),
@@ -127,7 +121,8 @@ def markdown(report):
         if not row["available"]:
             lines.append(f"| {row['name']} | not run here: {row['why']} | | | | | | | no |")
             continue
-        for set_name, f in row["agreement"].items():
+        # Reports written before the figures were called fidelity keep them under "agreement".
+        for set_name, f in row.get("fidelity", row.get("agreement", {})).items():
             lines.append(
                 f"| {row['name']} | {set_name}, {f['slices']} | {row['median_ms']:.1f} | {row['ratio_to_eager']:.2f}× "
                 f"| {f['top1_agreement'] * 100:.1f}% | {f['mean_abs_probability_difference'] * 100:.2g} "
@@ -140,7 +135,7 @@ def markdown(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(settings.ALZAWARE_MODEL_PATH))
+    parser.add_argument("--model", default=str(default_model()))
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="training data folder with manifest.csv")
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
@@ -155,7 +150,7 @@ def main(argv=None):
         target = engine_choice.report_path(args.model)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(report, indent=2) + "\n")
-        target.with_suffix(".md").write_text("# Inference engines: agreement and speed\n\n" + text)
+        target.with_suffix(".md").write_text("# Inference engines: the gate (fidelity to eager float32) and speed\n\n" + text)
         print(f"wrote {target} and {target.with_suffix('.md')}")
     return 0
 

@@ -1,21 +1,9 @@
 """The read audit: every look at a patient's data leaves an AuditEntry (see the model for what it holds)."""
 
-import ipaddress
+from typing import Any
 
-from .models import AuditEntry
-
-
-def client_address(request):
-    """The address the request came from, or None when the server did not give a valid one.
-
-    REMOTE_ADDR as the WSGI server sets it: behind a reverse proxy that is the proxy's, unless the server in
-    front (gunicorn's --forwarded-allow-ips, for one) rewrites it; a client-set header is never trusted here.
-    """
-    address = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+from accounts.addresses import client_address
+from audit.models import AuditEntry
 
 
 def record(request, action, patient_id, assessment_id=None):
@@ -32,7 +20,8 @@ def views_of(patient):
 class AuditedChangeView:
     """An admin whose change page of one object records a read of its patient's data each time it is shown."""
 
-    audit_action = None
+    # An AuditAction; Any because mypy, without Django's stubs, reads a TextChoices member as a tuple.
+    audit_action: Any = None
 
     def audit_target(self, obj):
         """``(patient id, assessment id or None)`` of ``obj``."""
