@@ -29,7 +29,6 @@ from assessments.api.schema import (
     TokenSerializer,
 )
 from assessments.forms import upload_contents
-from assessments.interpretation import headline_json, measures_json
 from assessments.models import Assessment
 from audit import trail
 from audit.models import AuditAction

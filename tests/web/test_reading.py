@@ -69,7 +69,8 @@ class StoredMeasuresTests(ReadingTestCase):
         self.assertIsNotNone(assessment.measures["medial_temporal_csf"]["value"])
 
     def test_without_a_combined_model_any_impairment_is_the_networks(self):
-        assessment = self.submit_slice()
+        with served_checkpoint_with(any_impairment_model=None):
+            assessment = self.submit_slice()
         self.assertAlmostEqual(assessment.any_impairment, 1 - assessment.probabilities["No Impairment"], places=12)
 
     def test_the_combined_model_of_the_checkpoint_gives_the_stored_any_impairment(self):

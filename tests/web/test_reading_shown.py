@@ -181,7 +181,8 @@ class AnalyzeTests(SimpleTestCase):
 
     def test_json_carries_the_measures_the_headline_outside_training_and_any_impairment(self):
         out = io.StringIO()
-        with served_checkpoint_with(measures_reference=REFERENCE, headline_rule={"min_margin": 1.0}):
+        with served_checkpoint_with(measures_reference=REFERENCE, headline_rule={"min_margin": 1.0},
+                                    any_impairment_model=None):
             call_command("analyze", str(self.scan), "--json", stdout=out)
         result = json.loads(out.getvalue())
         expected = measure_slice(read_scan(self.data, settings.MAX_UPLOAD_BYTES).slices[0])
