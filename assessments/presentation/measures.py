@@ -88,9 +88,9 @@ def comparison_words(value, placed):
             continue
         share = int(5 * round(percentile / 5))
         if share == 100:
-            sentences.append(f"Higher than in almost all {words}.")
+            sentences.append(f"More than for almost all {words}.")
         elif share == 0:
-            sentences.append(f"Lower than in almost all {words}.")
+            sentences.append(f"Less than for almost all {words}.")
         elif share == 50:
             sentences.append(f"About the middle of {words}.")
         elif share > 50:
