@@ -113,6 +113,11 @@ class Patient(models.Model):
     def __str__(self):
         return str(self.user)
 
+    def age_on(self, day):
+        """Whole years of age on ``day`` (a date): what the result page shows beside the atrophy measures."""
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
 
 def doctors_group():
     group, _ = Group.objects.get_or_create(name=DOCTORS_GROUP)

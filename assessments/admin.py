@@ -7,11 +7,12 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from assessments.presentation.chart import timeline_svg
+from assessments.presentation.measures import doctors_table
 from mri.explain.overlay import DEFAULT_COLORMAP
 from mri.io import FORMAT_NAMES
 
 from .desk_views import review_assessment
-from .models import Assessment, TrainingMatch
+from .models import Assessment, HeadlineReason, TrainingMatch
 from .review_page import faithfulness_text
 from .templatetags.results import percent
 
@@ -45,6 +46,16 @@ def training_match_text(result):
     return result.get_ood_status_display()
 
 
+# The reason in a few words, for narrow columns; the assessment's own page gives it in full.
+SHORT_REASONS = {HeadlineReason.CLOSE: "grades too close", HeadlineReason.DISAGREE: "grade and any impairment disagree"}
+
+
+def headline_in_short(assessment):
+    if assessment.says_cannot_tell:
+        return f"{assessment.headline_words} ({SHORT_REASONS.get(assessment.headline_reason, '')})"
+    return assessment.headline_words
+
+
 class ResultColumns:
     """The columns an assessment shows both inline on its patient and on its own page."""
 
@@ -69,6 +80,21 @@ class ResultColumns:
         # Said in words: a red cross with the alt text "False" told a doctor nothing.
         return "Trained" if obj.model_trained else "UNTRAINED: random answers, ignore this result"
 
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_text(self, obj):
+        # The same headline as the patient's page: a grade only when the reading supports one.
+        if obj.says_cannot_tell:
+            return f"{obj.headline_words}: {obj.headline.text}"
+        return obj.headline_words
+
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_short(self, obj):
+        return headline_in_short(obj)
+
+    @admin.display(description="Atrophy measures")
+    def atrophy_measures(self, obj):
+        return doctors_table(obj)
+
     @admin.display(description="Probabilities")
     def probabilities_percent(self, obj):
         rows = ((name, percent(value)) for name, value in obj.ordered_probabilities())
@@ -85,7 +111,8 @@ def latest_assessments(patient):
     mine = Assessment.objects.filter(patient=patient).order_by("-created_at")
     rows = [(
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
-        scan_pair(one, size=96), one.prediction, percent(one.confidence), training_match_text(one),
+        scan_pair(one, size=96), headline_in_short(one), percent(one.confidence),
+        training_match_text(one),
         ResultColumns.model_state(None, one),
     ) for one in mine[:LATEST_ON_PATIENT_PAGE]]
     if not rows:
@@ -157,8 +184,8 @@ class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
     """Every assessment a user may open; one assessment's page is the doctor's review (assessments.desk_views).
     Six columns, so that the list fits 1280 px: the rest is on each assessment's page."""
 
-    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "grade_and_certainty", "training_match"]
-    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_short", "training_match"]
+    list_filter = [ReviewedFilter, "headline_kind", "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"

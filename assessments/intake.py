@@ -93,6 +93,7 @@ def assess_upload(patient, data, entered_date=None):
             ood_status=reading.status,
             ood_distance=reading.distance,
             region_shares=measure_regions(reading.gray, reading.analysis),
+            **interpretation_fields(reading.interpretation),
         )
         if assessment.is_volume:
             store_slices(files, assessment, reading, colormap)
@@ -104,6 +105,13 @@ def assess_upload(patient, data, entered_date=None):
             score_faithfulness.enqueue(assessment.pk)
         notify_new_result.enqueue(assessment.pk)
     return assessment
+
+
+def interpretation_fields(interpretation):
+    """The reading beside the grade as the assessment stores it (pages read it, never recompute it)."""
+    said = interpretation.headline
+    return {"measures": interpretation.measures, "any_impairment": interpretation.any_impairment,
+            "headline_kind": said.kind, "headline_grade": said.grade or "", "headline_reason": said.reason}
 
 
 def store_heatmap(files, gray, analysis, colormap, with_maps=False):

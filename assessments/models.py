@@ -6,6 +6,8 @@ from django.urls import reverse
 
 from accounts.models import Patient
 from mri import CLASSES, any_impairment, percentages
+from mri import headline as headlines
+from mri.headline import Headline
 from mri.inference import ood
 from mri.io import FORMAT_NAMES, VOLUME_FORMATS, is_volume_format, series
 from mri.io.quality import CHECKS
@@ -77,10 +79,13 @@ class StoredResult:
     def probabilities_as_percentages(self):
         return percentages(self.probabilities)
 
-    @property
-    def any_impairment(self):
-        """P(any grade above No Impairment): the clinical question "CDR 0 or above?" in one number."""
-        return any_impairment(self.probabilities)
+
+# The headline when the reading does not support one grade (mri.headline): page, PDF, admin and history.
+CANNOT_TELL_WORDS = "The program cannot tell"
+HeadlineKind = models.TextChoices("HeadlineKind", [("GRADE", (headlines.GRADE, "A grade")),
+                                                   ("CANNOT_TELL", (headlines.CANNOT_TELL, CANNOT_TELL_WORDS))])
+HeadlineReason = models.TextChoices("HeadlineReason", [(reason.upper(), (reason, reason))
+                                                       for reason in headlines.REASONS])
 
 
 class Assessment(StoredResult, models.Model):
@@ -129,6 +134,20 @@ class Assessment(StoredResult, models.Model):
         help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
                   "(tissue, side, half): {class: {grouping: {region: share}}}; see mri.explain.regions.",
     )
+    # The reading beside the grade (assessments.interpretation), worked out once at upload.
+    any_impairment = models.FloatField(
+        null=True, blank=True,
+        help_text="P(any grade above No Impairment), 0..1: the network's, or stacked with the atrophy measures "
+                  "where the checkpoint has that model (mri.combined).",
+    )
+    measures = models.JSONField(
+        default=dict, blank=True,
+        help_text="Atrophy measures of the counted slices with the training people's ranges: "
+                  "{key: {value, reference: {group: {q1, median, q3, ...}}}}; see mri.measures.",
+    )
+    headline_kind = models.CharField(max_length=20, blank=True, choices=HeadlineKind.choices)
+    headline_grade = models.CharField(max_length=40, blank=True, choices=Prediction.choices)
+    headline_reason = models.CharField(max_length=20, blank=True, choices=HeadlineReason.choices)
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -140,6 +159,35 @@ class Assessment(StoredResult, models.Model):
 
     def get_absolute_url(self):
         return reverse("assessments:detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        # A row made without the upload's interpretation (older code paths, tests) still gets an honest
+        # headline, from the network's own any-impairment and the default rule.
+        if self.any_impairment is None:
+            self.any_impairment = any_impairment(self.probabilities)
+        if not self.headline_kind:
+            self.headline = headlines.headline(dict(self.ordered_probabilities()), self.any_impairment)
+        super().save(*args, **kwargs)
+
+    @property
+    def headline(self):
+        return Headline(self.headline_kind, self.headline_grade or None, self.headline_reason)
+
+    @headline.setter
+    def headline(self, value):
+        self.headline_kind, self.headline_grade, self.headline_reason = value.kind, value.grade or "", value.reason
+
+    @property
+    def says_cannot_tell(self):
+        return self.headline_kind == HeadlineKind.CANNOT_TELL
+
+    @property
+    def headline_words(self):
+        """The headline as every place shows it: the grade, or that the program cannot tell."""
+        return CANNOT_TELL_WORDS if self.says_cannot_tell else self.headline_grade
+
+    def age_at_scan(self):
+        return self.patient.age_on(self.created_at.date())
 
     @property
     def is_volume(self):
@@ -273,6 +321,11 @@ class AssessmentSlice(StoredResult, models.Model):
 
     def __str__(self):
         return f"slice {self.position} of assessment {self.assessment_id}"
+
+    @property
+    def any_impairment(self):
+        """The slice's own P(any grade above No Impairment), from the network alone."""
+        return any_impairment(self.probabilities)
 
     @property
     def analysed(self):

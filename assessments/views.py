@@ -8,7 +8,7 @@ from accounts.confirmation import EmailUnconfirmed
 from accounts.roles import acting_patient
 from accounts.tokens import login_or_token_required
 from assessments import intake, services
-from assessments.presentation import heatmaps, reports, timeline
+from assessments.presentation import heatmaps, measures, reports, timeline
 from audit import trail
 from audit.models import AuditAction
 from mri import CLASSES
@@ -63,7 +63,7 @@ def detail(request, pk):
     assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
-                   **heatmaps.explanation_choice(assessment, request.GET)})
+                   **heatmaps.explanation_choice(assessment, request.GET), **measures.page_context(assessment)})
 
 
 @require_GET

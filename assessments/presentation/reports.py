@@ -22,6 +22,7 @@ from svglib.svglib import svg2rlg
 
 from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg
 from assessments.presentation.heatmaps import colour_bar_png
+from assessments.presentation.report_reading import headline_lines, measures_section
 from mri.explain import regions
 from mri.explain.overlay import valid_colormap
 
@@ -147,9 +148,9 @@ def headline(assessment):
     review = assessment.shared_review()
     if review is not None and review.differs:
         return [text(f"Result: {review.grade}, your doctor's grade", "Heading2"),
-                text(f"The program's grade was {assessment.prediction}. Your doctor, who looked at your scan, graded "
+                text(f"The program's reading was {assessment.headline_words}. Your doctor, who looked at your scan, graded "
                      "it differently. The rest of this report is about the program's result.")]
-    return [text(f"Result: {assessment.prediction}", "Heading2")]
+    return headline_lines(assessment, text)
 
 
 def warnings(assessment):
@@ -181,16 +182,6 @@ def volume_section(assessment):
     return [*story, text("Each slice", "Heading3"), table(rows, [0.16, 0.3, 0.14, 0.4])]
 
 
-def measure_section(assessment):
-    """The atrophy measures (issue 21), where the reading has them."""
-    measures = getattr(assessment, "measures", None)
-    if not measures:
-        return []
-    rows = [["Measure", "Value", "Reference range"]]
-    rows += [[one.label, f"{one.value} {one.unit}", f"{one.low}–{one.high} {one.unit}"] for one in measures]
-    return [text("Measures", "Heading3"), table(rows, [0.4, 0.25, 0.35])]
-
-
 def model_lines(assessment, track_record):
     """Which model made the result and what it was measured to do on people it never saw."""
     lines = [text(f"Model version: AlzAware ResNet50, checkpoint {assessment.model_sha256[:12] or 'unknown'}"
@@ -216,16 +207,16 @@ def assessment_pdf(assessment, track_record):
                       text("Where the heatmap's weight lies", "Heading3")],
                     [probability_table(assessment), region_section(assessment)]],
                    colWidths=[WIDTH * 0.5, WIDTH * 0.5], style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
-             Spacer(1, 0.3 * cm), *measure_section(assessment), *volume_section(assessment), Spacer(1, 0.3 * cm),
-             *model_lines(assessment, track_record)]
+             Spacer(1, 0.3 * cm), *measures_section(assessment, text, WIDTH), *volume_section(assessment),
+             Spacer(1, 0.3 * cm), *model_lines(assessment, track_record)]
     return pdf_bytes(story, f"AlzAware result of {assessment.created_at:%d %B %Y}")
 
 
 def result_in_short(assessment):
     review = assessment.shared_review()
     if review is not None and review.differs:
-        return f"{review.grade} (your doctor's grade); the program's: {assessment.prediction}"
-    return assessment.prediction
+        return f"{review.grade} (your doctor's grade); the program's: {assessment.headline_words}"
+    return assessment.headline_words
 
 
 def review_in_short(assessment):

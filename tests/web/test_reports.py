@@ -13,6 +13,7 @@ from assessments.models import Assessment, TrainingMatch
 from assessments.presentation.reports import NOT_A_DIAGNOSIS, OUTSIDE_TRAINING, UNICODE_FONT
 from mri import CLASSES
 from mri.explain import regions
+from mri.measures import MEASURES
 from tests import pdf_pages
 from tests.base import AlzAwareTestCase, image_bytes, stored_assessment, stored_review, upload
 from tests.fixtures import scan_files
@@ -54,7 +55,7 @@ class AssessmentReportTests(AlzAwareTestCase):
         flat = one_line(text)
         self.assertIn("Patient: Ada Lovelace", flat)
         self.assertIn("Date of birth: 17 May 1948", flat)
-        self.assertIn(f"Result: {assessment.prediction}", flat)
+        self.assertIn(f"Result: {assessment.headline_words}", flat)
         for name, probability in assessment.ordered_probabilities():
             self.assertIn(f"{name} {probability:.1%}", flat)
         self.assertIn(f"{assessment.any_impairment:.1%}", flat)
@@ -62,9 +63,14 @@ class AssessmentReportTests(AlzAwareTestCase):
         self.assertIn(f"checkpoint {assessment.model_sha256[:12]}", flat)
         self.assertIn("Measured accuracy (5-fold cross-validation", flat)
         self.assertIn(one_line(NOT_A_DIAGNOSIS), flat)
-        # One page, with the original, the overlay and the colour bar.
-        self.assertEqual(len(reader.pages), 1)
+        # The result on the first page, with the original, the overlay and the colour bar; the atrophy measures
+        # after it, kept together on one page (the second when they do not fit on the first).
         self.assertEqual(len(reader.pages[0].images), 3)
+        self.assertLessEqual(len(reader.pages), 2)
+        [measures_page] = [one_line(page.extract_text()) for page in reader.pages
+                           if "Fluid inside the skull, measured on the scan" in page.extract_text()]
+        for measure in MEASURES:
+            self.assertIn(measure.label, measures_page)
 
     def test_the_report_shows_the_doctors_review_and_only_a_shared_note(self):
         assessment = stored_assessment(self.patient)

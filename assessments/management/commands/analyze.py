@@ -10,9 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.models import LeftOut
+from assessments.interpretation import headline_json, measures_json
+from assessments.models import CANNOT_TELL_WORDS, LeftOut
 from assessments.reading import analyse_slices
-from mri import any_impairment, percentages
+from mri import percentages
 from mri.explain import explanations
 from mri.explain.overlay import COLORMAPS, DEFAULT_COLORMAP
 from mri.inference import ood
@@ -32,6 +33,15 @@ def faithfulness_of(engine, analysis):
         logger.exception("Faithfulness score failed; keeping the result without it")
         return None
     return None if result is None else float(result.score)
+
+
+def headline_line(result):
+    """The honest headline in words: the grade with its probability, or that the program cannot tell."""
+    said = result["headline"]
+    if said["grade"] is None:
+        return f"{CANNOT_TELL_WORDS.lower()} ({said['reason']}; likeliest {result['prediction']} " \
+               f"{result['confidence']:.1%}, any impairment {result['any_impairment']:.1%})"
+    return f"{said['grade']} ({result['confidence']:.1%})"
 
 
 class Command(BaseCommand):
@@ -77,7 +87,11 @@ class Command(BaseCommand):
             "prediction": reading.prediction,
             "confidence": round(reading.confidence, 6),
             "class_probabilities": percentages(reading.class_probabilities()),
-            "any_impairment": round(any_impairment(reading.class_probabilities()), 6),
+            # As the web app stores it: combined with the measures where the checkpoint has that model.
+            "any_impairment": round(reading.interpretation.any_impairment, 6),
+            "headline": headline_json(reading.interpretation.headline),
+            "measures": measures_json(reading.interpretation.measures),
+            "outside_training": reading.status == ood.UNSURE,
             "faithfulness": None if score is None else round(score, 4),
         }
         if reading.status == ood.UNSURE:
@@ -108,7 +122,7 @@ class Command(BaseCommand):
             return json.dumps(result)
         if "error" in result:
             return f"{result['file']}: refused ({result['error']}): {result['detail']}"
-        line = f"{result['file']}: {result['prediction']} ({result['confidence']:.1%})"
+        line = f"{result['file']}: {headline_line(result)}"
         if result["faithfulness"] is not None:
             line += f", faithfulness {result['faithfulness']:.2f}× random"
         slices = result.get("slices", [])
