@@ -80,9 +80,9 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ("colormap",)
-        widgets = {"colormap": forms.RadioSelect}
-        help_texts = {"colormap": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
+        fields = ("colour_map",)
+        widgets = {"colour_map": forms.RadioSelect}
+        help_texts = {"colour_map": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
                                   "and cividis stay readable with colour blindness."}
 
 

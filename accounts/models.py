@@ -94,13 +94,13 @@ class Patient(models.Model):
 
     # The colour map new overlays are drawn with; kept here (not in ml/) as plain
     # choices so the accounts app does not import the ML stack.
-    class Colormap(models.TextChoices):
+    class ColourMap(models.TextChoices):
         JET = "jet", "Jet (blue = low, red = high)"
         VIRIDIS = "viridis", "Viridis (colour-blind safe)"
         INFERNO = "inferno", "Inferno (colour-blind safe)"
         CIVIDIS = "cividis", "Cividis (colour-blind safe)"
 
-    colormap = models.CharField("colour map", max_length=20, choices=Colormap.choices, default=Colormap.JET)
+    colour_map = models.CharField("colour map", max_length=20, choices=ColourMap.choices, default=ColourMap.JET)
     # What the patient agreed to at sign-up: when, and which version of the privacy notice (accounts.consent).
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_version = models.CharField(max_length=20, blank=True)

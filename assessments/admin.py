@@ -8,7 +8,7 @@ from django.utils.timezone import localtime
 
 from assessments.presentation.chart import timeline_svg
 from assessments.presentation.measures import doctors_table
-from mri.explain.overlay import DEFAULT_COLORMAP
+from mri.explain.overlay import DEFAULT_COLOUR_MAP
 from mri.io import FORMAT_NAMES
 
 from .desk_views import review_assessment
@@ -31,7 +31,7 @@ def scan_pair(assessment, size=120):
         images.append(format_html(
             '<figure class="admin-colour-bar"><img src="{}" width="12" height="{}" alt="{}">'
             "<figcaption><span>most</span><span>least</span></figcaption></figure>",
-            reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
+            reverse("assessments:colour_bar", args=[assessment.overlay_colour_map or DEFAULT_COLOUR_MAP]), size,
             "Colour bar: top most important, bottom least"))
     return format_html('<div class="admin-scan-pair">{}</div>', format_html_join("", "{}", ((one,) for one in images)))
 

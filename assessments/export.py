@@ -38,7 +38,7 @@ def profile_json(patient):
     return {
         "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
         "date_of_birth": patient.date_of_birth.isoformat(), "sex": patient.get_sex_display(),
-        "heatmap_colour_map": patient.colormap, "joined": user.date_joined.isoformat(),
+        "heatmap_colour_map": patient.colour_map, "joined": user.date_joined.isoformat(),
         "doctors": [doctor.professional_name for doctor in patient.doctors.all()],
     }
 

@@ -77,17 +77,17 @@ class ExplanationForm(forms.Form):
     """Which class's map and which colour map the result page shows (a GET form: nothing is re-run)."""
 
     klass = forms.TypedChoiceField(label="Show the map for", coerce=int)
-    colormap = forms.ChoiceField(label="Colours")
+    colour_map = forms.ChoiceField(label="Colours")
     scale = forms.ChoiceField(
         label="Scale",
         choices=[("relative", "This scan's own range"), ("absolute", "The same for all my scans")],
         required=False,
     )
 
-    def __init__(self, data, classes, colormaps):
+    def __init__(self, data, classes, colour_maps):
         super().__init__(data)
         self.fields["klass"].choices = list(enumerate(classes))
-        self.fields["colormap"].choices = colormaps
+        self.fields["colour_map"].choices = colour_maps
 
 
 class VisitChoiceField(forms.ModelChoiceField):

@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from mri.explain import explanations, regions
-from mri.explain.overlay import png_bytes, valid_colormap
+from mri.explain.overlay import png_bytes, valid_colour_map
 from mri.inference import ood
 from mri.io import read_scan
 
@@ -71,15 +71,15 @@ def assess_upload(patient, data, entered_date=None):
     engine = current_engine()
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
     reading = analyse_slices(engine, scan)
-    colormap = valid_colormap(patient.colormap)
+    colour_map = valid_colour_map(patient.colour_map)
     with UploadFiles() as files, transaction.atomic():
-        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colormap, with_maps=True)
+        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colour_map, with_maps=True)
         assessment = Assessment.objects.create(
             patient=patient,
             scan=files.save_scan(reading.gray),
             overlay=overlay,
             maps=maps,
-            overlay_colormap=colormap,
+            overlay_colour_map=colour_map,
             faithfulness_check=FaithfulnessCheck.PENDING if overlay else FaithfulnessCheck.NOT_MADE,
             prediction=reading.prediction,
             confidence=reading.confidence,
@@ -96,7 +96,7 @@ def assess_upload(patient, data, entered_date=None):
             **interpretation_fields(reading.interpretation),
         )
         if assessment.is_volume:
-            store_slices(files, assessment, reading, colormap)
+            store_slices(files, assessment, reading, colour_map)
         ScanSeries.record(assessment, scan.series)
         if scan.band is not None:
             keep_band(files, assessment, scan.band)
@@ -114,11 +114,11 @@ def interpretation_fields(interpretation):
             "headline_kind": said.kind, "headline_grade": said.grade or "", "headline_reason": said.reason}
 
 
-def store_heatmap(files, gray, analysis, colormap, with_maps=False):
+def store_heatmap(files, gray, analysis, colour_map, with_maps=False):
     """``(overlay name, maps name)`` of ``analysis``'s predicted class; blank names when drawing fails."""
     try:
         stored = explanations.from_analysis(analysis)
-        overlay_png = explanations.overlay_png(gray, stored, colormap=colormap)
+        overlay_png = explanations.overlay_png(gray, stored, colour_map=colour_map)
         maps_npz = explanations.to_npz(stored) if with_maps else None
     except Exception:
         logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
@@ -143,14 +143,14 @@ def measure_regions(gray, analysis):
         return {}
 
 
-def store_slices(files, assessment, reading, colormap):
+def store_slices(files, assessment, reading, colour_map):
     """A volume's per-slice rows: every slice of its band, analysed or left out with the reason."""
     rows = []
     for i, (position, analysis, gray, verdict, distance) in enumerate(reading.slices()):
         if i == reading.representative:
             scan, overlay = assessment.scan.name, assessment.overlay.name if assessment.overlay else ""
         else:
-            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colormap)
+            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colour_map)
         rows.append(AssessmentSlice(
             assessment=assessment, position=position, scan=scan, overlay=overlay,
             prediction=analysis.prediction, confidence=analysis.confidence,

@@ -103,7 +103,7 @@ class Assessment(StoredResult, models.Model):
     # The raw (un-normalised) Grad-CAM maps of every class, so
     # the result page can show any class in any colour map without re-running the model.
     maps = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
-    overlay_colormap = models.CharField(max_length=20, blank=True, default="jet",
+    overlay_colour_map = models.CharField(max_length=20, blank=True, default="jet",
                                         help_text="Colour map the stored overlay was drawn with.")
     faithfulness = models.FloatField(
         null=True, blank=True,

@@ -59,7 +59,7 @@ class Reading(Graded):
 def analyse_slices(engine, scan):
     """Analyse every slice of ``scan``; raise ScanRejected("not_brain") when the model does not know it."""
     grays = list(scan.slices)
-    analyses = engine.analyze_many(grays)
+    analyses = engine.analyse_many(grays)
     detector = ood.detector_for(engine)
     if detector is None:
         verdicts, distances, status = [None] * len(grays), [], ""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from mri.explain.overlay import DEFAULT_COLORMAP
+from mri.explain.overlay import DEFAULT_COLOUR_MAP
 
 from .templatetags.results import percent
 
@@ -30,8 +30,8 @@ def class_maps(assessment):
     """Each of the four classes' maps (from the stored maps), or [] where none were stored."""
     if not assessment.maps:
         return []
-    colormap = assessment.overlay_colormap or DEFAULT_COLORMAP
-    return [Picture(reverse("assessments:class_overlay", args=[assessment.pk, index, colormap]),
+    colour_map = assessment.overlay_colour_map or DEFAULT_COLOUR_MAP
+    return [Picture(reverse("assessments:class_overlay", args=[assessment.pk, index, colour_map]),
                     f"Heatmap of {name} on the MRI", f"{name}: {percent(p)}")
             for index, (name, p) in enumerate(assessment.ordered_probabilities())]
 

@@ -50,7 +50,7 @@ def faithfulness_of_stored(assessment):
         logger.error("The stored scan of assessment %s cannot be decoded; its faithfulness is not scored",
                      assessment.pk)
         return None
-    result = engine.faithfulness(engine.analyze(gray))
+    result = engine.faithfulness(engine.analyse(gray))
     return None if result is None else float(result.score)
 
 

@@ -17,8 +17,8 @@ urlpatterns = [
     re_path(r"^(?P<pk>\d+)/(?P<kind>scan|heatmap)\.nii\.gz$", views.volume_file, name="volume_file"),
     re_path(r"^(?P<pk>\d+)/slices/(?P<position>\d+)/(?P<kind>scan|overlay)\.png$", views.slice_file,
             name="slice_file"),
-    path("<int:pk>/maps/<int:class_index>/<slug:colormap>.png", views.class_overlay, name="class_overlay"),
+    path("<int:pk>/maps/<int:class_index>/<slug:colour_map>.png", views.class_overlay, name="class_overlay"),
     # Moved into the doctors' admin (alzaware.admin_site); old bookmarks still arrive.
     path("agreement/", RedirectView.as_view(pattern_name="admin:agreement"), name="agreement"),
-    path("colour-bar/<slug:colormap>.png", views.colour_bar, name="colour_bar"),
+    path("colour-bar/<slug:colour_map>.png", views.colour_bar, name="colour_bar"),
 ]

@@ -12,7 +12,7 @@ from assessments.presentation import heatmaps, measures, reports, timeline
 from audit import trail
 from audit.models import AuditAction
 from mri import CLASSES
-from mri.explain.overlay import COLORMAPS
+from mri.explain.overlay import COLOUR_MAPS
 from mri.io import ScanRejected
 from mri.io.errors import error_body
 
@@ -144,12 +144,12 @@ def history_report(request):
 
 @require_GET
 @login_or_token_required
-def class_overlay(request, pk, class_index, colormap):
+def class_overlay(request, pk, class_index, colour_map):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
-    if colormap not in COLORMAPS or class_index >= len(CLASSES):
+    if colour_map not in COLOUR_MAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
     assessment = open_assessment(request, pk, AuditAction.CLASS_MAP)
-    png = heatmaps.render_class_overlay(assessment, class_index, colormap,
+    png = heatmaps.render_class_overlay(assessment, class_index, colour_map,
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
         raise Http404("No maps are stored for this assessment.")
@@ -158,10 +158,10 @@ def class_overlay(request, pk, class_index, colormap):
 
 @require_GET
 @login_required
-def colour_bar(request, colormap):
-    if colormap not in COLORMAPS:
+def colour_bar(request, colour_map):
+    if colour_map not in COLOUR_MAPS:
         raise Http404("No such colour map.")
-    response = HttpResponse(heatmaps.colour_bar_png(colormap), content_type="image/png")
+    response = HttpResponse(heatmaps.colour_bar_png(colour_map), content_type="image/png")
     # The same picture for everyone, and no patient data in it.
     response["Cache-Control"] = "max-age=86400"
     return response

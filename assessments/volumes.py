@@ -40,7 +40,7 @@ def heat_volume(engine, band, class_index, known=None):
     levels = [(z, gray) for z, gray in zip(band.positions, band.slices) if z not in known and analysable(gray)]
     for start in range(0, len(levels), CHUNK):
         chunk = levels[start:start + CHUNK]
-        known.update(zip((z for z, _ in chunk), engine.analyze_many([gray for _, gray in chunk])))
+        known.update(zip((z for z, _ in chunk), engine.analyse_many([gray for _, gray in chunk])))
     for z, analysis in known.items():
         stored = explanations.from_analysis(analysis)
         # Outside what the network saw the map means nothing (see overlay.blend): zero there.

@@ -206,7 +206,7 @@ def threaded_mismatches(engine, grays, repeats):
     every answer must be exactly the serial one (the engine is shared by a server's request threads)."""
     import threading
 
-    serial = [engine.analyze(g) for g in grays]
+    serial = [engine.analyse(g) for g in grays]
     mismatches, errors = [], []
     start = threading.Barrier(len(grays))
 
@@ -214,7 +214,7 @@ def threaded_mismatches(engine, grays, repeats):
         try:
             start.wait()
             for repeat in range(repeats):
-                got = engine.analyze(grays[k])
+                got = engine.analyse(grays[k])
                 if not (np.array_equal(got.maps, serial[k].maps)
                         and np.array_equal(got.probabilities, serial[k].probabilities)):
                     mismatches.append((k, repeat))

@@ -24,7 +24,7 @@ from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg
 from assessments.presentation.heatmaps import colour_bar_png
 from assessments.presentation.report_reading import headline_lines, measures_section
 from mri.explain import regions
-from mri.explain.overlay import valid_colormap
+from mri.explain.overlay import valid_colour_map
 
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. AlzAware is a research tool. Its result can be wrong, and only a "
                    "doctor can diagnose dementia. Please discuss this result with your doctor.")
@@ -106,7 +106,7 @@ def images_row(assessment):
     if assessment.overlay:
         with assessment.overlay.open("rb") as fh:
             cells.append(picture(fh.read(), IMAGE_WIDTH))
-        bar = picture(colour_bar_png(valid_colormap(assessment.overlay_colormap)), 0.5 * cm)
+        bar = picture(colour_bar_png(valid_colour_map(assessment.overlay_colour_map)), 0.5 * cm)
         bar.drawHeight = cells[-1].drawHeight
         cells.append(bar)
         captions += [text(f"Heatmap of {assessment.prediction}"), text("high / low")]

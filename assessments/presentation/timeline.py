@@ -6,7 +6,7 @@ from assessments.forms import CompareForm
 from assessments.models import Assessment
 from assessments.presentation.chart import ANY_IMPAIRMENT, by_scan_date, timeline_svg, visit_values
 from mri import CLASSES
-from mri.explain.overlay import valid_colormap
+from mri.explain.overlay import valid_colour_map
 
 # A whole scan's result is the mean over its band, a single picture's is one slice: the two are not one trend.
 KINDS = (("volumes", "Whole scans (a hospital's files or a NIfTI volume)", True),
@@ -32,11 +32,11 @@ def trends(visits):
 def shared_scale_pair(form, patient):
     """The two chosen visits, each with its map of the chosen class on the scale shared by all visits."""
     klass = form.cleaned_data["klass"]
-    colormap = valid_colormap(patient.colormap)
+    colour_map = valid_colour_map(patient.colour_map)
     return {
         "class_name": CLASSES[klass],
-        "colour_bar_url": reverse("assessments:colour_bar", args=[colormap]),
-        "visits": [(visit, reverse("assessments:class_overlay", args=[visit.pk, klass, colormap])
+        "colour_bar_url": reverse("assessments:colour_bar", args=[colour_map]),
+        "visits": [(visit, reverse("assessments:class_overlay", args=[visit.pk, klass, colour_map])
                     + "?scale=absolute") for visit in (form.cleaned_data["first"], form.cleaned_data["second"])],
     }
 

@@ -94,11 +94,11 @@ class PhoneAndAccessibilityTests(OwnMedia, BrowserTestCase):
     def test_show_brings_the_patient_back_to_the_pictures(self):
         page = self.visit(self.open_page(self.patient.user, width=PHONE_WIDTH), self.assessment.get_absolute_url())
         page.click("summary")
-        page.select_option("#id_colormap", "viridis")
+        page.select_option("#id_colour_map", "viridis")
         page.click("form.explanation-choice button")
         page.wait_for_load_state()
         self.assertTrue(page.url.endswith("#scan-images"), page.url)
-        self.assertIn("colormap=viridis", page.url)
+        self.assertIn("colour_map=viridis", page.url)
         top = page.eval_on_selector("#scan-images", "section => section.getBoundingClientRect().top")
         self.assertLess(abs(top), 2)
 

@@ -128,7 +128,7 @@ class VolumeViewerPageTests(AlzAwareTestCase):
                          {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
         assessment = Assessment.objects.latest("pk")
         draw_volume_heatmap.call(assessment.pk)
-        page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colormap": "viridis", "scale": "relative"})
+        page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colour_map": "viridis", "scale": "relative"})
         html = page.content.decode()
         self.assertContains(page, 'id="volume-viewer"')
         self.assertContains(page, f'data-heatmap-url="{assessment.get_absolute_url()}heatmap.nii.gz"')

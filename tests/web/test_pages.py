@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Patient, User
 from assessments.models import Assessment, FaithfulnessCheck, TrainingMatch
-from mri.explain.overlay import COLORMAPS
+from mri.explain.overlay import COLOUR_MAPS
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_assessment, upload
 from tests.readability import grade, page_figures
 
@@ -132,7 +132,7 @@ class ResultPageTests(AlzAwareTestCase):
         self.assertIn('action="#scan-images"', details)
         self.assertIn('id="scan-images"', html)
         # Opened by a choice already made, so that "Show" does not fold it away again.
-        chosen = self.client.get(assessment.get_absolute_url(), {"colormap": "viridis"}).content.decode()
+        chosen = self.client.get(assessment.get_absolute_url(), {"colour_map": "viridis"}).content.decode()
         self.assertIn('<details class="more" open>', chosen)
 
 
@@ -158,7 +158,7 @@ class SmallThingsTests(AlzAwareTestCase):
     def test_settings_preview_every_colour_map(self):
         self.login(self.patient.user)
         page = self.client.get(reverse("preferences"))
-        for name in COLORMAPS:
+        for name in COLOUR_MAPS:
             self.assertContains(page, f'<img src="{reverse("assessments:colour_bar", args=[name])}"')
 
     def test_every_page_has_a_skip_link_and_no_inline_script_or_style(self):

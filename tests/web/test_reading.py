@@ -86,7 +86,7 @@ class HeadlineTests(ReadingTestCase):
         """The grade the served model gives the MNI152 slice, read once without storing anything."""
         from assessments.services import current_engine
 
-        return current_engine().analyze(scan_files.mni_axial(0)).prediction
+        return current_engine().analyse(scan_files.mni_axial(0)).prediction
 
     def disagreeing_model(self):
         """A combined estimate pointing the other way from the slice's grade."""

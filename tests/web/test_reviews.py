@@ -151,7 +151,7 @@ class ReviewPageTests(AlzAwareTestCase):
         self.assertContains(page, "<caption>Slices of the volume</caption>")
         self.assertEqual(page.content.decode().count("<tr><th scope=\"row\">"), volume.slices.count())
         self.assertEqual([p.url for p in page.context["class_maps"]],
-                         [f"/assessments/{volume.pk}/maps/{k}/{volume.overlay_colormap}.png" for k in range(4)])
+                         [f"/assessments/{volume.pk}/maps/{k}/{volume.overlay_colour_map}.png" for k in range(4)])
         self.assertIsNone(page.context["previous"])  # the slice before it is not of the same kind
         self.assertContains(page, "<dt>Format</dt><dd>NIfTI volume</dd>", html=True)
 

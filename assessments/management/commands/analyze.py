@@ -1,6 +1,6 @@
 """The web app's analysis from the command line, without the database.
 
-    python manage.py analyze scan1.png scan2.dcm --json --out results/ --colormap viridis
+    python manage.py analyze scan1.png scan2.dcm --json --out results/ --colour-map viridis
 """
 
 import json
@@ -15,7 +15,7 @@ from assessments.models import CANNOT_TELL_WORDS, LeftOut
 from assessments.reading import analyse_slices
 from mri import percentages
 from mri.explain import explanations
-from mri.explain.overlay import COLORMAPS, DEFAULT_COLORMAP
+from mri.explain.overlay import COLOUR_MAPS, DEFAULT_COLOUR_MAP
 from mri.inference import ood
 from mri.inference.engine import get_engine
 from mri.inference.ood import OUTSIDE_TRAINING
@@ -51,9 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--json", action="store_true", help="One JSON object per file, one per line.")
         parser.add_argument("--out", metavar="DIR", help="Write each file's overlay PNG and raw maps (.npz) here.")
-        parser.add_argument("--colormap", choices=sorted(COLORMAPS), default=DEFAULT_COLORMAP)
+        parser.add_argument("--colour-map", choices=sorted(COLOUR_MAPS), default=DEFAULT_COLOUR_MAP)
 
-    def handle(self, *args, files, out, colormap, **options):
+    def handle(self, *args, files, out, colour_map, **options):
         as_json = options["json"]
         engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         out_dir = Path(out) if out else None
@@ -61,14 +61,14 @@ class Command(BaseCommand):
             out_dir.mkdir(parents=True, exist_ok=True)
         refused = 0
         for position, name in enumerate(files):
-            result = self.analyze_one(engine, Path(name), out_dir, colormap, position)
+            result = self.analyse_one(engine, Path(name), out_dir, colour_map, position)
             refused += "error" in result
             self.stdout.write(self.render(result, as_json))
         if refused:
             # Every file is reported first; the status says that not all of them could be analysed.
             raise SystemExit(1)
 
-    def analyze_one(self, engine, path, out_dir, colormap, position):
+    def analyse_one(self, engine, path, out_dir, colour_map, position):
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -111,7 +111,7 @@ class Command(BaseCommand):
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
             stem = f"{position:03d}-{path.stem}"
             overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
-            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colormap=colormap))
+            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colour_map=colour_map))
             maps.write_bytes(explanations.to_npz(stored))
             result.update(overlay=str(overlay), maps=str(maps))
         return result
