@@ -55,7 +55,7 @@ def deidentify(collector, field, sub_objs, using):
 
 
 # Django reads this flag off the callable, as off SET_NULL: call it even before the reviews are fetched.
-deidentify.lazy_sub_objs = True
+deidentify.lazy_sub_objs = True  # type: ignore[attr-defined]
 
 
 class ReviewQuerySet(models.QuerySet):
