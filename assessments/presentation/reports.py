@@ -148,7 +148,7 @@ def headline(assessment):
     review = assessment.shared_review()
     if review is not None and review.differs:
         return [text(f"Result: {review.grade}, your doctor's grade", "Heading2"),
-                text(f"The program's reading was {assessment.headline_words}. Your doctor, who looked at your scan, graded "
+                text(f"The program's grade was {assessment.prediction}. Your doctor, who looked at your scan, graded "
                      "it differently. The rest of this report is about the program's result.")]
     return headline_lines(assessment, text)
 

@@ -85,8 +85,8 @@ class BadInputCorpusTests(AlzAwareTestCase):
                 self.assertEqual(set(body), {"error", "detail"})
                 self.assertIn(body["error"], kind.codes)
                 self.assertGreater(len(body["detail"]), 30)
-                # Django's form refuses an empty upload itself, in its own words.
-                shown = "The submitted file is empty" if kind.name == "empty" else body["detail"].split(".")[0]
+                # The form says what the API says (an empty file too: the form's own words are ours).
+                shown = body["detail"].split(".")[0]
                 self.assertContains(page, shown, status_code=status)
                 self.assertFalse(Assessment.objects.exists())
                 self.assertEqual(self.stored_files(), [])

@@ -29,9 +29,14 @@ def orphan(name, age_seconds):
     return saved
 
 
+def faithfulness_task():
+    """The upload's faithfulness task (an upload also queues its doctors' e-mail)."""
+    return DBTaskResult.objects.get(task_path__endswith="score_faithfulness")
+
+
 def running_task(minutes_ago, attempts=1):
-    """The one queued task, as a worker killed while running it leaves it."""
-    task = DBTaskResult.objects.get()
+    """The upload's faithfulness task, as a worker killed while running it leaves it."""
+    task = faithfulness_task()
     DBTaskResult.objects.filter(pk=task.pk).update(
         status=TaskResultStatus.RUNNING, started_at=timezone.now() - timedelta(minutes=minutes_ago),
         worker_ids=[f"killed-{i}" for i in range(attempts)])
@@ -109,5 +114,5 @@ class TaskWorkerTests(OwnMedia, TransactionTestCase):
         assessment.refresh_from_db()
         self.assertFalse(default_storage.exists(old))
         # Queued again by the sweep, then run by the worker: nothing stays RUNNING.
-        self.assertEqual(DBTaskResult.objects.get().status, TaskResultStatus.SUCCESSFUL)
+        self.assertEqual(faithfulness_task().status, TaskResultStatus.SUCCESSFUL)
         self.assertEqual(assessment.faithfulness_check, FaithfulnessCheck.DONE)

@@ -31,7 +31,7 @@ class FrontDoorTests(AlzAwareTestCase):
         self.login(self.patient.user)
         self.assertRedirects(self.client.get("/"), reverse("assessments:history"))
         self.login(self.doctor)
-        self.assertRedirects(self.client.get("/"), reverse("admin:index"))
+        self.assertRedirects(self.client.get("/"), reverse("admin:index"), target_status_code=302)
 
     def test_the_privacy_page_names_its_version(self):
         page = self.client.get(reverse("privacy"))

@@ -154,7 +154,7 @@ class ScanUploadTests(AlzAwareTestCase):
         # No heatmap_volume_url yet: the task worker draws the 3-D heatmap after the answer.
         self.assertEqual(set(body) - {"warning"},
                          {"prediction", "confidence", "class_probabilities", "heatmap_url", "any_impairment",
-                          "regions", "headline", "measures", "slices", "heatmap_volume_url"})
+                          "regions", "headline", "measures", "slices"})
         self.assertEqual("warning" in body, any(one["outside_training"] for one in body["slices"]))
         self.assertEqual(len(body["slices"]), BAND_SLICES)
         for one in body["slices"]:

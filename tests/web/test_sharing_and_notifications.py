@@ -13,10 +13,9 @@ from django_tasks_db.models import DBTaskResult
 from accounts.mailer import MAX_ATTEMPTS
 from accounts.models import EmailNotice, Invitation
 from assessments import intake
-from assessments.models import Review
 from audit.models import AuditAction, AuditEntry
 from mri import CLASSES
-from tests.base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, upload
+from tests.base import AlzAwareTestCase, drawn_brain_slice, everything_said, image_bytes, stored_review, upload
 from tests.smtp import RealSMTP, body_of, free_port, run_task_worker
 
 DOCTOR_MAIL = "dr.who@example.com"
@@ -124,8 +123,7 @@ class NotificationTests(RealSMTP, AlzAwareTestCase):
     def test_the_patient_hears_when_a_doctor_reviews_a_result(self):
         assessment = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(4)))
         run_task_worker()
-        Review.objects.create(assessment=assessment, author=self.doctor, agrees=True, grade=assessment.prediction,
-                              note="Looks stable to me.", share_note=True)
+        stored_review(assessment, self.doctor, note="Looks stable to me.", sharing="verdict_and_note")
         run_task_worker()
         [message] = self.inbox.to("ada@example.com")
         body = body_of(message)
@@ -139,7 +137,7 @@ class NotificationTests(RealSMTP, AlzAwareTestCase):
         self.login(self.patient.user)
         self.client.post(reverse("notifications"), {})
         assessment = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(5)))
-        Review.objects.create(assessment=assessment, author=self.doctor, agrees=True, grade=assessment.prediction)
+        stored_review(assessment, self.doctor)
         run_task_worker()
         self.assertEqual(self.inbox.messages, [])
 
