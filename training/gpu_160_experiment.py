@@ -142,6 +142,8 @@ def run_one(pack_path, size, fold, out_dir, budget_min, epochs, limit_steps):
     squares, labels, subjects, _, folds = load_pack(pack_path)
     squares = at_size(squares, size)
     recipe = dict(DEFAULT_RECIPE, img_size=size, time_budget_min=budget_min, epochs=epochs)
+    # A second seed (inner people, initialisation, augmentation) without another argument: GPU160_SEED_OFFSET.
+    recipe["seed"] += int(os.environ.get("GPU160_SEED_OFFSET", "0"))
     spec = dict(DEFAULT_PREPROCESSING)
     t0 = time.time()
     model, history, best = train_fold(squares, labels, subjects, np.flatnonzero(folds != fold), recipe, device)
