@@ -6,7 +6,7 @@ from axes.models import AccessAttempt
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -20,8 +20,9 @@ ERASED = "(erased)"
 
 
 def delete_account(user):
-    """Delete ``user`` and all that cascades from it (patient, assessments, slices, reviews of them, tokens), their
-    sessions, failed-login counts and queued tasks, and de-identify the admin's log of their objects.
+    """Delete ``user`` and all that cascades from it (patient, assessments, slices, tokens), their sessions,
+    failed-login counts and queued tasks, and de-identify the admin's log of their objects. Doctors' reviews of
+    the assessments stay as de-identified medical records (assessments.review_model.deidentify).
 
     The files go with their rows: django-cleanup deletes each FileField's file once the transaction commits,
     so a deletion that fails and rolls back leaves the files of the rows that are still there (and the task
@@ -69,9 +70,10 @@ def forget_tasks(assessment_ids):
     """Queued and finished tasks of these assessments. A running one is left to finish: its worker saves its
     outcome into the row, and it names nothing but an id."""
     if assessment_ids:
-        # Every task of assessments.tasks takes an assessment's id first.
-        DBTaskResult.objects.filter(task_path__startswith="assessments.tasks.",
-                                    args_kwargs__args__0__in=assessment_ids).exclude(
+        # Every task of assessments.tasks, and the doctors' e-mail of a new result, takes an assessment's id first.
+        of_assessments = models.Q(task_path__startswith="assessments.tasks.") | models.Q(
+            task_path="assessments.notifications.notify_new_result")
+        DBTaskResult.objects.filter(of_assessments, args_kwargs__args__0__in=assessment_ids).exclude(
             status=TaskResultStatus.RUNNING).delete()
 
 

@@ -3,7 +3,11 @@ import datetime
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
+from .consent import PRIVACY_VERSION
 from .models import Patient, User
 
 # A plain text box, not the browser's date picker: the picker's own order (often mm/dd/yyyy) cannot be told
@@ -18,11 +22,16 @@ class SignupForm(UserCreationForm):
     date_of_birth = forms.DateField(
         label="Date of birth", input_formats=BIRTH_DATE_FORMATS,
         widget=forms.DateInput(format="%d/%m/%Y", attrs={"autocomplete": "bday"}),
-        help_text="Day, month and year, for example 21/03/1950.",
+        help_text="Day, month and year, for example 21/03/1950. Why we ask: the brain changes with age, so your "
+                  "doctor needs your age to read a result. The program itself does not use it.",
     )
-    sex = forms.ChoiceField(choices=[("", "Choose…"), *Patient.Sex.choices])
-    # The order a person fills in: who they are, then how they will log in.
-    field_order = ["first_name", "last_name", "date_of_birth", "sex", "email", "password1", "password2"]
+    sex = forms.ChoiceField(choices=[("", "Choose…"), *Patient.Sex.choices], help_text=(
+        "Why we ask: your doctor reads a result with this in mind. The program itself does not use it. "
+        "You may choose “prefer not to say”."))
+    consent = forms.BooleanField(required=True, error_messages={
+        "required": "Please tick the box to agree, or you cannot create an account."})
+    # The order a person fills in: who they are, then how they will log in, then what they agree to.
+    field_order = ["first_name", "last_name", "date_of_birth", "sex", "email", "password1", "password2", "consent"]
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -32,6 +41,9 @@ class SignupForm(UserCreationForm):
         super().__init__(*args, **kwargs)
         # UserCreationForm puts the cursor in the e-mail field; it starts in the first field instead.
         self.fields["email"].widget.attrs.pop("autofocus", None)
+        self.fields["email"].help_text = "We send a link to this address. Follow it before you send your first scan."
+        self.fields["consent"].label = format_html(
+            'I have read <a href="{}">how AlzAware keeps and shares my data</a>, and I agree to it.', reverse("privacy"))
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
@@ -49,9 +61,18 @@ class SignupForm(UserCreationForm):
     def save(self, commit=True):
         user = super().save(commit=True)
         Patient.objects.create(
-            user=user, date_of_birth=self.cleaned_data["date_of_birth"], sex=self.cleaned_data["sex"]
+            user=user, date_of_birth=self.cleaned_data["date_of_birth"], sex=self.cleaned_data["sex"],
+            consent_at=timezone.now(), consent_version=PRIVACY_VERSION,
         )
         return user
+
+
+class NotificationsForm(forms.ModelForm):
+    """Whether the site e-mails this person when something happens (anyone: patient or doctor)."""
+
+    class Meta:
+        model = User
+        fields = ("email_notifications",)
 
 
 class PreferencesForm(forms.ModelForm):
@@ -59,9 +80,9 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ("colormap",)
-        widgets = {"colormap": forms.RadioSelect}
-        help_texts = {"colormap": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
+        fields = ("colour_map",)
+        widgets = {"colour_map": forms.RadioSelect}
+        help_texts = {"colour_map": "Used for the heatmaps of the scans you submit from now on. Viridis, inferno "
                                   "and cividis stay readable with colour blindness."}
 
 

@@ -11,10 +11,12 @@ from assessments.export import export_zip
 from audit import trail
 from audit.models import AuditAction
 
+from .confirmation import send_confirmation
 from .data_rights import delete_account
 from .forms import DeleteAccountForm, PreferencesForm, SignupForm
 from .roles import own_patient
 from .tokens import revoke_tokens
+from .view_log import looks_at, name_results
 
 # How many reads of their data a patient sees on one page of their account.
 VIEWS_PER_PAGE = 50
@@ -24,8 +26,9 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        send_confirmation(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("assessments:new")
+        return redirect("confirm_email_sent")
     return render(request, "registration/signup.html", {"form": form})
 
 
@@ -48,8 +51,8 @@ def preferences(request):
         form.save()
         messages.success(request, "Your settings are saved.")
         return redirect("preferences")
-    page = Paginator(trail.views_of(patient), VIEWS_PER_PAGE).get_page(request.GET.get("page"))
-    views = [(entry, trail.viewer_name(entry, request.user)) for entry in page]
+    page = Paginator(looks_at(patient), VIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    views = [(look, trail.viewer_name(look.first, request.user)) for look in name_results(list(page), patient)]
     return render(request, "registration/preferences.html", {"form": form, "page": page, "views": views})
 
 

@@ -58,7 +58,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECUR
 NUM_PROXIES = int(os.environ.get("NUM_PROXIES", 1 if PRODUCTION else 0))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "alzaware.apps.AdminConfig",  # Django's admin with the doctor's desk (alzaware.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -191,6 +191,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AlzAware <noreply@localhost>")
+# The site's own address, for the links in e-mails (written by the task worker, where no request says it).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 # Django's own limit counts only the non-file fields; an upload's size is checked before its body is parsed

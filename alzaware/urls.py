@@ -3,10 +3,12 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts import welcome_views
 from assessments import views as assessment_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="assessments:history"), name="home"),
+    path("", welcome_views.front_door, name="home"),
+    path("privacy/", welcome_views.privacy, name="privacy"),
     path("accounts/", include("accounts.urls")),
     path("assessments/", include("assessments.urls")),
     path("api/", include("assessments.api.urls")),
@@ -18,9 +20,3 @@ urlpatterns = [
 ]
 
 handler404 = "assessments.views.not_found"
-
-admin.site.site_header = "AlzAware: patient review"
-admin.site.site_title = "AlzAware"
-admin.site.index_title = "Patients and assessments"
-# The left-hand app list took 290 px of every page, hiding the assessments' images behind the filters at 1400 px.
-admin.site.enable_nav_sidebar = False

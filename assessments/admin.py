@@ -7,13 +7,13 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from assessments.presentation.chart import timeline_svg
-from audit.models import AuditAction
-from audit.trail import AuditedChangeView
-from mri.explain.overlay import DEFAULT_COLORMAP
+from assessments.presentation.measures import doctors_table
+from mri.explain.overlay import DEFAULT_COLOUR_MAP
 from mri.io import FORMAT_NAMES
 
-from .models import Assessment, Review, TrainingMatch
-from .reviews import save_review
+from .desk_views import review_assessment
+from .models import Assessment, HeadlineReason, TrainingMatch
+from .review_page import faithfulness_text
 from .templatetags.results import percent
 
 
@@ -31,7 +31,7 @@ def scan_pair(assessment, size=120):
         images.append(format_html(
             '<figure class="admin-colour-bar"><img src="{}" width="12" height="{}" alt="{}">'
             "<figcaption><span>most</span><span>least</span></figcaption></figure>",
-            reverse("assessments:colour_bar", args=[assessment.overlay_colormap or DEFAULT_COLORMAP]), size,
+            reverse("assessments:colour_bar", args=[assessment.overlay_colour_map or DEFAULT_COLOUR_MAP]), size,
             "Colour bar: top most important, bottom least"))
     return format_html('<div class="admin-scan-pair">{}</div>', format_html_join("", "{}", ((one,) for one in images)))
 
@@ -42,33 +42,18 @@ def timeline_chart(patient):
     return mark_safe(timeline_svg(patient.assessments.all(), title=f"Results of {patient} over time")) or "-"
 
 
-def faithfulness_text(assessment):
-    """The score and what it means, for doctors: 1.0 is what a randomly placed region would do."""
-    if assessment.faithfulness is None:
-        return assessment.get_faithfulness_check_display() if assessment.faithfulness_check else "-"
-    return f"{assessment.faithfulness:.2f}× random: {assessment.faithfulness_verdict()}"
-
-
 def training_match_text(result):
     return result.get_ood_status_display()
 
 
-def slice_table(assessment):
-    """Every slice of a volume's band with a thumbnail, through the access-checked slice view: its result, or
-    the check that left it out."""
-    rows = [(
-        one.position, " (shown)" if one.representative else "",
-        reverse("assessments:slice_file", args=[assessment.pk, one.position, "scan"]),
-        one.prediction if one.analysed else "-", percent(one.confidence) if one.analysed else "-",
-        training_match_text(one) if one.analysed else "-",
-        "yes" if one.counted else f"no: {one.reason} ({one.left_out})",
-    ) for one in assessment.slices.all()]
-    if not rows:
-        return "-"
-    row = ("<tr><td>{}{}</td><td><img src=\"{}\" width=\"64\" alt=\"slice\"></td><td>{}</td><td>{}</td><td>{}</td>"
-           "<td>{}</td></tr>")
-    return format_html("<table><tr><th>Slice</th><th>Scan</th><th>Prediction</th><th>Confidence</th>"
-                       "<th>Training match</th><th>Counted</th></tr>{}</table>", format_html_join("", row, rows))
+# The reason in a few words, for narrow columns; the assessment's own page gives it in full.
+SHORT_REASONS = {HeadlineReason.CLOSE: "grades too close", HeadlineReason.DISAGREE: "grade and any impairment disagree"}
+
+
+def headline_in_short(assessment):
+    if assessment.says_cannot_tell:
+        return f"{assessment.headline_words} ({SHORT_REASONS.get(assessment.headline_reason, '')})"
+    return assessment.headline_words
 
 
 class ResultColumns:
@@ -95,6 +80,21 @@ class ResultColumns:
         # Said in words: a red cross with the alt text "False" told a doctor nothing.
         return "Trained" if obj.model_trained else "UNTRAINED: random answers, ignore this result"
 
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_text(self, obj):
+        # The same headline as the patient's page: a grade only when the reading supports one.
+        if obj.says_cannot_tell:
+            return f"{obj.headline_words}: {obj.headline.text}"
+        return obj.headline_words
+
+    @admin.display(description="Headline", ordering="headline_kind")
+    def headline_short(self, obj):
+        return headline_in_short(obj)
+
+    @admin.display(description="Atrophy measures")
+    def atrophy_measures(self, obj):
+        return doctors_table(obj)
+
     @admin.display(description="Probabilities")
     def probabilities_percent(self, obj):
         rows = ((name, percent(value)) for name, value in obj.ordered_probabilities())
@@ -111,7 +111,8 @@ def latest_assessments(patient):
     mine = Assessment.objects.filter(patient=patient).order_by("-created_at")
     rows = [(
         reverse("admin:assessments_assessment_change", args=[one.pk]), f"{localtime(one.created_at):%d %b %Y %H:%M}",
-        scan_pair(one, size=96), one.prediction, percent(one.confidence), training_match_text(one),
+        scan_pair(one, size=96), headline_in_short(one), percent(one.confidence),
+        training_match_text(one),
         ResultColumns.model_state(None, one),
     ) for one in mine[:LATEST_ON_PATIENT_PAGE]]
     if not rows:
@@ -154,45 +155,6 @@ class FileFormatFilter(NamedChoicesFilter):
     named = [*FORMAT_NAMES.items(), ("", "not recorded (older results)")]
 
 
-def review_list(assessment):
-    """Every review of an assessment, for the record (each doctor edits their own in the form below)."""
-    rows = [(review.reviewer_name, f"{localtime(review.created_at):%Y-%m-%d %H:%M}",
-             "agrees" if review.agrees else "disagrees", review.grade,
-             format_html(" Note: {}", review.note) if review.note else "",
-             " (note shown to the patient)" if review.share_note else "")
-            for review in assessment.reviews.select_related("author")]
-    if not rows:
-        return "Not reviewed yet"
-    return format_html("<ul>{}</ul>", format_html_join("", "<li>{} on {}: {}; grade {}.{}{}</li>", rows))
-
-
-class ReviewInline(admin.StackedInline):
-    """The doctor's own review of the assessment, and only theirs: other doctors' are read-only above."""
-
-    model = Review
-    fields = ["agrees", "grade", "note", "share_note"]
-    extra = 1
-    max_num = 1
-    can_delete = False
-    verbose_name = "your review"
-    verbose_name_plural = "your review"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(author=request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return True
-
-    def has_add_permission(self, request, obj=None):
-        return request.user.is_doctor
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_doctor
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ReviewedFilter(admin.SimpleListFilter):
     title = "review"
     parameter_name = "reviewed"
@@ -218,29 +180,24 @@ class DateSafeChangeList(ChangeList):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
-    audit_action = AuditAction.ADMIN_ASSESSMENT
-    # The images second: the columns after them scroll inside the list's box on narrower screens.
-    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "prediction", "confidence_percent",
-                    "any_impairment_percent", "training_match", "model_state", "explanation_faithfulness"]
-    list_filter = [ReviewedFilter, "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
+class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
+    """Every assessment a user may open; one assessment's page is the doctor's review (assessments.desk_views).
+    Six columns, so that the list fits 1280 px: the rest is on each assessment's page."""
+
+    list_display = ["created_at", "thumbnails", "patient", "is_reviewed", "headline_short", "training_match"]
+    list_filter = [ReviewedFilter, "headline_kind", "prediction", TrainingMatchFilter, FileFormatFilter, "created_at"]
     list_per_page = 25
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     date_hierarchy = "created_at"
     list_select_related = ["patient__user"]
-    fields = ["patient", "created_at", "images", "prediction", "confidence_percent", "any_impairment_percent",
-              "probabilities_percent",
-              "training_match", "source_format", "acquisition", "series_found", "slice_results",
-              "explanation_faithfulness", "model_state", "model_sha256", "review_record"]
-    readonly_fields = fields
-    inlines = [ReviewInline]
 
-    def audit_target(self, obj):
-        return obj.patient_id, obj.pk
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The doctor's review page, which records the read in the audit as this page did.
+        return review_assessment(request, object_id)
 
-    @admin.display(description="Reviews")
-    def review_record(self, obj):
-        return review_list(obj)
+    @admin.display(description="Grade (certainty)", ordering="prediction")
+    def grade_and_certainty(self, obj):
+        return f"{obj.prediction} ({percent(obj.confidence)})"
 
     @admin.display(description="Reviewed", ordering="reviewed")
     def is_reviewed(self, obj):
@@ -251,25 +208,6 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
         # The doctor's work list: what nobody has reviewed yet comes first, newest first within each.
         return ["reviewed", "-created_at"]
 
-    def has_change_permission(self, request, obj=None):
-        # Every field of an assessment is read-only: "change" only lets a doctor save their review below.
-        return request.user.is_doctor or super().has_change_permission(request, obj)
-
-    def save_formset(self, request, form, formset, change):
-        for review in formset.save(commit=False):
-            save_review(review, request.user)
-
-    @admin.display(description="Slices of the volume")
-    def slice_results(self, obj):
-        return slice_table(obj)
-
-    @admin.display(description="Series in the upload")
-    def series_found(self, obj):
-        """A DICOM series upload's series: the one analysed, and each skipped with the reason."""
-        rows = [(one.summary, "analysed" if one.analysed else f"skipped, {one.get_skipped_because_display()}")
-                for one in obj.series.all()]
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows)) if rows else "-"
-
     def get_queryset(self, request):
         return Assessment.objects.visible_to(request.user).with_review_state().select_related("patient__user")
 
@@ -278,10 +216,6 @@ class AssessmentAdmin(AuditedChangeView, ResultColumns, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-    @admin.display(description="Original and overlay")
-    def images(self, obj):
-        return scan_pair(obj, size=256)
 
     @admin.display(description="Images")
     def thumbnails(self, obj):

@@ -7,3 +7,6 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  registers the model checkpoint check
+        from .notifications import connect_signals
+
+        connect_signals()

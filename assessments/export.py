@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.trail import viewer_name, views_of
 
+from .interpretation import headline_json, measures_json
 from .models import Assessment
 from .reviews import patient_json
 
@@ -37,7 +38,7 @@ def profile_json(patient):
     return {
         "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
         "date_of_birth": patient.date_of_birth.isoformat(), "sex": patient.get_sex_display(),
-        "heatmap_colour_map": patient.colormap, "joined": user.date_joined.isoformat(),
+        "heatmap_colour_map": patient.colour_map, "joined": user.date_joined.isoformat(),
         "doctors": [doctor.professional_name for doctor in patient.doctors.all()],
     }
 
@@ -63,6 +64,7 @@ def assessment_json(assessment, archive):
         "scan_file": archive.add(assessment.scan, f"{folder}/scan.png"),
         "overlay_file": archive.add(assessment.overlay, f"{folder}/overlay.png"),
         "regions": assessment.region_shares or None,
+        "headline": headline_json(assessment.headline), "measures": measures_json(assessment.measures),
         "scan_volume_file": archive.add(assessment.scan_volume, f"{folder}/scan.nii.gz"),
         "heatmap_volume_file": archive.add(assessment.heatmap_volume, f"{folder}/heatmap.nii.gz"),
         "maps_file": archive.add(assessment.maps, f"{folder}/maps.npz"),

@@ -4,6 +4,8 @@ from django.utils.functional import lazy
 
 from mri.io import errors, log_refusal, registry
 
+from .scan_dates import plausible
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     # A DICOM series is one file per slice: a patient may pick the whole folder's files at once.
@@ -19,6 +21,9 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data]
+        if not files:
+            # No file at all (an empty list from the multiple widget): the field's own "required" message.
+            files = [None]
         return [super(MultipleFileField, self).clean(one, initial) for one in files]
 
 
@@ -39,34 +44,55 @@ def upload_help():
     return f"{registry.upload_help()} Up to {settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
 
 
+# The day of a scan as people write it (the same formats as the sign-up's date of birth).
+DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%Y-%m-%d"]
+
+
 class UploadForm(forms.Form):
     scan = MultipleFileField(
+        error_messages={
+            "required": "Please choose your scan first: use the button below “Your brain MRI scan” to pick the "
+                        "file, or all the files of the scan's folder.",
+            "empty": errors.empty().message,
+        },
         label="Your brain MRI scan",
         help_text=lazy(upload_help, str)(),
         # No accept filter on DICOM's many extensions (often none at all): the content decides.
     )
+    scan_date = forms.DateField(
+        label="When was this scan taken? (optional)", required=False, input_formats=DATE_FORMATS,
+        widget=forms.DateInput(format="%d/%m/%Y"),
+        help_text="Day, month and year, for example 21/03/2025. A hospital's DICOM files say it themselves. "
+                  "Without a date, your results over time use the day you send the scan.",
+    )
+
+    def clean_scan_date(self):
+        day = self.cleaned_data["scan_date"]
+        if day is not None and not plausible(day):
+            raise forms.ValidationError("Please enter a date that is not in the future.")
+        return day
 
 
 class ExplanationForm(forms.Form):
     """Which class's map and which colour map the result page shows (a GET form: nothing is re-run)."""
 
     klass = forms.TypedChoiceField(label="Show the map for", coerce=int)
-    colormap = forms.ChoiceField(label="Colours")
+    colour_map = forms.ChoiceField(label="Colours")
     scale = forms.ChoiceField(
         label="Scale",
         choices=[("relative", "This scan's own range"), ("absolute", "The same for all my scans")],
         required=False,
     )
 
-    def __init__(self, data, classes, colormaps):
+    def __init__(self, data, classes, colour_maps):
         super().__init__(data)
         self.fields["klass"].choices = list(enumerate(classes))
-        self.fields["colormap"].choices = colormaps
+        self.fields["colour_map"].choices = colour_maps
 
 
 class VisitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.created_at:%d %b %Y, %H:%M}: {obj.prediction}"
+        return f"Scan of {obj.scan_day:%d %b %Y}, sent {obj.created_at:%d %b %Y %H:%M}: {obj.prediction}"
 
 
 class CompareForm(forms.Form):

@@ -3,8 +3,9 @@
 All or nothing: a refused file stores nothing, and a failure part-way removes
 every file the upload had stored (see :class:`UploadFiles`). A failing heatmap is
 the one exception: it is logged and the assessment is kept without it, because
-the prediction is still worth having. The heatmap's faithfulness score is not
-waited for: it is queued (:mod:`.tasks`).
+the prediction is still worth having. The heatmap's faithfulness score, a volume's
+3-D heatmap and the doctors' e-mails are not waited for: they are queued (:mod:`.tasks`,
+:mod:`.notifications`) with the rows, so the page shows the grade at once.
 """
 
 import logging
@@ -15,20 +16,23 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from mri.explain import explanations, regions
-from mri.explain.overlay import png_bytes, valid_colormap
+from mri.explain.overlay import png_bytes, valid_colour_map
 from mri.inference import ood
 from mri.io import read_scan
 
 from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
+from .notifications import notify_new_result
 from .reading import analyse_slices
+from .scan_dates import scan_date_of
 from .services import current_engine
-from .tasks import score_faithfulness
-from .volumes import volume_files
+from .tasks import draw_volume_heatmap, score_faithfulness
+from .volumes import band_npz
 
 logger = logging.getLogger(__name__)
 
 SCANS = "scans"
 HEATMAPS = "heatmaps"
+PENDING = "pending"
 
 
 class UploadFiles:
@@ -58,22 +62,24 @@ class UploadFiles:
                 default_storage.delete(name)
 
 
-def assess_upload(patient, data):
+def assess_upload(patient, data, entered_date=None):
     """Analyse an uploaded file (bytes, or a list of bytes for several files) and store the assessment; raises
-    ScanRejected, storing nothing, for bad input."""
+    ScanRejected, storing nothing, for bad input. ``entered_date``: the patient's answer to "when was this scan
+    taken?", used when the file does not say (:mod:`.scan_dates`)."""
     scan = read_scan(data, settings.MAX_UPLOAD_BYTES)
+    scan_date, scan_date_source = scan_date_of(scan, entered_date)
     engine = current_engine()
     # All slices in one batch; refuses (not_brain) what the model was not trained on.
     reading = analyse_slices(engine, scan)
-    colormap = valid_colormap(patient.colormap)
+    colour_map = valid_colour_map(patient.colour_map)
     with UploadFiles() as files, transaction.atomic():
-        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colormap, with_maps=True)
+        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colour_map, with_maps=True)
         assessment = Assessment.objects.create(
             patient=patient,
             scan=files.save_scan(reading.gray),
             overlay=overlay,
             maps=maps,
-            overlay_colormap=colormap,
+            overlay_colour_map=colour_map,
             faithfulness_check=FaithfulnessCheck.PENDING if overlay else FaithfulnessCheck.NOT_MADE,
             prediction=reading.prediction,
             confidence=reading.confidence,
@@ -82,26 +88,37 @@ def assess_upload(patient, data):
             model_sha256=engine.sha256,
             source_format=scan.source_format,
             acquisition=scan.acquisition,
+            scan_date=scan_date,
+            scan_date_source=scan_date_source,
             ood_status=reading.status,
             ood_distance=reading.distance,
             region_shares=measure_regions(reading.gray, reading.analysis),
+            **interpretation_fields(reading.interpretation),
         )
         if assessment.is_volume:
-            store_slices(files, assessment, reading, colormap)
+            store_slices(files, assessment, reading, colour_map)
         ScanSeries.record(assessment, scan.series)
         if scan.band is not None:
-            store_volumes(files, assessment, engine, scan.band, reading)
+            keep_band(files, assessment, scan.band)
+        # Queued with the rows: if they roll back, so do the tasks.
         if overlay:
-            # Queued with the rows: if they roll back, so does the task.
             score_faithfulness.enqueue(assessment.pk)
+        notify_new_result.enqueue(assessment.pk)
     return assessment
 
 
-def store_heatmap(files, gray, analysis, colormap, with_maps=False):
+def interpretation_fields(interpretation):
+    """The reading beside the grade as the assessment stores it (pages read it, never recompute it)."""
+    said = interpretation.headline
+    return {"measures": interpretation.measures, "any_impairment": interpretation.any_impairment,
+            "headline_kind": said.kind, "headline_grade": said.grade or "", "headline_reason": said.reason}
+
+
+def store_heatmap(files, gray, analysis, colour_map, with_maps=False):
     """``(overlay name, maps name)`` of ``analysis``'s predicted class; blank names when drawing fails."""
     try:
         stored = explanations.from_analysis(analysis)
-        overlay_png = explanations.overlay_png(gray, stored, colormap=colormap)
+        overlay_png = explanations.overlay_png(gray, stored, colour_map=colour_map)
         maps_npz = explanations.to_npz(stored) if with_maps else None
     except Exception:
         logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
@@ -109,17 +126,11 @@ def store_heatmap(files, gray, analysis, colormap, with_maps=False):
     return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
 
 
-def store_volumes(files, assessment, engine, band, reading):
-    """A volume's scan and heatmap as NIfTI files on its own grid; without them, logged, if that fails."""
-    try:
-        scan_nii, heat_nii = volume_files(engine, band, reading.predicted_index,
-                                          known=zip(reading.positions, reading.analyses))
-    except Exception:
-        logger.exception("The heatmap volume failed; keeping the assessment without it")
-        return
-    assessment.scan_volume = files.save(SCANS, ".nii.gz", scan_nii)
-    assessment.heatmap_volume = files.save(HEATMAPS, ".nii.gz", heat_nii)
-    assessment.save(update_fields=["scan_volume", "heatmap_volume"])
+def keep_band(files, assessment, band):
+    """A volume's band, kept for the task worker that draws its 3-D heatmap (:func:`.tasks.draw_volume_heatmap`)."""
+    assessment.pending_band = files.save(PENDING, ".npz", band_npz(band))
+    assessment.save(update_fields=["pending_band"])
+    draw_volume_heatmap.enqueue(assessment.pk)
 
 
 def measure_regions(gray, analysis):
@@ -132,14 +143,14 @@ def measure_regions(gray, analysis):
         return {}
 
 
-def store_slices(files, assessment, reading, colormap):
+def store_slices(files, assessment, reading, colour_map):
     """A volume's per-slice rows: every slice of its band, analysed or left out with the reason."""
     rows = []
     for i, (position, analysis, gray, verdict, distance) in enumerate(reading.slices()):
         if i == reading.representative:
             scan, overlay = assessment.scan.name, assessment.overlay.name if assessment.overlay else ""
         else:
-            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colormap)
+            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colour_map)
         rows.append(AssessmentSlice(
             assessment=assessment, position=position, scan=scan, overlay=overlay,
             prediction=analysis.prediction, confidence=analysis.confidence,

@@ -1,16 +1,18 @@
 import uuid
 from pathlib import PurePosixPath
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
 from accounts.models import Patient
 from mri import CLASSES, any_impairment, percentages
+from mri import headline as headlines
+from mri.headline import Headline
 from mri.inference import ood
-from mri.io import FORMAT_NAMES, is_volume_format, series
+from mri.io import FORMAT_NAMES, VOLUME_FORMATS, is_volume_format, series
 from mri.io.quality import CHECKS
+
+from .review_model import CANNOT_TELL, DoctorGrade, Review  # noqa: F401 (the app's models live here)
 
 
 def random_name(folder, suffix):
@@ -26,6 +28,10 @@ class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, user):
         """What a user may open: their own, their patients' if a doctor, everything if superuser."""
         return self.filter(patient__in=Patient.objects.visible_to(user))
+
+    def by_scan_date(self):
+        """Newest scan first, by the day it was taken (assessments.scan_dates), then by upload."""
+        return self.order_by("-scan_date", "-created_at", "-pk")
 
     def with_review_state(self):
         """Each with ``reviewed``: whether any doctor has reviewed it yet."""
@@ -51,6 +57,14 @@ class FaithfulnessCheck(models.TextChoices):
     NOT_MADE = "", "not made (no heatmap)"
 
 
+class ScanDateSource(models.TextChoices):
+    """Where an assessment's ``scan_date`` came from: the scan's own header, the patient, or the upload."""
+
+    DICOM = "dicom", "from the scan's DICOM header"
+    ENTERED = "entered", "as you entered it"
+    UPLOAD = "upload", "the upload date: the scan's own date is not known"
+
+
 class StoredResult:
     """Reading a stored result, shared by an assessment and each slice of a volume."""
 
@@ -65,10 +79,13 @@ class StoredResult:
     def probabilities_as_percentages(self):
         return percentages(self.probabilities)
 
-    @property
-    def any_impairment(self):
-        """P(any grade above No Impairment): the clinical question "CDR 0 or above?" in one number."""
-        return any_impairment(self.probabilities)
+
+# The headline when the reading does not support one grade (mri.headline): page, PDF, admin and history.
+CANNOT_TELL_WORDS = "The program cannot tell"
+HeadlineKind = models.TextChoices("HeadlineKind", [("GRADE", (headlines.GRADE, "A grade")),
+                                                   ("CANNOT_TELL", (headlines.CANNOT_TELL, CANNOT_TELL_WORDS))])
+HeadlineReason = models.TextChoices("HeadlineReason", [(reason.upper(), (reason, reason))
+                                                       for reason in headlines.REASONS])
 
 
 class Assessment(StoredResult, models.Model):
@@ -86,7 +103,7 @@ class Assessment(StoredResult, models.Model):
     # The raw (un-normalised) Grad-CAM maps of every class, so
     # the result page can show any class in any colour map without re-running the model.
     maps = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
-    overlay_colormap = models.CharField(max_length=20, blank=True, default="jet",
+    overlay_colour_map = models.CharField(max_length=20, blank=True, default="jet",
                                         help_text="Colour map the stored overlay was drawn with.")
     faithfulness = models.FloatField(
         null=True, blank=True,
@@ -106,11 +123,31 @@ class Assessment(StoredResult, models.Model):
     # both on the uploaded file's voxel grid (assessments.volumes); blank for a single slice.
     scan_volume = models.FileField(upload_to="scans/", max_length=200, blank=True)
     heatmap_volume = models.FileField(upload_to="heatmaps/", max_length=200, blank=True)
+    # When the scan was taken (assessments.scan_dates): what the timeline orders and plots by.
+    scan_date = models.DateField(null=True, blank=True)
+    scan_date_source = models.CharField(max_length=10, choices=ScanDateSource.choices, default=ScanDateSource.UPLOAD)
+    # A volume's band (numbers only: no header), kept until the task worker has drawn its 3-D heatmap
+    # (assessments.volume_tasks); blank once done.
+    pending_band = models.FileField(upload_to="pending/", max_length=200, blank=True)
     region_shares = models.JSONField(
         default=dict, blank=True,
         help_text="Share (0..1) of each class's Grad-CAM mass in each region of the slice, by grouping "
                   "(tissue, side, half): {class: {grouping: {region: share}}}; see mri.explain.regions.",
     )
+    # The reading beside the grade (assessments.interpretation), worked out once at upload.
+    any_impairment = models.FloatField(
+        null=True, blank=True,
+        help_text="P(any grade above No Impairment), 0..1: the network's, or stacked with the atrophy measures "
+                  "where the checkpoint has that model (mri.combined).",
+    )
+    measures = models.JSONField(
+        default=dict, blank=True,
+        help_text="Atrophy measures of the counted slices with the training people's ranges: "
+                  "{key: {value, reference: {group: {q1, median, q3, ...}}}}; see mri.measures.",
+    )
+    headline_kind = models.CharField(max_length=20, blank=True, choices=HeadlineKind.choices)
+    headline_grade = models.CharField(max_length=40, blank=True, choices=Prediction.choices)
+    headline_reason = models.CharField(max_length=20, blank=True, choices=HeadlineReason.choices)
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -123,9 +160,68 @@ class Assessment(StoredResult, models.Model):
     def get_absolute_url(self):
         return reverse("assessments:detail", args=[self.pk])
 
+    def save(self, *args, **kwargs):
+        # A row made without the upload's interpretation (older code paths, tests) still gets an honest
+        # headline, from the network's own any-impairment and the default rule.
+        if self.any_impairment is None:
+            self.any_impairment = any_impairment(self.probabilities)
+        if not self.headline_kind:
+            self.headline = headlines.headline(dict(self.ordered_probabilities()), self.any_impairment)
+        super().save(*args, **kwargs)
+
+    @property
+    def headline(self):
+        return Headline(self.headline_kind, self.headline_grade or None, self.headline_reason)
+
+    @headline.setter
+    def headline(self, value):
+        self.headline_kind, self.headline_grade, self.headline_reason = value.kind, value.grade or "", value.reason
+
+    @property
+    def says_cannot_tell(self):
+        return self.headline_kind == HeadlineKind.CANNOT_TELL
+
+    @property
+    def headline_words(self):
+        """The headline as every place shows it: the grade, or that the program cannot tell."""
+        return CANNOT_TELL_WORDS if self.says_cannot_tell else self.headline_grade
+
+    def age_at_scan(self):
+        return self.patient.age_on(self.created_at.date())
+
     @property
     def is_volume(self):
         return is_volume_format(self.source_format)
+
+    def previous_of_same_kind(self):
+        """The patient's latest earlier assessment of the same kind (a volume beside a volume, a slice beside a
+        slice), or None: what a doctor compares this one with."""
+        kind = models.Q(source_format__in=VOLUME_FORMATS)
+        earlier = Assessment.objects.filter(patient_id=self.patient_id, created_at__lt=self.created_at)
+        earlier = earlier.filter(kind) if self.is_volume else earlier.exclude(kind)
+        return earlier.order_by("-created_at", "-pk").first()
+
+    def shared_reviews(self):
+        """The reviews the patient is told of: the shared ones (one kept among doctors is not told)."""
+        return [one for one in self.reviews.all() if one.is_shared]
+
+    def shared_review(self):
+        """The latest review a doctor shared with the patient, or None (no doctor has looked yet, for them)."""
+        return max(self.shared_reviews(), key=lambda one: one.updated_at, default=None)
+
+    @property
+    def scan_day(self):
+        """The date the scan was taken, or the upload's day where that is unknown (``scan_date_source`` says)."""
+        return self.scan_date or self.created_at.date()
+
+    @property
+    def scan_date_known(self):
+        return self.scan_date is not None and self.scan_date_source != ScanDateSource.UPLOAD
+
+    @property
+    def volume_pending(self):
+        """The 3-D heatmap is still being drawn by the task worker."""
+        return bool(self.pending_band)
 
     @property
     def analysed_series(self):
@@ -227,6 +323,11 @@ class AssessmentSlice(StoredResult, models.Model):
         return f"slice {self.position} of assessment {self.assessment_id}"
 
     @property
+    def any_impairment(self):
+        """The slice's own P(any grade above No Impairment), from the network alone."""
+        return any_impairment(self.probabilities)
+
+    @property
     def analysed(self):
         """False for a slice the checks refused before the model saw it."""
         return bool(self.prediction)
@@ -279,66 +380,3 @@ class ScanSeries(models.Model):
     def record(cls, assessment, found):
         """Store the series of a scan (scans.series.SeriesInfo); nothing for other uploads."""
         return cls.objects.bulk_create([cls(assessment=assessment, **vars(info)) for info in found])
-
-
-# A doctor's own grade: one of the model's classes, or that the scan does not let them tell.
-CANNOT_TELL = "Cannot tell"
-DoctorGrade = models.TextChoices("DoctorGrade", [(name.upper().replace(" ", "_"), (name, name)) for name in CLASSES]
-                                 + [("CANNOT_TELL", (CANNOT_TELL, CANNOT_TELL))])
-
-
-class ReviewQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Reviews of the assessments a user may open."""
-        return self.filter(assessment__in=Assessment.objects.visible_to(user))
-
-
-class Review(models.Model):
-    """A doctor's sign-off on one assessment: one per doctor and assessment, changed only by its author."""
-
-    Grade = DoctorGrade
-
-    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="reviews")
-    # Kept if the doctor's account goes: the patient's record still says it was reviewed.
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                               related_name="reviews")
-    agrees = models.BooleanField("agrees with the model's grade", default=True)
-    grade = models.CharField("doctor's grade", max_length=40, choices=DoctorGrade.choices, blank=True,
-                             help_text="Leave empty when you agree: the model's grade is taken.")
-    note = models.TextField(blank=True)
-    share_note = models.BooleanField("show the note to the patient", default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ReviewQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["assessment", "author"], name="one_review_per_doctor")]
-
-    def __str__(self):
-        return f"review of assessment {self.assessment_id} by {self.reviewer_name}"
-
-    def clean(self):
-        """``agrees`` and ``grade`` must say the same thing; agreeing fills in the model's grade."""
-        prediction = self.assessment.prediction
-        if self.agrees and not self.grade:
-            self.grade = prediction
-        if self.agrees and self.grade != prediction:
-            raise ValidationError({"grade": f"You agree with the model, whose grade is {prediction}: "
-                                            "leave your grade empty, or untick the agreement."})
-        if not self.agrees and not self.grade:
-            raise ValidationError({"grade": "Give your own grade, or “Cannot tell”."})
-        if not self.agrees and self.grade == prediction:
-            raise ValidationError({"grade": "This is the model's grade: tick the agreement instead."})
-
-    @property
-    def reviewer_name(self):
-        if self.author is None:
-            return "a doctor whose account was closed"
-        return self.author.professional_name
-
-    @property
-    def shared_note(self):
-        """The note as the patient may read it: '' unless the doctor marked it for them."""
-        return self.note if self.share_note else ""

@@ -16,6 +16,8 @@ from mri import Graded
 from mri.inference import ood
 from mri.io import errors, log_refusal
 
+from .interpretation import interpret
+
 
 @dataclass
 class Reading(Graded):
@@ -28,6 +30,7 @@ class Reading(Graded):
     probabilities: np.ndarray  # the upload's result: the mean over its usable slices
     representative: int
     left_out: list = field(default_factory=list)  # a volume's band slices the checks refused (scans.LeftOut)
+    interpretation: object = None  # .interpretation.Interpretation: measures, any-impairment, headline
 
     @property
     def analysis(self):
@@ -56,7 +59,7 @@ class Reading(Graded):
 def analyse_slices(engine, scan):
     """Analyse every slice of ``scan``; raise ScanRejected("not_brain") when the model does not know it."""
     grays = list(scan.slices)
-    analyses = engine.analyze_many(grays)
+    analyses = engine.analyse_many(grays)
     detector = ood.detector_for(engine)
     if detector is None:
         verdicts, distances, status = [None] * len(grays), [], ""
@@ -70,11 +73,15 @@ def analyse_slices(engine, scan):
             raise refused
     usable = [i for i, v in enumerate(verdicts) if v != ood.OUT]
     probabilities = np.mean([analyses[i].probabilities for i in usable], axis=0)
-    return Reading(
+    reading = Reading(
         analyses=analyses, grays=grays, positions=list(scan.positions) or [0] * len(grays),
         verdicts=verdicts, distances=distances, status=status, probabilities=probabilities,
         representative=most_representative(analyses, probabilities, usable), left_out=list(scan.left_out),
     )
+    # Measured on the slices the result counts, as the result itself is.
+    reading.interpretation = interpret(engine.checkpoint, reading.class_probabilities(),
+                                       [grays[i] for i in usable], [reading.positions[i] for i in usable])
+    return reading
 
 
 def most_representative(analyses, probabilities, usable):

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
+from accounts.confirmation import require_confirmed
+from accounts.roles import acting_patient
 from mri.inference.engine import get_engine
 
 from .models import Assessment
@@ -39,6 +41,14 @@ def model_card_html():
     text = (settings.BASE_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     # CommonMark (with tables), so that code blocks inside list items render as the card's author meant.
     return mark_safe(MarkdownIt("commonmark").enable("table").render(text))
+
+
+def uploader_of(user):
+    """The patient who may upload now: a patient (else 403) whose e-mail address is confirmed (else
+    EmailUnconfirmed)."""
+    patient = acting_patient(user)
+    require_confirmed(user)
+    return patient
 
 
 def get_visible_assessment(user, pk):

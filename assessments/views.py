@@ -1,19 +1,18 @@
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
+from accounts.confirmation import EmailUnconfirmed
 from accounts.roles import acting_patient
 from accounts.tokens import login_or_token_required
-from assessments import intake, reviews, services
-from assessments.presentation import heatmaps, reports, timeline
+from assessments import intake, services
+from assessments.presentation import heatmaps, measures, reports, timeline
 from audit import trail
 from audit.models import AuditAction
 from mri import CLASSES
-from mri.explain.overlay import COLORMAPS
+from mri.explain.overlay import COLOUR_MAPS
 from mri.io import ScanRejected
 from mri.io.errors import error_body
 
@@ -24,7 +23,7 @@ from .models import Assessment
 
 @login_required
 def history(request):
-    assessments = Assessment.objects.for_user(request.user)
+    assessments = Assessment.objects.for_user(request.user).by_scan_date().prefetch_related("reviews__author")
     return render(request, "assessments/history.html", {"assessments": assessments})
 
 
@@ -37,14 +36,23 @@ def timeline_view(request):
 
 @login_required
 def new(request):
-    patient = acting_patient(request.user)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    try:
+        patient = services.uploader_of(request.user)
+    except EmailUnconfirmed:
+        return redirect("confirm_email_sent")
+    # Bound on any POST: one with no file at all must say so, not show the empty form again.
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         try:
-            assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]))
+            assessment = intake.assess_upload(patient, upload_contents(form.cleaned_data["scan"]),
+                                              form.cleaned_data["scan_date"])
         except ScanRejected as rejected:
             form.add_error("scan", rejected.message)
         else:
+            if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                # The upload page's script (static/js/upload-progress.js) goes there itself: one page load.
+                return JsonResponse({"location": assessment.get_absolute_url()})
             return redirect(assessment)
     status = 400 if form.errors else 200
     return render(request, "assessments/new.html", {"form": form}, status=status)
@@ -55,7 +63,16 @@ def detail(request, pk):
     assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
                   {"assessment": assessment, "track_record": services.track_record(assessment),
-                   **heatmaps.explanation_choice(assessment, request.GET)})
+                   **heatmaps.explanation_choice(assessment, request.GET), **measures.page_context(assessment)})
+
+
+@require_GET
+@login_required
+def volume_state(request, pk):
+    """Whether a volume's 3-D heatmap is ready (the result page asks while it waits). Not a read of the data:
+    only the state of a background task, after the same access check."""
+    assessment = services.get_visible_assessment(request.user, pk)
+    return JsonResponse({"ready": bool(assessment.heatmap_volume), "pending": assessment.volume_pending})
 
 
 def private_png(stored):
@@ -120,18 +137,19 @@ def history_report(request):
     """The patient's own history with the timeline chart, as a PDF."""
     patient = acting_patient(request.user, "keep a timeline of their results")
     trail.record(request, AuditAction.REPORT, patient.pk)
-    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)),
+    return pdf_response(reports.history_pdf(patient, Assessment.objects.for_user(request.user)
+                                                 .prefetch_related("reviews__author")),
                         "alzaware-results.pdf")
 
 
 @require_GET
 @login_or_token_required
-def class_overlay(request, pk, class_index, colormap):
+def class_overlay(request, pk, class_index, colour_map):
     """Any class's map in any colour map, drawn from the stored maps after the same access check."""
-    if colormap not in COLORMAPS or class_index >= len(CLASSES):
+    if colour_map not in COLOUR_MAPS or class_index >= len(CLASSES):
         raise Http404("No such map.")
     assessment = open_assessment(request, pk, AuditAction.CLASS_MAP)
-    png = heatmaps.render_class_overlay(assessment, class_index, colormap,
+    png = heatmaps.render_class_overlay(assessment, class_index, colour_map,
                                         absolute=request.GET.get("scale") == "absolute")
     if png is None:
         raise Http404("No maps are stored for this assessment.")
@@ -140,10 +158,10 @@ def class_overlay(request, pk, class_index, colormap):
 
 @require_GET
 @login_required
-def colour_bar(request, colormap):
-    if colormap not in COLORMAPS:
+def colour_bar(request, colour_map):
+    if colour_map not in COLOUR_MAPS:
         raise Http404("No such colour map.")
-    response = HttpResponse(heatmaps.colour_bar_png(colormap), content_type="image/png")
+    response = HttpResponse(heatmaps.colour_bar_png(colour_map), content_type="image/png")
     # The same picture for everyone, and no patient data in it.
     response["Cache-Control"] = "max-age=86400"
     return response
@@ -162,14 +180,6 @@ def healthz(request):
     response = JsonResponse({"status": "ok" if healthy else "unavailable", **details}, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
-
-
-@staff_member_required
-def agreement(request):
-    """Staff only: how the model's grades compare with the doctors' reviews of the assessments they may open."""
-    return render(request, "assessments/agreement.html",
-                  {**admin.site.each_context(request), "title": "Agreement between model and doctors",
-                   "agreement": reviews.agreement_for(request.user)})
 
 
 def not_found(request, exception):

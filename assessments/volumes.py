@@ -11,6 +11,7 @@ free-text fields can name a person) is copied.
 """
 
 import gzip
+import io
 
 import nibabel as nib
 import numpy as np
@@ -39,7 +40,7 @@ def heat_volume(engine, band, class_index, known=None):
     levels = [(z, gray) for z, gray in zip(band.positions, band.slices) if z not in known and analysable(gray)]
     for start in range(0, len(levels), CHUNK):
         chunk = levels[start:start + CHUNK]
-        known.update(zip((z for z, _ in chunk), engine.analyze_many([gray for _, gray in chunk])))
+        known.update(zip((z for z, _ in chunk), engine.analyse_many([gray for _, gray in chunk])))
     for z, analysis in known.items():
         stored = explanations.from_analysis(analysis)
         # Outside what the network saw the map means nothing (see overlay.blend): zero there.
@@ -60,3 +61,18 @@ def nifti_gz(band, ras_array):
 def volume_files(engine, band, class_index, known=None):
     """``(scan .nii.gz bytes, heatmap .nii.gz bytes)`` for a volume's 3-D viewer and download."""
     return nifti_gz(band, band.ras_volume), nifti_gz(band, heat_volume(engine, band, class_index, known))
+
+
+def band_npz(band):
+    """A band as .npz bytes for the task worker (numbers only: nothing of the uploaded header)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, slices=np.stack(band.slices), positions=np.asarray(band.positions), ras_volume=band.ras_volume,
+             ras_affine=band.ras_affine, file_affine=band.file_affine, spacing=np.asarray(band.spacing))
+    return buffer.getvalue()
+
+
+def band_from_npz(data):
+    with np.load(io.BytesIO(data)) as stored:
+        return nifti.Band(slices=list(stored["slices"]), positions=[int(p) for p in stored["positions"]],
+                          ras_volume=stored["ras_volume"], ras_affine=stored["ras_affine"],
+                          file_affine=stored["file_affine"], spacing=tuple(float(v) for v in stored["spacing"]))

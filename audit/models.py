@@ -23,6 +23,18 @@ class AuditAction(models.TextChoices):
     API_PREDICT = "api_predict", "a new result, through the API"
     ADMIN_ASSESSMENT = "admin_assessment", "a result, in the doctors' review pages"
     ADMIN_PATIENT = "admin_patient", "the patient record, in the doctors' review pages"
+    # Who reviewed what: written each time a doctor saves a review (the review itself keeps only its author).
+    REVIEW = "review", "a result, and saved a review of it"
+    # Who may see the results (accounts.invitations): changes of access, in the same append-only log.
+    DOCTOR_INVITED = "doctor_invited", "invited a doctor to see the results"
+    DOCTOR_ACCEPTED = "doctor_accepted", "accepted to see the results"
+    DOCTOR_CODE = "doctor_code", "shared the results with a doctor by their code"
+    ACCESS_WITHDRAWN = "access_withdrawn", "withdrew a doctor's access to the results"
+
+
+# The actions that change who may see a patient's results; every other action is a read of the data.
+SHARING_ACTIONS = (AuditAction.DOCTOR_INVITED, AuditAction.DOCTOR_ACCEPTED, AuditAction.DOCTOR_CODE,
+                   AuditAction.ACCESS_WITHDRAWN)
 
 
 class AppendOnly(models.QuerySet):
@@ -34,7 +46,8 @@ class AppendOnly(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """One read of a patient's data: who, whose, which assessment, what, when, from where, and nothing else.
+    """One read of a patient's data, or one change of who may read it (SHARING_ACTIONS): who, whose, which
+    assessment, what, when, from where, and nothing else.
 
     Append-only: rows are written once and never changed or deleted, also not when the patient or the viewer
     closes their account. So the references are plain ids without a database constraint (DO_NOTHING): an entry
@@ -48,6 +61,8 @@ class AuditEntry(models.Model):
                                 related_name="+", help_text="Whose data was read.")
     assessment_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     action = models.CharField(max_length=20, choices=AuditAction.choices)
+    doctor = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+                               related_name="+", help_text="Whose access changed (sharing actions only).")
     address = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address.")
 
     objects = AppendOnly.as_manager()

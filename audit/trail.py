@@ -3,18 +3,19 @@
 from typing import Any
 
 from accounts.addresses import client_address
-from audit.models import AuditEntry
+from audit.models import SHARING_ACTIONS, AuditEntry
 
 
-def record(request, action, patient_id, assessment_id=None):
+def record(request, action, patient_id, assessment_id=None, doctor=None):
     user = request.user if request.user.is_authenticated else None
     return AuditEntry.objects.create(actor=user, patient_id=patient_id, assessment_id=assessment_id,
-                                     action=action, address=client_address(request))
+                                     action=action, address=client_address(request), doctor=doctor)
 
 
 def views_of(patient):
-    """Who read ``patient``'s data, newest first (the viewer's account joined; None if it was closed)."""
-    return AuditEntry.objects.filter(patient=patient).select_related("actor")
+    """Who read ``patient``'s data, newest first (the viewer's account joined; None if it was closed); changes
+    of who may see it (SHARING_ACTIONS) are not reads."""
+    return AuditEntry.objects.filter(patient=patient).exclude(action__in=SHARING_ACTIONS).select_related("actor")
 
 
 class AuditedChangeView:

@@ -154,7 +154,7 @@ def benchmarked_methods(engine, gray):
 
     # In the engine's memory layout, so the plain forward is timed at its fastest too.
     x = engine.prepare(gray)[0][None].contiguous(memory_format=torch.channels_last)
-    analysis = engine.analyze(gray)
+    analysis = engine.analyse(gray)
     target = analysis.predicted_index
     model = engine.model
     # The reference methods need gradients, which the shared model never has: a copy of the same weights.
@@ -169,7 +169,7 @@ def benchmarked_methods(engine, gray):
             model(x)
 
     def end_to_end():
-        result = engine.analyze(gray)
+        result = engine.analyse(gray)
         explanations.overlay_png(gray, explanations.from_analysis(result))
 
     methods = {

@@ -15,6 +15,7 @@ import numpy as np
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import SimpleTestCase, TestCase, override_settings
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.management.commands.createdoctor import grant_doctor_permissions
@@ -193,8 +194,10 @@ def make_people(holder):
     holder.patient.doctors.add(holder.doctor)
 
 
-def make_patient(email, first_name, last_name):
-    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
+def make_patient(email, first_name, last_name, confirmed=True):
+    """A patient; ``confirmed``: whether their e-mail address is confirmed (only then may they upload)."""
+    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name,
+                                    email_confirmed_at=timezone.now() if confirmed else None)
     return Patient.objects.create(user=user, date_of_birth="1948-05-17", sex=Patient.Sex.FEMALE)
 
 
@@ -203,7 +206,7 @@ def threaded_mismatches(engine, grays, repeats):
     every answer must be exactly the serial one (the engine is shared by a server's request threads)."""
     import threading
 
-    serial = [engine.analyze(g) for g in grays]
+    serial = [engine.analyse(g) for g in grays]
     mismatches, errors = [], []
     start = threading.Barrier(len(grays))
 
@@ -211,7 +214,7 @@ def threaded_mismatches(engine, grays, repeats):
         try:
             start.wait()
             for repeat in range(repeats):
-                got = engine.analyze(grays[k])
+                got = engine.analyse(grays[k])
                 if not (np.array_equal(got.maps, serial[k].maps)
                         and np.array_equal(got.probabilities, serial[k].probabilities)):
                     mismatches.append((k, repeat))
@@ -233,3 +236,14 @@ def training_command(name, *args, stdout=None):
     status = main([name, *map(str, args)], out=stdout or io.StringIO())
     if status:
         raise AssertionError(f"python -m training {name} exited with status {status}")
+
+
+def stored_review(assessment, author, verdict="agree", grade="", sharing="verdict", note="", reason=""):
+    """A doctor's review saved as the review page saves it (the grade the verdict implies, the model's copied)."""
+    from assessments.models import Review
+
+    review = Review(assessment=assessment, author=author, verdict=verdict, grade=grade, sharing=sharing, note=note,
+                    cannot_tell_reason=reason)
+    review.full_clean()
+    review.save()
+    return review

@@ -40,7 +40,7 @@ def weight_inside(heat, brain):
 
 
 def one_slice(engine, gray):
-    analysis = engine.analyze(gray)
+    analysis = engine.analyse(gray)
     index = analysis.predicted_index
     stored = explanations.from_analysis(analysis)
     brain = brain_mask(gray)

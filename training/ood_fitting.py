@@ -101,12 +101,12 @@ def features_of_grays(engine, grays, total=None, progress=None):
     for gray in grays:
         batch.append(gray)
         if len(batch) == BATCH:
-            out.extend(a.features for a in engine.analyze_many(batch))
+            out.extend(a.features for a in engine.analyse_many(batch))
             batch = []
             if progress:
                 progress(len(out), total)
     if batch:
-        out.extend(a.features for a in engine.analyze_many(batch))
+        out.extend(a.features for a in engine.analyse_many(batch))
         if progress:
             progress(len(out), total)
     return np.asarray(out, dtype=np.float32)

@@ -42,7 +42,7 @@ def fold_engine(state_path, shipped):
 def probabilities(engine, grays, batch=64):
     out = []
     for start in range(0, len(grays), batch):
-        out += [a.probabilities for a in engine.analyze_many(grays[start:start + batch])]
+        out += [a.probabilities for a in engine.analyse_many(grays[start:start + batch])]
     return np.asarray(out)
 
 

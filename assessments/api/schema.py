@@ -16,6 +16,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from assessments import reviews
+from assessments.interpretation import headline_json, measures_json
+from assessments.models import Review
+from mri import CLASSES, measures
+from mri import headline as headlines
 from mri.explain.regions import GROUPINGS
 from mri.inference.ood import OUTSIDE_TRAINING
 from mri.io import registry
@@ -190,10 +194,45 @@ class ReviewSerializer(serializers.Serializer):
 
     reviewer = serializers.CharField()
     reviewed_at = serializers.DateTimeField()
+    verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
+    grade = serializers.ChoiceField(choices=Review.Grade.choices)
+    cannot_tell_reason = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_null=True)
 
     def to_representation(self, review):
         return reviews.patient_json(review)
+
+
+class HeadlineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=headlines.KINDS, help_text="'grade', or 'cannot_tell' when the grades "
+                                   "are close or the grade and any_impairment point different ways.")
+    grade = serializers.ChoiceField(choices=CLASSES, allow_null=True, help_text="The grade headlined; null when "
+                                    "the program cannot tell.")
+    reason = serializers.ChoiceField(choices=headlines.REASONS)
+    text = serializers.CharField(help_text="The reason in words, as the result page gives it.")
+
+
+class ReferenceFiguresSerializer(serializers.Serializer):
+    q1 = serializers.FloatField()
+    median = serializers.FloatField()
+    q3 = serializers.FloatField()
+    p5 = serializers.FloatField(required=False)
+    p95 = serializers.FloatField(required=False)
+    n = serializers.IntegerField(help_text="How many training people the figures are of.")
+
+
+class MeasureSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="A share, 0..1; null where it is not defined "
+                                   "(the medial-temporal measure of a single slice).")
+    reference = serializers.DictField(
+        child=ReferenceFiguresSerializer(),
+        help_text="The training people's spread of this measure by group: the four grades and 'Any impairment'. "
+                  "Empty when the model carries no reference.")
+
+
+MEASURES_FIELD = serializers.DictField(
+    child=MeasureSerializer(),
+    help_text="Atrophy measures read off the counted slices, by key: " + ", ".join(measures.KEYS) + ".")
 
 
 class ResultSerializer(Answer):
@@ -207,6 +246,8 @@ class ResultSerializer(Answer):
     any_impairment = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
     regions = serializers.SerializerMethodField()
+    headline = serializers.SerializerMethodField()
+    measures = serializers.SerializerMethodField()
     warning = serializers.SerializerMethodField()
     slices = serializers.SerializerMethodField()
     heatmap_volume_url = serializers.SerializerMethodField()
@@ -220,7 +261,9 @@ class ResultSerializer(Answer):
     def get_class_probabilities(self, assessment):
         return assessment.probabilities_as_percentages()
 
-    @extend_schema_field(serializers.FloatField(min_value=0, max_value=1))
+    @extend_schema_field(serializers.FloatField(min_value=0, max_value=1, help_text="P(any grade above No "
+                                                "Impairment): the network's, or combined with the measures where "
+                                                "the model carries that estimate."))
     def get_any_impairment(self, assessment):
         return rounded(assessment.any_impairment)
 
@@ -237,6 +280,14 @@ class ResultSerializer(Answer):
         # In regions.GROUPINGS' order, whatever order the database kept the stored keys in.
         return {"class": name, **{grouping: {region: rounded(scores[grouping][region]) for region in names}
                                   for grouping, names in GROUPINGS.items()}}
+
+    @extend_schema_field(HeadlineSerializer())
+    def get_headline(self, assessment):
+        return headline_json(assessment.headline)
+
+    @extend_schema_field(MEASURES_FIELD)
+    def get_measures(self, assessment):
+        return measures_json(assessment.measures)
 
     @extend_schema_field(serializers.CharField(required=False, help_text="Only when the scan is unlike the "
                                                                           "training scans."))
@@ -269,13 +320,16 @@ class AssessmentResultSerializer(ResultSerializer):
 
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    reviews = ReviewSerializer(many=True, source="reviews.all")
+    scan_date = serializers.DateField(allow_null=True, help_text="The day the scan was taken, as scan_date_source says.")
+    scan_date_source = serializers.ChoiceField(choices=["dicom", "entered", "upload"], help_text=(
+        "dicom: from the file's header; entered: typed at upload; upload: the upload day (the scan's is unknown)."))
+    reviews = ReviewSerializer(many=True, source="shared_reviews")
     url = serializers.SerializerMethodField()
 
     def get_fields(self):
         # id and created_at first, then the result, reviews and url: the order the API has always answered in.
         fields = super().get_fields()
-        first = {name: fields.pop(name) for name in ("id", "created_at")}
+        first = {name: fields.pop(name) for name in ("id", "created_at", "scan_date", "scan_date_source")}
         return {**first, **fields}
 
     @extend_schema_field(serializers.URLField())

@@ -14,10 +14,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.roles import acting_patient
 from accounts.throttles import PredictThrottle, TokenAddressThrottle, TokenEmailThrottle
 from accounts.tokens import issue_token
-from assessments import intake
+from assessments import intake, services
 from assessments.access import open_assessment
 from assessments.api.schema import (
     ERRORS,
@@ -54,7 +53,7 @@ def result_json(assessment, request):
 @parser_classes([MultiPartParser, FormParser])
 @throttle_classes([PredictThrottle])
 def predict(request):
-    patient = acting_patient(request.user)
+    patient = services.uploader_of(request.user)
     uploads = request.FILES.getlist("file")
     if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")

@@ -5,8 +5,9 @@ Each series has its own line style and marker as well as its own colour
 so the chart reads without colour. Only SVG presentation attributes are used
 (no ``style`` attributes, no ``<style>``, no script): inlined in a page it
 passes a strict Content-Security-Policy, and svglib draws the same SVG into
-the PDF report. Visits are spaced evenly in order, each labelled with its
-date: two visits on one day stay apart.
+the PDF report. Scans are spaced evenly in the order they were taken, each
+labelled with the day it was taken (an upload day standing in for an unknown
+one is marked *): two scans of one day stay apart.
 """
 
 from django.utils.html import escape
@@ -76,15 +77,25 @@ def legend(y):
     return parts
 
 
+def by_scan_date(assessments):
+    """Oldest scan first: the day each scan was taken (its upload day where that is unknown), then the upload."""
+    return sorted(assessments, key=lambda a: (a.scan_day, a.created_at, a.pk))
+
+
+def day_label(assessment):
+    """The scan's day; an upload day standing in for it is marked with an asterisk (the chart's note says so)."""
+    return f"{assessment.scan_day:%d %b %Y}" + ("" if assessment.scan_date_known else "*")
+
+
 def timeline_svg(assessments, title="Results over time"):
-    """The chart of ``assessments`` (any order; drawn oldest first) as an SVG string, '' for none."""
-    visits = sorted(assessments, key=lambda a: (a.created_at, a.pk))
+    """The chart of ``assessments`` (any order; drawn by scan date) as an SVG string, '' for none."""
+    visits = by_scan_date(assessments)
     if not visits:
         return ""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_width / len(visits)
     xs = [LEFT + step * (i + 0.5) for i in range(len(visits))]
-    labels = [f"{a.created_at:%d %b %Y}" for a in visits]
+    labels = [day_label(a) for a in visits]
     values = [visit_values(a) for a in visits]
     parts = axes(labels, xs, plot_height)
     for name, colour, dash, kind in SERIES:
@@ -97,7 +108,9 @@ def timeline_svg(assessments, title="Results over time"):
         parts += [marker(kind, x, y, colour, f"{name}, {label}: {v[name]:.1%}")
                   for (x, y), label, v in zip(points, labels, values)]
     parts += legend(TOP + plot_height + 48)
-    description = f"{len(visits)} visit(s) from {labels[0]} to {labels[-1]}; the table below gives every value."
+    description = f"{len(visits)} scan(s) taken from {labels[0]} to {labels[-1]}; the table below gives every value."
+    if not all(a.scan_date_known for a in visits):
+        description += " * The day the scan was sent: the day it was taken is not known."
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
             f'height="{HEIGHT}" role="img" aria-labelledby="timeline-title timeline-desc">'
             f'<title id="timeline-title">{escape(title)}</title><desc id="timeline-desc">{escape(description)}</desc>'

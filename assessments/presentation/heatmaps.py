@@ -14,7 +14,7 @@ from assessments.forms import ExplanationForm
 from assessments.models import Assessment
 from mri import CLASSES
 from mri.explain import explanations, regions
-from mri.explain.overlay import colour_bar, lookup_table, png_bytes, valid_colormap
+from mri.explain.overlay import colour_bar, lookup_table, png_bytes, valid_colour_map
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def shared_ceiling(assessment, class_index):
     return ceiling
 
 
-def render_class_overlay(assessment, class_index, colormap, absolute=False):
+def render_class_overlay(assessment, class_index, colour_map, absolute=False):
     """Any class's overlay in any colour map, from the stored scan and maps: no model run.
 
     ``absolute``: on the scale shared by all the patient's visits (see
@@ -78,13 +78,13 @@ def render_class_overlay(assessment, class_index, colormap, absolute=False):
     if gray is None or tuple(gray.shape) != tuple(maps.image_shape):
         raise ValueError(f"The stored scan of assessment {assessment.pk} does not match its maps")
     ceiling = shared_ceiling(assessment, class_index) if absolute else None
-    return explanations.overlay_png(gray, maps, class_index=class_index, colormap=colormap, ceiling=ceiling)
+    return explanations.overlay_png(gray, maps, class_index=class_index, colour_map=colour_map, ceiling=ceiling)
 
 
 @cache
-def colour_bar_png(colormap):
-    """The colour bar image of ``colormap`` (high importance at the top); the same bytes every time."""
-    return png_bytes(colour_bar(colormap))
+def colour_bar_png(colour_map):
+    """The colour bar image of ``colour_map`` (high importance at the top); the same bytes every time."""
+    return png_bytes(colour_bar(colour_map))
 
 
 def explanation_choice(assessment, query):
@@ -94,15 +94,15 @@ def explanation_choice(assessment, query):
     colour map the patient had chosen when the scan was analysed.
     """
     predicted = CLASSES.index(assessment.prediction)
-    stored = valid_colormap(assessment.overlay_colormap)
-    colormaps = Patient.Colormap.choices
-    form = ExplanationForm(query, CLASSES, colormaps)
+    stored = valid_colour_map(assessment.overlay_colour_map)
+    colour_maps = Patient.ColourMap.choices
+    form = ExplanationForm(query, CLASSES, colour_maps)
     chosen, absolute = (predicted, stored), False
     if assessment.maps and form.is_valid():
-        chosen = (form.cleaned_data["klass"], form.cleaned_data["colormap"])
+        chosen = (form.cleaned_data["klass"], form.cleaned_data["colour_map"])
         absolute = form.cleaned_data["scale"] == "absolute"
     else:
-        form = ExplanationForm({"klass": predicted, "colormap": stored, "scale": "relative"}, CLASSES, colormaps)
+        form = ExplanationForm({"klass": predicted, "colour_map": stored, "scale": "relative"}, CLASSES, colour_maps)
     if chosen == (predicted, stored) and not absolute:
         overlay_url = reverse("assessments:file", args=[assessment.pk, "overlay"])
     else:
@@ -120,7 +120,7 @@ def explanation_choice(assessment, query):
         "can_switch_maps": bool(assessment.maps),
         "overlay_url": overlay_url,
         "shown_class": CLASSES[chosen[0]],
-        "shown_colormap": chosen[1],
+        "shown_colour_map": chosen[1],
         "colour_bar_url": reverse("assessments:colour_bar", args=[chosen[1]]),
         # The 3-D viewer's overlay colours (a data attribute of the page: no inline script).
         "viewer_lut": json.dumps(lookup_table(chosen[1])) if assessment.heatmap_volume else "",

@@ -22,13 +22,18 @@ from svglib.svglib import svg2rlg
 
 from assessments.presentation.chart import ANY_IMPAIRMENT, timeline_svg
 from assessments.presentation.heatmaps import colour_bar_png
+from assessments.presentation.report_reading import headline_lines, measures_section
 from mri.explain import regions
-from mri.explain.overlay import valid_colormap
+from mri.explain.overlay import valid_colour_map
 
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. AlzAware is a research tool. Its result can be wrong, and only a "
                    "doctor can diagnose dementia. Please discuss this result with your doctor.")
+OUTSIDE_TRAINING = ("This scan is outside what the program was trained on. We checked it, but it does not look "
+                    "quite like the scans the program learned from. So this result is even less sure than usual.")
+UNTRAINED = ("The program that made this result has not been trained. Its answers are random. Please ignore this "
+             "result.")
 WIDTH = A4[0] - 4 * cm  # the text column between 2 cm margins
-IMAGE_WIDTH = 5.5 * cm
+IMAGE_WIDTH = 4.5 * cm
 # PDF's standard fonts stop at Latin-1 ("Łukasz" prints as "■ukasz"): Debian's DejaVu Sans
 # (fonts-dejavu-core, which .ci/run installs) is embedded when it is there, for every European name.
 UNICODE_FONT = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -55,13 +60,20 @@ def styles():
 
 
 def grid():
-    return TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 10),
-                       ("FONTNAME", (0, 0), (-1, -1), fonts()[0]),
-                       ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("ALIGN", (1, 0), (-1, -1), "RIGHT")])
+    return TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                       ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])
 
 
 def text(value, style="BodyText"):
     return Paragraph(escape(str(value)), styles()[style])
+
+
+def table(rows, widths):
+    """A gridded table whose every cell is a paragraph, so that a long text wraps inside its cell: a plain string
+    is drawn on one line, out of its cell, whatever the column's width."""
+    cells = [[text(value, "Heading5" if index == 0 else "BodyText") for value in row]
+             for index, row in enumerate(rows)]
+    return Table(cells, colWidths=[WIDTH * share for share in widths], style=grid(), repeatRows=1)
 
 
 def pdf_bytes(story, title):
@@ -94,7 +106,7 @@ def images_row(assessment):
     if assessment.overlay:
         with assessment.overlay.open("rb") as fh:
             cells.append(picture(fh.read(), IMAGE_WIDTH))
-        bar = picture(colour_bar_png(valid_colormap(assessment.overlay_colormap)), 0.5 * cm)
+        bar = picture(colour_bar_png(valid_colour_map(assessment.overlay_colour_map)), 0.5 * cm)
         bar.drawHeight = cells[-1].drawHeight
         cells.append(bar)
         captions += [text(f"Heatmap of {assessment.prediction}"), text("high / low")]
@@ -105,7 +117,7 @@ def probability_table(assessment):
     rows = [["Grade", "Probability"]]
     rows += [[name, f"{p:.1%}"] for name, p in assessment.ordered_probabilities()]
     rows.append([ANY_IMPAIRMENT, f"{assessment.any_impairment:.1%}"])
-    return Table(rows, colWidths=[WIDTH * 0.36, WIDTH * 0.12], style=grid())
+    return table(rows, [0.3, 0.18])
 
 
 def region_section(assessment):
@@ -115,18 +127,59 @@ def region_section(assessment):
     rows = [["Region", "Share of the map"]]
     for grouping, shares in regions.table(scores):
         rows += [[f"{grouping}: {label}", f"{share:.1%}"] for label, share in shares]
-    return [Table(rows, colWidths=[WIDTH * 0.34, WIDTH * 0.14], style=grid()), Spacer(1, 0.2 * cm),
+    return [table(rows, [0.3, 0.18]), Spacer(1, 0.2 * cm),
             text(regions.sentence(scores))]
 
 
 def review_lines(assessment):
-    """The doctors' reviews as the patient's page shows them: who and when, the note only if it was shared."""
-    lines = []
-    for review in assessment.reviews.select_related("author"):
-        lines.append(text(f"Reviewed by {review.reviewer_name} on {review.created_at:%d %B %Y}."))
-        if review.shared_note:
-            lines.append(text(f"Your doctor's note: {review.shared_note}"))
+    """The doctor's review as the patient's page tells it (assessments/_verdict.html)."""
+    review = assessment.shared_review()
+    if review is None:
+        return [text("No doctor has looked at this result yet.", "Heading3")]
+    lines = [text(f"Reviewed by {review.reviewer_name} on {review.created_at:%d %B %Y}.", "Heading3"),
+             text(review.in_words())]
+    if review.shared_note:
+        lines.append(text(f"Your doctor's note: {review.shared_note}"))
     return lines
+
+
+def headline(assessment):
+    """The result as the page heads it: the doctor's grade first, labelled, where they graded it differently."""
+    review = assessment.shared_review()
+    if review is not None and review.differs:
+        return [text(f"Result: {review.grade}, your doctor's grade", "Heading2"),
+                text(f"The program's reading was {assessment.headline_words}. Your doctor, who looked at your scan, graded "
+                     "it differently. The rest of this report is about the program's result.")]
+    return headline_lines(assessment, text)
+
+
+def warnings(assessment):
+    """The page's warnings (assessments/_scan_notices.html and detail.html), in the same words."""
+    lines = [text(NOT_A_DIAGNOSIS, "Heading4")]
+    if assessment.outside_training:
+        lines.append(text(OUTSIDE_TRAINING, "Heading4"))
+    if not assessment.model_trained:
+        lines.append(text(UNTRAINED, "Heading4"))
+    return lines
+
+
+def volume_section(assessment):
+    """For a volume: the series found in the upload and every slice of the band, as the page lists them."""
+    if not assessment.is_volume:
+        return []
+    story = [text(f"This result is for the whole scan: the average of {assessment.counted_slice_count} slices "
+                  "from the middle of the brain.")]
+    series = list(assessment.series.all())
+    if series:
+        story += [text("Series in the upload", "Heading3"),
+                  table([["Series", "Used"]] + [[one.summary, "analysed" if one.analysed else
+                                                 f"skipped: {one.get_skipped_because_display()}"] for one in series],
+                        [0.6, 0.4])]
+    rows = [["Slice", "Result", "How sure", "Counted in the result"]]
+    rows += [[f"{one.position}{' (shown)' if one.representative else ''}", one.prediction or "-",
+              f"{one.confidence:.1%}" if one.analysed else "-", "yes" if one.counted else f"no: {one.reason}"]
+             for one in assessment.slices.all()]
+    return [*story, text("Each slice", "Heading3"), table(rows, [0.16, 0.3, 0.14, 0.4])]
 
 
 def model_lines(assessment, track_record):
@@ -147,15 +200,36 @@ def assessment_pdf(assessment, track_record):
     """One assessment as a PDF (bytes); ``track_record`` is services.track_record's answer for it."""
     story = [text("AlzAware result", "Title"), *who(assessment.patient),
              text(f"Scan submitted: {assessment.created_at:%d %B %Y, %H:%M}"), Spacer(1, 0.3 * cm),
-             text(NOT_A_DIAGNOSIS, "Heading4"), text(f"Result: {assessment.prediction}", "Heading2"),
+             *warnings(assessment), *headline(assessment), *review_lines(assessment), Spacer(1, 0.3 * cm),
              images_row(assessment), Spacer(1, 0.3 * cm),
              # Side by side, so that one result fits on one page.
              Table([[text("How likely the model thinks each grade is", "Heading3"),
                       text("Where the heatmap's weight lies", "Heading3")],
                     [probability_table(assessment), region_section(assessment)]],
                    colWidths=[WIDTH * 0.5, WIDTH * 0.5], style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
-             Spacer(1, 0.3 * cm), *review_lines(assessment), *model_lines(assessment, track_record)]
+             Spacer(1, 0.3 * cm), *measures_section(assessment, text, WIDTH), *volume_section(assessment),
+             Spacer(1, 0.3 * cm), *model_lines(assessment, track_record)]
     return pdf_bytes(story, f"AlzAware result of {assessment.created_at:%d %B %Y}")
+
+
+def result_in_short(assessment):
+    review = assessment.shared_review()
+    if review is not None and review.differs:
+        return f"{review.grade} (your doctor's grade); the program's: {assessment.headline_words}"
+    return assessment.headline_words
+
+
+def review_in_short(assessment):
+    """One cell of the history table: the doctor's grade first where it differs (the history page's words)."""
+    review = assessment.shared_review()
+    if review is None:
+        return "No doctor has looked at this result yet."
+    said = f"Reviewed by {review.reviewer_name} on {review.created_at:%d %B %Y}. "
+    if review.differs:
+        return said + f"Your doctor's grade: {review.grade} (the program's: {review.model_grade})."
+    if review.cannot_tell:
+        return said + "Your doctor could not tell the grade from this scan."
+    return said + "Your doctor agrees with the program."
 
 
 def timeline_drawing(assessments):
@@ -175,9 +249,9 @@ def history_pdf(patient, assessments):
     if not assessments:
         story.append(text("No results yet."))
         return pdf_bytes(story, "AlzAware results over time")
-    rows = [["Date", "Result", "Confidence", ANY_IMPAIRMENT]]
-    rows += [[f"{a.created_at:%d %b %Y, %H:%M}", a.prediction, f"{a.confidence:.1%}", f"{a.any_impairment:.1%}"]
-             for a in assessments]
+    rows = [["Date", "Result", "Confidence", ANY_IMPAIRMENT, "Your doctor's review"]]
+    rows += [[f"{a.created_at:%d %b %Y, %H:%M}", result_in_short(a), f"{a.confidence:.1%}",
+              f"{a.any_impairment:.1%}", review_in_short(a)] for a in assessments]
     story += [timeline_drawing(assessments), text("Every result", "Heading3"),
-              Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.34, WIDTH * 0.16, WIDTH * 0.2], style=grid())]
+              table(rows, [0.16, 0.24, 0.16, 0.16, 0.28])]
     return pdf_bytes(story, "AlzAware results over time")

@@ -19,3 +19,11 @@ def per_hundred(value):
 def unlocalized_number(value):
     """A number for an HTML attribute (a <meter>'s value), whatever the locale's decimal separator."""
     return f"{float(value):.4f}"
+
+
+@register.filter
+def measures_table(assessment):
+    """The atrophy measures as the doctors read them (value, strip, both groups' quartiles, age)."""
+    from assessments.presentation.measures import doctors_table
+
+    return doctors_table(assessment)

@@ -12,7 +12,7 @@ from typing import IO, Any
 import numpy as np
 
 from mri.arrays import Array, Gray, Mask
-from mri.explain.overlay import DEFAULT_COLORMAP, blend, png_bytes, scale_map
+from mri.explain.overlay import DEFAULT_COLOUR_MAP, blend, png_bytes, scale_map
 from mri.inference.preprocess import Geometry, coverage, map_to_image
 
 FORMAT_VERSION = 1
@@ -96,9 +96,9 @@ def _brain(npz: Any, image_shape: tuple[int, ...]) -> Mask | None:
     return np.unpackbits(npz["brain"], count=count).astype(bool).reshape(image_shape)
 
 
-def overlay_png(gray: Gray, stored: StoredMaps, class_index: int | None = None, colormap: str = DEFAULT_COLORMAP,
+def overlay_png(gray: Gray, stored: StoredMaps, class_index: int | None = None, colour_map: str = DEFAULT_COLOUR_MAP,
                 ceiling: float | None = None) -> bytes:
     """The overlay of one class's map over ``gray`` as PNG bytes (predicted class by default)."""
     index = stored.predicted_index if class_index is None else int(class_index)
     seen = stored.seen()
-    return png_bytes(blend(gray, scale_map(stored.map_on_image(index), ceiling, where=seen), colormap, where=seen))
+    return png_bytes(blend(gray, scale_map(stored.map_on_image(index), ceiling, where=seen), colour_map, where=seen))

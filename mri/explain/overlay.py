@@ -7,18 +7,18 @@ from mri.arrays import Array, Gray
 
 # OpenCV's colour maps, chosen for the patient's settings. viridis, inferno and
 # cividis stay readable with colour-blindness; JET is what clinicians expect.
-COLORMAPS = {
+COLOUR_MAPS = {
     "jet": cv2.COLORMAP_JET,
     "viridis": cv2.COLORMAP_VIRIDIS,
     "inferno": cv2.COLORMAP_INFERNO,
     "cividis": cv2.COLORMAP_CIVIDIS,
 }
-DEFAULT_COLORMAP = "jet"
+DEFAULT_COLOUR_MAP = "jet"
 
 
-def valid_colormap(name: str | None) -> str:
+def valid_colour_map(name: str | None) -> str:
     """``name`` if it is one of ours, else the default (a stored or chosen name can be stale)."""
-    return name if name in COLORMAPS else DEFAULT_COLORMAP
+    return name if name in COLOUR_MAPS else DEFAULT_COLOUR_MAP
 ALPHA = 0.4
 
 
@@ -36,13 +36,13 @@ def scale_map(heat: Array, ceiling: float | None = None, where: Array | None = N
     return np.clip((heat - low) / (high - low), 0, 1)
 
 
-def colourise(unit_heat: Array, colormap: str = DEFAULT_COLORMAP) -> Array:
+def colourise(unit_heat: Array, colour_map: str = DEFAULT_COLOUR_MAP) -> Array:
     """0..1 map -> RGB uint8. OpenCV paints in BGR order, so the channels are flipped here."""
-    bgr = cv2.applyColorMap(np.round(np.clip(unit_heat, 0, 1) * 255).astype(np.uint8), COLORMAPS[colormap])
+    bgr = cv2.applyColorMap(np.round(np.clip(unit_heat, 0, 1) * 255).astype(np.uint8), COLOUR_MAPS[colour_map])
     return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
-def blend(gray: Gray, unit_heat: Array, colormap: str = DEFAULT_COLORMAP, alpha: float = ALPHA,
+def blend(gray: Gray, unit_heat: Array, colour_map: str = DEFAULT_COLOUR_MAP, alpha: float = ALPHA,
           where: Array | None = None) -> Array:
     """The scan in gray with the coloured map laid over it at ``alpha``.
 
@@ -51,24 +51,24 @@ def blend(gray: Gray, unit_heat: Array, colormap: str = DEFAULT_COLORMAP, alpha:
     """
     gray = np.asarray(gray, dtype=np.uint8)
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
-    heat = colourise(unit_heat, colormap).astype(np.float32)
+    heat = colourise(unit_heat, colour_map).astype(np.float32)
     out = (1 - alpha) * base + alpha * heat
     if where is not None:
         out = np.where(np.asarray(where)[..., None], out, base)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def colour_bar(colormap: str = DEFAULT_COLORMAP, height: int = 256, width: int = 24) -> Array:
+def colour_bar(colour_map: str = DEFAULT_COLOUR_MAP, height: int = 256, width: int = 24) -> Array:
     """A vertical bar, high importance at the top, matching :func:`colourise`."""
     ramp = np.linspace(1, 0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
-    return colourise(ramp, colormap)
+    return colourise(ramp, colour_map)
 
 
-def lookup_table(colormap: str = DEFAULT_COLORMAP, stops: int = 33) -> dict[str, list[int]]:
-    """``colormap`` as NiiVue's ColorMap (``R, G, B, A, I`` lists, 0..255), sampled from :func:`colourise`, so
+def lookup_table(colour_map: str = DEFAULT_COLOUR_MAP, stops: int = 33) -> dict[str, list[int]]:
+    """``colour_map`` as NiiVue's ColorMap (``R, G, B, A, I`` lists, 0..255), sampled from :func:`colourise`, so
     the 3-D viewer paints with the same colours as the overlays. The lowest value is transparent."""
     levels = np.linspace(0, 255, stops).round().astype(int)
-    rgb = colourise(levels[None, :] / 255.0, colormap)[0]
+    rgb = colourise(levels[None, :] / 255.0, colour_map)[0]
     alpha = np.full(stops, 255)
     alpha[0] = 0
     return {"R": rgb[:, 0].tolist(), "G": rgb[:, 1].tolist(), "B": rgb[:, 2].tolist(), "A": alpha.tolist(),

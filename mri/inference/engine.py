@@ -123,7 +123,7 @@ class Engine:
     def prepare(self, gray: Gray) -> tuple[torch.Tensor, Geometry | None]:
         return preprocess(gray, self.input_size, self.spec, self.mean, self.std)
 
-    def analyze_many(self, grays: Sequence[Gray]) -> list[Analysis]:
+    def analyse_many(self, grays: Sequence[Gray]) -> list[Analysis]:
         """Analyse several rendered slices (2-D uint8 arrays) in one batch."""
         prepared = [self.prepare(g) for g in grays]
         batch = torch.stack([tensor for tensor, _ in prepared])
@@ -144,8 +144,8 @@ class Engine:
             for i in range(len(grays))
         ]
 
-    def analyze(self, gray: Gray) -> Analysis:
-        return self.analyze_many([gray])[0]
+    def analyse(self, gray: Gray) -> Analysis:
+        return self.analyse_many([gray])[0]
 
 
 log = logging.getLogger(__name__)

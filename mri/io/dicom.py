@@ -136,9 +136,28 @@ def file_window(ds: pydicom.Dataset) -> tuple[float, float] | None:
     return centre, width
 
 
+# The key under which ``acquisition`` passes on the day the scan was taken; the upload takes it out of the
+# acquisition fields (assessments.scan_dates) and keeps it as the assessment's scan date.
+SCAN_DATE = "scan_date"
+# Where the day is said, best first: the study's day, then the acquisition's, then the series'.
+DATE_KEYWORDS = ("StudyDate", "AcquisitionDate", "SeriesDate", "ContentDate")
+
+
+def scan_date(ds: pydicom.Dataset) -> str | None:
+    """The day the scan was taken as ``YYYY-MM-DD``, or None when the header does not say (or says nonsense)."""
+    for keyword in DATE_KEYWORDS:
+        value = re.sub(r"\D", "", str(ds.get(keyword, "") or ""))[:8]
+        if len(value) == 8 and "1900" <= value[:4] <= "2999" and "01" <= value[4:6] <= "12" \
+                and "01" <= value[6:] <= "31":
+            return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    return None
+
+
 def acquisition(ds: pydicom.Dataset) -> dict[str, Any]:
-    """The non-identifying acquisition fields worth showing, as plain short strings or numbers."""
-    result: dict[str, Any] = {}
+    """The non-identifying acquisition fields worth showing, as plain short strings or numbers, and the scan's
+    day under SCAN_DATE when the header has it."""
+    day = scan_date(ds)
+    result: dict[str, Any] = {SCAN_DATE: day} if day else {}
     for name, keyword in ACQUISITION_FIELDS.items():
         value = ds.get(keyword)
         if value is None or value == "":

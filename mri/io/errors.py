@@ -36,12 +36,16 @@ class ScanRejected(Exception):
 
 
 def empty() -> ScanRejected:
-    return ScanRejected("empty", "The file is empty. Please choose your scan again.")
+    return ScanRejected("empty", "The file you chose is empty: it holds nothing. Please choose your scan again. If it "
+                                 "is on a CD or USB stick, copy it to your computer first, then choose the copy.")
 
 
 def too_large(max_bytes: int) -> ScanRejected:
     return ScanRejected(
-        "too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB. Please upload a smaller file."
+        "too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB, the most we accept. From a hospital "
+                     "CD, do not send all of it: make a ZIP of only the one series folder you want checked (a T1 "
+                     "series if you know which), or choose only the files of the largest series. A NIfTI volume "
+                     "can be sent compressed, as .nii.gz."
     )
 
 

@@ -32,19 +32,16 @@ class BrowserTestCase(StaticLiveServerTestCase):
                                     "as .ci/run does, to run the browser tests")
         super().setUpClass()
         # Playwright's sync API runs an event loop in this thread; the ORM calls made here are still synchronous.
+        # Class cleanups, not tearDownClass: they run also when a subclass's setUpClass fails after this one (axe
+        # missing), so no later test inherits the variable (check --deploy refuses it) or a running event loop.
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        cls.addClassCleanup(os.environ.pop, "DJANGO_ALLOW_ASYNC_UNSAFE", None)
         from playwright.sync_api import sync_playwright
 
         cls.playwright = sync_playwright().start()
+        cls.addClassCleanup(cls.playwright.stop)
         cls.browser = cls.playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-    @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "browser"):
-            cls.browser.close()
-            cls.playwright.stop()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        super().tearDownClass()
+        cls.addClassCleanup(cls.browser.close)
 
     def open_page(self, user=None, width=1280, height=900):
         """A fresh browser context of ``width`` CSS pixels, logged in as ``user`` when given."""

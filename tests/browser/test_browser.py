@@ -8,16 +8,19 @@ Content-Security-Policy does not stop it) on the sign-up, upload, result and his
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.core import mail
 from PIL import Image
 
 from accounts.models import Patient
 from tests import browser
 from tests.base import PASSWORD, OwnMedia, make_patient, make_people, stored_assessment
 from tests.fixtures import scan_files
+from tests.smtp import run_task_worker
 
 AXE = browser.AXE
 NIIVUE = Path(settings.BASE_DIR) / "vendor" / "niivue" / "niivue.umd.js"
@@ -73,14 +76,21 @@ class PatientStoryTests(BrowserTestCase):
         page.get_by_label("Sex").select_option(index=1)
         page.get_by_label("Password:", exact=True).fill(PASSWORD)
         page.get_by_label("Password confirmation").fill(PASSWORD)
+        page.get_by_label("I have read").check()
         page.locator("main button[type=submit]").click()
+        page.wait_for_url("**/accounts/confirm/")
+        self.assert_accessible("confirm your address")
+        # The task worker sends the confirmation e-mail (to Django's test outbox); the patient follows its link.
+        run_task_worker()
+        link = re.search(r"https?://[^/\s]+(/accounts/confirm/\S+/)", mail.outbox[-1].body).group(1)
+        page.goto(self.url(link))
         page.wait_for_url("**/assessments/new/")
 
     def upload(self, path):
         self.page.goto(self.url("/assessments/new/"))
         self.page.get_by_label("Your brain MRI scan").set_input_files(path)
         self.page.locator("main button[type=submit]").click()
-        self.page.wait_for_url("**/assessments/*/")
+        self.page.wait_for_url(re.compile(r"/assessments/\d+/$"))
 
     def test_a_patient_signs_up_uploads_explores_downloads_and_logs_out(self):
         page = self.page
@@ -105,6 +115,9 @@ class PatientStoryTests(BrowserTestCase):
         self.assertGreater(overlay.evaluate("img => img.complete && img.naturalWidth"), 0)
 
         self.upload(self.scan_file("brain.nii.gz", scan_files.mni_nifti_bytes(2, compressed=True)))
+        self.assertIn("being prepared", page.locator("#volume-pending").inner_text())
+        self.assert_accessible("volume result, 3-D view being prepared")
+        run_task_worker()  # the page asks every few seconds, and shows the viewer once it is drawn
         viewer = page.locator("#volume-viewer[data-state]")
         viewer.wait_for()
         self.assertEqual(viewer.get_attribute("data-state"), "drawn", self.errors)
@@ -115,11 +128,12 @@ class PatientStoryTests(BrowserTestCase):
         self.assertEqual(page.locator("ul.history-list li").count(), 2)
         self.assert_accessible("history")
         page.get_by_role("link", name="See your results over time").click()
-        self.assertEqual(page.locator("figure.timeline-chart svg").count(), 1)
-        self.assertEqual(page.locator("figure.timeline-chart svg").get_attribute("role"), "img")
+        self.assertEqual(page.locator("figure.timeline-chart svg").count(), 2)  # whole scans, single pictures
+        self.assertEqual(page.locator("figure.timeline-chart svg").evaluate_all("svgs => svgs.map(s => s.getAttribute('role'))"),
+                         ["img", "img"])
 
         with page.expect_download() as download:
-            page.get_by_role("link", name="Download all results with this chart as a PDF").click()
+            page.get_by_role("link", name="Download all results with these charts as a PDF").click()
         pdf = download.value.path()
         from pypdf import PdfReader
 

@@ -84,7 +84,8 @@ class PhoneAndAccessibilityTests(OwnMedia, BrowserTestCase):
         page.set_input_files("#id_scan", files=[{"name": "notes.txt", "mimeType": "text/plain",
                                                   "buffer": b"These are my notes, not a scan."}])
         page.click("main form.stacked button[type=submit]")
-        page.wait_for_load_state()
+        # The upload page's script sends the file and shows the page the server answered with.
+        page.wait_for_selector("#error-summary")
         self.assertTrue(page.title().startswith("Error: "), page.title())
         self.assertEqual(page.evaluate("document.activeElement.id"), "error-summary")
         self.assertEqual(sideways_overflow(page), 0)
@@ -93,11 +94,11 @@ class PhoneAndAccessibilityTests(OwnMedia, BrowserTestCase):
     def test_show_brings_the_patient_back_to_the_pictures(self):
         page = self.visit(self.open_page(self.patient.user, width=PHONE_WIDTH), self.assessment.get_absolute_url())
         page.click("summary")
-        page.select_option("#id_colormap", "viridis")
+        page.select_option("#id_colour_map", "viridis")
         page.click("form.explanation-choice button")
         page.wait_for_load_state()
         self.assertTrue(page.url.endswith("#scan-images"), page.url)
-        self.assertIn("colormap=viridis", page.url)
+        self.assertIn("colour_map=viridis", page.url)
         top = page.eval_on_selector("#scan-images", "section => section.getBoundingClientRect().top")
         self.assertLess(abs(top), 2)
 

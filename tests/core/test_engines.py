@@ -70,8 +70,8 @@ class OnnxAgreementTests(ExportedModel):
         super().setUpClass()
         built, _ = engine_bench.engines_for(cls.model, cls.checkpoint, cls.path, ("eager", "onnx"))
         cls.eager, cls.onnx = built["eager"], built["onnx"]
-        cls.expected = cls.eager.analyze_many(mni_grays())
-        cls.got = cls.onnx.analyze_many(mni_grays())
+        cls.expected = cls.eager.analyse_many(mni_grays())
+        cls.got = cls.onnx.analyse_many(mni_grays())
 
     def test_the_export_records_the_checkpoint_it_came_from(self):
         self.assertEqual(onnx_model.recorded_source(onnx_model.path_for(self.path)), expected_sha256(self.path))

@@ -71,7 +71,7 @@ class ToyModelTests(SimpleTestCase):
 class AppModelTests(SimpleTestCase):
     def test_the_score_uses_one_batch_of_four_and_is_the_same_every_time(self):
         engine = get_engine(settings.ALZAWARE_MODEL_PATH)
-        analysis = engine.analyze(brain_slices(20)[0][1])
+        analysis = engine.analyse(brain_slices(20)[0][1])
         batches = []
 
         def counting(batch):

@@ -60,7 +60,7 @@ class Fixture:
         if cls._done is None:
             engine = get_engine(settings.ALZAWARE_MODEL_PATH)
             grays = [gray for _, gray in brain_slices(SLICES)]
-            analyses = engine.analyze_many(grays)
+            analyses = engine.analyse_many(grays)
             classes = [shown_class(a) for a in analyses]
             usable = [i for i, c in enumerate(classes) if c is not None]
             batch = torch.stack([analyses[i].tensor for i in usable])
@@ -138,6 +138,6 @@ class ThreadSafetyTests(SimpleTestCase):
         mismatches, errors = threaded_mismatches(engine, grays, repeats=20)
         self.assertEqual(errors, [])
         self.assertEqual(mismatches, [])
-        serial = [engine.analyze(gray) for gray in grays[:2]]
+        serial = [engine.analyse(gray) for gray in grays[:2]]
         # Different images really give different maps, so a mix-up could not pass unseen.
         self.assertFalse(np.array_equal(serial[0].maps, serial[1].maps))

@@ -33,7 +33,7 @@ class BrainConfinedMapTests(SimpleTestCase):
         super().setUpClass()
         cls.engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         cls.gray = brain_slices(20)[0][1]
-        cls.analysis = cls.engine.analyze(cls.gray)
+        cls.analysis = cls.engine.analyse(cls.gray)
         cls.region = map_region(cls.gray, cls.analysis.geometry.side)
 
     def test_the_analysis_keeps_the_region_on_the_image_and_on_the_input(self):

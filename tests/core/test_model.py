@@ -72,7 +72,7 @@ class ShippedCheckpointTests(SimpleTestCase):
             row = next(r for r in csv.DictReader(fh) if r["slice"] == "16")
         gray = np.asarray(Image.open(DATA_DIR / row["path"]).convert("L"))
         engine = Engine(*load_checkpoint(path))
-        first, second = engine.analyze(gray), engine.analyze(gray)
+        first, second = engine.analyse(gray), engine.analyse(gray)
         np.testing.assert_array_equal(first.probabilities, second.probabilities)
         self.assertAlmostEqual(float(first.probabilities.sum()), 1.0, places=5)
         self.assertIn(first.prediction, CLASSES)

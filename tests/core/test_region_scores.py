@@ -94,7 +94,7 @@ class RegionScorePageTests(AlzAwareTestCase):
         other = next(i for i, name in enumerate(CLASSES) if name != assessment.prediction
                      and name in assessment.region_shares)
         response = self.client.get(assessment.get_absolute_url(),
-                                   {"klass": other, "colormap": "jet", "scale": "relative"})
+                                   {"klass": other, "colour_map": "jet", "scale": "relative"})
         self.assertContains(response, escape(regions.sentence(assessment.regions_of(CLASSES[other]))))
         self.assertContains(response, f"Where the {CLASSES[other]} map's weight lies")
 

@@ -74,7 +74,7 @@ class CalibrationTests(SimpleTestCase):
             path = save_checkpoint(model, Path(tmp) / "m.pt", input_size=32,
                                    calibration={"kind": "vector", "scale": [0.0] * 4, "bias": [0.0, 0.0, 3.0, 0.0]})
             engine = Engine(*load_checkpoint(path))
-        probs = engine.analyze(drawn_brain_slice(0)).probabilities
+        probs = engine.analyse(drawn_brain_slice(0)).probabilities
         e3 = np.exp(3.0)
         np.testing.assert_allclose(probs, [1 / (3 + e3)] * 2 + [e3 / (3 + e3), 1 / (3 + e3)], atol=1e-6)
 

@@ -12,14 +12,14 @@ class SignupAndLoginTests(AlzAwareTestCase):
     def signup(self, **overrides):
         data = {
             "first_name": "Grace", "last_name": "Hopper", "email": "Grace@Example.com",
-            "date_of_birth": "1946-12-09", "sex": "F", "password1": PASSWORD, "password2": PASSWORD,
+            "date_of_birth": "1946-12-09", "sex": "F", "password1": PASSWORD, "password2": PASSWORD, "consent": "on",
         }
         data.update(overrides)
         return self.client.post(reverse("signup"), data)
 
     def test_it_signs_up_a_patient_and_logs_them_in(self):
         response = self.signup()
-        self.assertRedirects(response, reverse("assessments:new"))
+        self.assertRedirects(response, reverse("confirm_email_sent"))
         user = User.objects.get(email="grace@example.com")
         self.assertEqual(user.get_full_name(), "Grace Hopper")
         self.assertEqual(str(user.patient.date_of_birth), "1946-12-09")

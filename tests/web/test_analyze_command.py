@@ -25,13 +25,13 @@ class AnalyzeCommandTests(SimpleTestCase):
         self.scan = self.folder / "slice.png"
         self.scan.write_bytes(image_bytes(self.gray))
 
-    def analyze(self, *args):
+    def analyse(self, *args):
         out = io.StringIO()
         call_command("analyze", *args, stdout=out)
         return [json.loads(line) for line in out.getvalue().splitlines()]
 
     def test_it_prints_the_four_keys_and_writes_an_overlay_whose_hottest_region_is_red(self):
-        [result] = self.analyze(str(self.scan), "--json", "--out", str(self.folder / "out"))
+        [result] = self.analyse(str(self.scan), "--json", "--out", str(self.folder / "out"))
         self.assertLessEqual({"prediction", "confidence", "class_probabilities", "faithfulness"}, set(result))
         self.assertIn(result["prediction"], CLASSES)
         self.assertEqual(list(result["class_probabilities"]), list(CLASSES))

@@ -72,8 +72,9 @@ class AuditTests(AlzAwareTestCase):
         page = self.client.get(reverse("preferences"))
         self.assertEqual([(who, entry.action) for entry, who in page.context["views"]],
                          [("Dr Gregory House", AuditAction.ADMIN_ASSESSMENT)])
-        self.assertContains(page, "<td>Dr Gregory House</td><td>a result, in the doctors&#x27; review pages</td>",
-                            html=True)
+        self.assertContains(page, "<td>Dr Gregory House</td><td>a result, in the doctors&#x27; review pages: "
+                                  f'<a href="{self.assessment.get_absolute_url()}">the result of the scan of '
+                                  f'{self.assessment.scan_date:%-d %b %Y}</a></td>', html=True)
 
     def test_the_patients_own_reads_are_listed_as_theirs_and_another_patients_are_not(self):
         self.login(self.other_patient.user)

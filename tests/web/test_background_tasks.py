@@ -21,9 +21,8 @@ class FaithfulnessQueueTests(AlzAwareTestCase):
         self.submit(image_bytes(drawn_brain_slice(1)))
         assessment = Assessment.objects.get()
         self.assertEqual((assessment.faithfulness, assessment.faithfulness_check), (None, FaithfulnessCheck.PENDING))
-        queued = DBTaskResult.objects.get()
+        queued = DBTaskResult.objects.get(task_path="assessments.tasks.score_faithfulness")
         self.assertEqual(queued.args_kwargs, {"args": [assessment.pk], "kwargs": {}})
-        self.assertEqual(queued.task_path, "assessments.tasks.score_faithfulness")
 
     def test_a_refused_upload_queues_nothing(self):
         self.submit(b"Dear doctor, this is not a scan.\n" * 20)
@@ -73,4 +72,5 @@ class WorkerTests(OwnMedia, TransactionTestCase):
         assessment = Assessment.objects.get()
         self.assertEqual(assessment.faithfulness_check, FaithfulnessCheck.DONE)
         self.assertIsNotNone(assessment.faithfulness)
-        self.assertEqual(DBTaskResult.objects.get().status, "SUCCESSFUL")
+        self.assertEqual(DBTaskResult.objects.get(task_path="assessments.tasks.score_faithfulness").status,
+                         "SUCCESSFUL")

@@ -15,9 +15,9 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Patient, User
 from assessments import intake
-from assessments.models import Assessment, AssessmentSlice, Review, ScanSeries
+from assessments.models import Assessment, AssessmentSlice, ScanSeries
 from audit.models import AuditAction, AuditEntry
-from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes
+from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
 from tests.fixtures import scan_files
 
 
@@ -26,7 +26,7 @@ def owned_files(assessments):
     names = set()
     for assessment in assessments:
         names |= {f.name for f in (assessment.scan, assessment.overlay, assessment.maps, assessment.scan_volume,
-                                    assessment.heatmap_volume) if f}
+                                    assessment.heatmap_volume, assessment.pending_band) if f}
         for one in assessment.slices.all():
             names |= {f.name for f in (one.scan, one.overlay) if f}
     return names
@@ -38,10 +38,8 @@ class ExportTests(AlzAwareTestCase):
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(61)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(62)))
-        Review.objects.create(assessment=self.image, author=self.doctor, grade=self.image.prediction,
-                              note="Shared with you.", share_note=True)
-        Review.objects.create(assessment=self.volume, author=self.doctor, grade=self.volume.prediction,
-                              note="Kept among doctors.")
+        stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
+        stored_review(self.volume, self.doctor, note="Kept among doctors.")
         self.login(self.patient.user)
 
     def export(self):
@@ -164,13 +162,14 @@ class DeleteAccountTests(AlzAwareTestCase):
         other_browser.post(reverse("login"), {"username": "ada@example.com", "password": "wrong"})
         other_browser.force_login(self.patient.user)
         mine = list(Assessment.objects.filter(patient=self.patient).values_list("pk", flat=True))
-        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 2)
+        # Per upload its faithfulness score and its doctors' e-mail; the volume's 3-D heatmap besides.
+        self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 5)
         self.assertEqual(self.delete(PASSWORD).status_code, 200)
         entry = LogEntry.objects.get()
         self.assertEqual((entry.object_repr, entry.change_message), (f"patient {self.patient.pk} (erased)", ""))
         self.assertEqual((entry.user, entry.object_id), (self.doctor, str(self.patient.pk)))
         self.assertEqual(DBTaskResult.objects.filter(args_kwargs__args__0__in=mine).count(), 0)
-        self.assertEqual(DBTaskResult.objects.count(), 1)  # the other patient's
+        self.assertEqual(DBTaskResult.objects.count(), 2)  # the other patient's score and e-mail
         self.assertEqual([s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")], [])
         self.assertEqual(AccessAttempt.objects.count(), 0)
         self.assertEqual(other_browser.get(reverse("assessments:history")).status_code, 302)

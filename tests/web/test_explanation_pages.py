@@ -13,7 +13,7 @@ from assessments.models import Assessment
 from assessments.tasks import score_faithfulness
 from mri import CLASSES
 from mri.explain import explanations
-from mri.explain.overlay import COLORMAPS, colourise
+from mri.explain.overlay import COLOUR_MAPS, colourise
 from tests.base import AlzAwareTestCase, image_bytes, rgb_of, upload
 from tests.slices import brain_slices
 
@@ -39,7 +39,7 @@ class ExplanationPageTests(AlzAwareTestCase):
 
     def test_it_renders_the_hottest_region_red(self):
         assessment = self.submit()
-        self.assertEqual(assessment.overlay_colormap, "jet")
+        self.assertEqual(assessment.overlay_colour_map, "jet")
         (r, g, b), gray = self.hottest_pixel(assessment, assessment.overlay.read())
         # JET's top colour is dark red; blended at 40% it lifts red by about 51 over the gray scan.
         # Stored in BGR order by mistake, it would lift blue instead.
@@ -67,13 +67,13 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.login(self.patient.user)
         page = self.client.get(reverse("assessments:history"))
         self.assertContains(page, reverse("preferences"))
-        response = self.client.post(reverse("preferences"), {"colormap": "viridis"})
+        response = self.client.post(reverse("preferences"), {"colour_map": "viridis"})
         self.assertRedirects(response, reverse("preferences"))
-        self.assertEqual(Patient.objects.get(pk=self.patient.pk).colormap, "viridis")
-        self.assertEqual(self.client.get(reverse("preferences")).context["form"]["colormap"].value(), "viridis")
+        self.assertEqual(Patient.objects.get(pk=self.patient.pk).colour_map, "viridis")
+        self.assertEqual(self.client.get(reverse("preferences")).context["form"]["colour_map"].value(), "viridis")
 
         assessment = self.submit(1)
-        self.assertEqual(assessment.overlay_colormap, "viridis")
+        self.assertEqual(assessment.overlay_colour_map, "viridis")
         pixel, gray = self.hottest_pixel(assessment, assessment.overlay.read())
         top = colourise(np.ones((1, 1)), "viridis")[0, 0].astype(int)  # yellow
         np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * top, atol=2)
@@ -90,7 +90,7 @@ class ExplanationPageTests(AlzAwareTestCase):
         # Any forward pass from here on fails the test.
         with mock.patch("mri.inference.engine.Engine.run", side_effect=AssertionError("model re-run")), \
                 mock.patch("mri.inference.engine.Engine.probabilities", side_effect=AssertionError("model re-run")):
-            page = self.client.get(assessment.get_absolute_url(), {"klass": other, "colormap": "cividis"})
+            page = self.client.get(assessment.get_absolute_url(), {"klass": other, "colour_map": "cividis"})
             self.assertContains(page, url)
             self.assertContains(page, f"Heatmap Overlay: {CLASSES[other]}")
             self.assertContains(page, reverse("assessments:colour_bar", args=["cividis"]))
@@ -99,7 +99,7 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.assertEqual(image["Content-Type"], "image/png")
         gray = cv2.imdecode(np.frombuffer(assessment.scan.open("rb").read(), np.uint8), cv2.IMREAD_GRAYSCALE)
         expected = explanations.overlay_png(gray, explanations.from_npz(assessment.maps.open("rb").read()),
-                                            class_index=other, colormap="cividis")
+                                            class_index=other, colour_map="cividis")
         np.testing.assert_array_equal(rgb_of(image.content), rgb_of(expected))
         self.assertFalse(np.array_equal(rgb_of(image.content), rgb_of(assessment.overlay.open("rb").read())))
 
@@ -141,7 +141,7 @@ class ExplanationPageTests(AlzAwareTestCase):
         self.assertGreater(min(peaks.values()), 0)
         low, high = sorted((first, second), key=lambda a: peaks[a.pk])
         self.assertLess(peaks[low.pk], peaks[high.pk])
-        page = self.client.get(low.get_absolute_url(), {"klass": index, "colormap": "jet", "scale": "absolute"})
+        page = self.client.get(low.get_absolute_url(), {"klass": index, "colour_map": "jet", "scale": "absolute"})
         url = reverse("assessments:class_overlay", args=[low.pk, index, "jet"]) + "?scale=absolute"
         self.assertContains(page, url)
         self.assertContains(page, "one scale for all your scans")
@@ -160,7 +160,7 @@ class ExplanationPageTests(AlzAwareTestCase):
             patient=self.patient, scan="scans/old.png", overlay="heatmaps/old.png", prediction=CLASSES[0],
             confidence=0.7, probabilities={name: 0.1 for name in CLASSES} | {CLASSES[0]: 0.7},
         )
-        page = self.client.get(assessment.get_absolute_url(), {"klass": 1, "colormap": "inferno"})
+        page = self.client.get(assessment.get_absolute_url(), {"klass": 1, "colour_map": "inferno"})
         self.assertContains(page, reverse("assessments:file", args=[assessment.pk, "overlay"]))
         self.assertNotContains(page, 'class="explanation-choice"')
         self.assertNotContains(page, "The highlighted region matters")
@@ -170,4 +170,4 @@ class ExplanationPageTests(AlzAwareTestCase):
 
 class ColourMapVocabularyTests(SimpleTestCase):
     def test_every_colour_map_a_patient_can_choose_is_one_the_overlay_can_draw(self):
-        self.assertEqual([value for value, _ in Patient.Colormap.choices], list(COLORMAPS))
+        self.assertEqual([value for value, _ in Patient.ColourMap.choices], list(COLOUR_MAPS))

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from unittest import mock
 
 import nibabel as nib
 import numpy as np
@@ -9,6 +10,7 @@ from django.test import SimpleTestCase
 from django.urls import reverse
 
 from assessments.models import Assessment
+from assessments.tasks import draw_volume_heatmap
 from mri import CLASSES
 from mri.explain import explanations
 from mri.explain.overlay import colourise, lookup_table
@@ -42,7 +44,10 @@ class HeatmapVolumeTests(AlzAwareTestCase):
     def submit(self, data, name="brain.nii.gz"):
         self.login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(data, name, "application/gzip")})
-        return Assessment.objects.latest("pk")
+        assessment = Assessment.objects.latest("pk")
+        # The task worker draws the volume after the response (assessments.tasks.draw_volume_heatmap).
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        return assessment
 
     def heat_of(self, assessment):
         response = self.client.get(reverse("assessments:volume_file", args=[assessment.pk, "heatmap"]))
@@ -122,7 +127,8 @@ class VolumeViewerPageTests(AlzAwareTestCase):
         self.client.post(reverse("assessments:new"),
                          {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
         assessment = Assessment.objects.latest("pk")
-        page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colormap": "viridis", "scale": "relative"})
+        draw_volume_heatmap.call(assessment.pk)
+        page = self.client.get(assessment.get_absolute_url(), {"klass": 0, "colour_map": "viridis", "scale": "relative"})
         html = page.content.decode()
         self.assertContains(page, 'id="volume-viewer"')
         self.assertContains(page, f'data-heatmap-url="{assessment.get_absolute_url()}heatmap.nii.gz"')
@@ -142,3 +148,42 @@ class VolumeViewerPageTests(AlzAwareTestCase):
         self.assertEqual(table["A"][0], 0)
         top = colourise(np.array([[1.0]]), "jet")[0, 0]
         self.assertEqual([table["R"][-1], table["G"][-1], table["B"][-1]], top.tolist())
+
+
+class VolumeInTheWorkerTests(AlzAwareTestCase):
+    """The result page answers with the grade at once; the 3-D heatmap follows from the task worker."""
+
+    def test_the_page_shows_the_grade_at_once_and_the_viewer_once_the_worker_has_drawn_it(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.get()
+        self.assertEqual((assessment.heatmap_volume.name, assessment.scan_volume.name), ("", ""))
+        state_url = reverse("assessments:volume_state", args=[assessment.pk])
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertContains(page, "The 3-D view of your scan is being prepared")
+        self.assertContains(page, '<script src="/static/js/volume-pending.js"></script>', html=True)
+        self.assertEqual(self.client.get(state_url).json(), {"ready": False, "pending": True})
+        band = assessment.pending_band.name
+        self.assertIn(band, self.stored_files())
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        self.assertEqual(self.client.get(state_url).json(), {"ready": True, "pending": False})
+        self.assertNotIn(band, self.stored_files())
+        self.assertContains(self.client.get(assessment.get_absolute_url()), 'id="volume-viewer"')
+        self.login(self.other_patient.user)
+        self.assertEqual(self.client.get(state_url).status_code, 404)
+
+    def test_a_failed_drawing_keeps_the_result_and_drops_the_band(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.get()
+        with mock.patch("assessments.tasks.volume_files", side_effect=MemoryError("out of memory")):
+            self.assertFalse(draw_volume_heatmap.call(assessment.pk))
+        assessment.refresh_from_db()
+        self.assertEqual((assessment.pending_band.name, assessment.heatmap_volume.name), ("", ""))
+        self.assertFalse(any(name.startswith("pending/") for name in self.stored_files()))
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertNotContains(page, "being prepared")

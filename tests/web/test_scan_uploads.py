@@ -151,9 +151,10 @@ class ScanUploadTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.json()
         # "warning" exactly when some slice of the volume lies outside what the model was trained on.
+        # No heatmap_volume_url yet: the task worker draws the 3-D heatmap after the answer.
         self.assertEqual(set(body) - {"warning"},
                          {"prediction", "confidence", "class_probabilities", "heatmap_url", "any_impairment",
-                          "regions", "slices", "heatmap_volume_url"})
+                          "regions", "headline", "measures", "slices", "heatmap_volume_url"})
         self.assertEqual("warning" in body, any(one["outside_training"] for one in body["slices"]))
         self.assertEqual(len(body["slices"]), BAND_SLICES)
         for one in body["slices"]:
@@ -171,7 +172,7 @@ class ScanUploadTests(AlzAwareTestCase):
         with without_detector():  # the API's shape, whatever the detector thinks of a drawn slice
             body = self.predict(image_bytes(drawn_brain_slice(3)), "scan.png").json()
         self.assertEqual(set(body), {"prediction", "confidence", "class_probabilities", "heatmap_url",
-                                     "any_impairment", "regions"})
+                                     "any_impairment", "regions", "headline", "measures"})
 
 
 class OutOfDistributionTests(AlzAwareTestCase):

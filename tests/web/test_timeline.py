@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments.models import Assessment
+from assessments.models import Assessment, ScanDateSource
 from assessments.presentation import chart
 from mri import CLASSES
 from tests.base import AlzAwareTestCase, image_bytes, stored_assessment, upload
@@ -19,8 +19,10 @@ def two_visits(patient):
     """Two listed visits, a year apart: Very Mild Impairment at 70%, then Mild Impairment at 70%."""
     first = stored_assessment(patient, seed=1, prediction=CLASSES[1])
     second = stored_assessment(patient, seed=2, prediction=CLASSES[2])
-    Assessment.objects.filter(pk=first.pk).update(created_at=timezone.make_aware(datetime.datetime(2025, 3, 1, 9)))
-    Assessment.objects.filter(pk=second.pk).update(created_at=timezone.make_aware(datetime.datetime(2026, 3, 1, 9)))
+    for visit, year in ((first, 2025), (second, 2026)):
+        Assessment.objects.filter(pk=visit.pk).update(
+            created_at=timezone.make_aware(datetime.datetime(year, 3, 1, 9)), scan_date=datetime.date(year, 3, 1),
+            scan_date_source=ScanDateSource.DICOM)
     return Assessment.objects.get(pk=first.pk), Assessment.objects.get(pk=second.pk)
 
 

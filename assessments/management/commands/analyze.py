@@ -1,6 +1,6 @@
 """The web app's analysis from the command line, without the database.
 
-    python manage.py analyze scan1.png scan2.dcm --json --out results/ --colormap viridis
+    python manage.py analyze scan1.png scan2.dcm --json --out results/ --colour-map viridis
 """
 
 import json
@@ -10,11 +10,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.models import LeftOut
+from assessments.interpretation import headline_json, measures_json
+from assessments.models import CANNOT_TELL_WORDS, LeftOut
 from assessments.reading import analyse_slices
-from mri import any_impairment, percentages
+from mri import percentages
 from mri.explain import explanations
-from mri.explain.overlay import COLORMAPS, DEFAULT_COLORMAP
+from mri.explain.overlay import COLOUR_MAPS, DEFAULT_COLOUR_MAP
 from mri.inference import ood
 from mri.inference.engine import get_engine
 from mri.inference.ood import OUTSIDE_TRAINING
@@ -34,6 +35,15 @@ def faithfulness_of(engine, analysis):
     return None if result is None else float(result.score)
 
 
+def headline_line(result):
+    """The honest headline in words: the grade with its probability, or that the program cannot tell."""
+    said = result["headline"]
+    if said["grade"] is None:
+        return f"{CANNOT_TELL_WORDS.lower()} ({said['reason']}; likeliest {result['prediction']} " \
+               f"{result['confidence']:.1%}, any impairment {result['any_impairment']:.1%})"
+    return f"{said['grade']} ({result['confidence']:.1%})"
+
+
 class Command(BaseCommand):
     help = "Analyse scan files as the web app does (prediction, probabilities, Grad-CAM, faithfulness); no database."
 
@@ -41,9 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--json", action="store_true", help="One JSON object per file, one per line.")
         parser.add_argument("--out", metavar="DIR", help="Write each file's overlay PNG and raw maps (.npz) here.")
-        parser.add_argument("--colormap", choices=sorted(COLORMAPS), default=DEFAULT_COLORMAP)
+        parser.add_argument("--colour-map", choices=sorted(COLOUR_MAPS), default=DEFAULT_COLOUR_MAP)
 
-    def handle(self, *args, files, out, colormap, **options):
+    def handle(self, *args, files, out, colour_map, **options):
         as_json = options["json"]
         engine = get_engine(settings.ALZAWARE_MODEL_PATH)
         out_dir = Path(out) if out else None
@@ -51,14 +61,14 @@ class Command(BaseCommand):
             out_dir.mkdir(parents=True, exist_ok=True)
         refused = 0
         for position, name in enumerate(files):
-            result = self.analyze_one(engine, Path(name), out_dir, colormap, position)
+            result = self.analyse_one(engine, Path(name), out_dir, colour_map, position)
             refused += "error" in result
             self.stdout.write(self.render(result, as_json))
         if refused:
             # Every file is reported first; the status says that not all of them could be analysed.
             raise SystemExit(1)
 
-    def analyze_one(self, engine, path, out_dir, colormap, position):
+    def analyse_one(self, engine, path, out_dir, colour_map, position):
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -77,7 +87,11 @@ class Command(BaseCommand):
             "prediction": reading.prediction,
             "confidence": round(reading.confidence, 6),
             "class_probabilities": percentages(reading.class_probabilities()),
-            "any_impairment": round(any_impairment(reading.class_probabilities()), 6),
+            # As the web app stores it: combined with the measures where the checkpoint has that model.
+            "any_impairment": round(reading.interpretation.any_impairment, 6),
+            "headline": headline_json(reading.interpretation.headline),
+            "measures": measures_json(reading.interpretation.measures),
+            "outside_training": reading.status == ood.UNSURE,
             "faithfulness": None if score is None else round(score, 4),
         }
         if reading.status == ood.UNSURE:
@@ -97,7 +111,7 @@ class Command(BaseCommand):
             # The position keeps two inputs with the same name (a/scan.png, b/scan.png) apart.
             stem = f"{position:03d}-{path.stem}"
             overlay, maps = out_dir / f"{stem}.overlay.png", out_dir / f"{stem}.maps.npz"
-            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colormap=colormap))
+            overlay.write_bytes(explanations.overlay_png(reading.gray, stored, colour_map=colour_map))
             maps.write_bytes(explanations.to_npz(stored))
             result.update(overlay=str(overlay), maps=str(maps))
         return result
@@ -108,7 +122,7 @@ class Command(BaseCommand):
             return json.dumps(result)
         if "error" in result:
             return f"{result['file']}: refused ({result['error']}): {result['detail']}"
-        line = f"{result['file']}: {result['prediction']} ({result['confidence']:.1%})"
+        line = f"{result['file']}: {headline_line(result)}"
         if result["faithfulness"] is not None:
             line += f", faithfulness {result['faithfulness']:.2f}× random"
         slices = result.get("slices", [])

@@ -1,0 +1,27 @@
+// A volume's result page while the task worker draws its 3-D heatmap: ask every few seconds whether it is
+// ready, then reload the page, which then shows the viewer. A static file: the CSP forbids inline scripts.
+(function () {
+  "use strict";
+  var notice = document.getElementById("volume-pending");
+  if (!notice || !window.fetch) {
+    return;
+  }
+  var url = notice.dataset.stateUrl;
+  var tries = 0;
+  function ask() {
+    tries += 1;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { pending: false }; })
+      .then(function (state) {
+        if (state.ready) {
+          window.location.reload();
+        } else if (state.pending && tries < 120) {
+          window.setTimeout(ask, 3000);
+        } else if (!state.pending) {
+          notice.textContent = "The 3-D view could not be made. Your result above is complete.";
+        }
+      })
+      .catch(function () { window.setTimeout(ask, 10000); });
+  }
+  window.setTimeout(ask, 2000);
+})();

@@ -1,0 +1,107 @@
+"""The front door, sign-up with consent, and the e-mail confirmation that an upload waits for."""
+
+import re
+
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from accounts.consent import PRIVACY_VERSION
+from accounts.models import User
+from assessments.models import Assessment
+from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, make_patient, upload
+from tests.smtp import RealSMTP, body_of, run_task_worker
+
+SIGNUP = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com", "date_of_birth": "09/12/1946",
+          "sex": "F", "password1": PASSWORD, "password2": PASSWORD, "consent": "on"}
+
+
+class FrontDoorTests(AlzAwareTestCase):
+    def test_a_visitor_sees_the_front_door_not_a_login_redirect(self):
+        page = self.client.get("/")
+        self.assertEqual(page.status_code, 200)
+        self.assertTemplateUsed(page, "front_door.html")
+        for said in ("What AlzAware does", "What it does not do", "It does not diagnose", "Who it is for",
+                     "How your scans are kept, and who sees them"):
+            self.assertContains(page, said)
+        self.assertContains(page, f'href="{reverse("signup")}"')
+        self.assertContains(page, f'href="{reverse("login")}"')
+        self.assertContains(page, f'href="{reverse("privacy")}"')
+
+    def test_a_logged_in_patient_goes_to_their_results_and_a_doctor_to_the_review_pages(self):
+        self.login(self.patient.user)
+        self.assertRedirects(self.client.get("/"), reverse("assessments:history"))
+        self.login(self.doctor)
+        self.assertRedirects(self.client.get("/"), reverse("admin:index"))
+
+    def test_the_privacy_page_names_its_version(self):
+        page = self.client.get(reverse("privacy"))
+        self.assertContains(page, f"Version {PRIVACY_VERSION}.")
+
+
+class SignupConsentTests(AlzAwareTestCase):
+    def test_the_form_says_why_it_asks_for_birth_date_and_sex(self):
+        page = self.client.get(reverse("signup"))
+        self.assertContains(page, "Why we ask: the brain changes with age")
+        self.assertContains(page, "Why we ask: your doctor reads a result with this in mind")
+        self.assertContains(page, f'<a href="{reverse("privacy")}">how AlzAware keeps and shares my data</a>')
+
+    def test_it_refuses_a_sign_up_without_consent(self):
+        response = self.client.post(reverse("signup"), {**SIGNUP, "consent": ""})
+        self.assertContains(response, "Please tick the box to agree", status_code=200)
+        self.assertFalse(User.objects.filter(email="grace@example.com").exists())
+
+    def test_it_records_the_consent_with_its_date_and_version_and_queues_a_confirmation(self):
+        response = self.client.post(reverse("signup"), SIGNUP)
+        self.assertRedirects(response, reverse("confirm_email_sent"))
+        user = User.objects.get(email="grace@example.com")
+        self.assertEqual(user.patient.consent_version, PRIVACY_VERSION)
+        self.assertEqual(user.patient.consent_at.date(), user.date_joined.date())
+        self.assertIsNone(user.email_confirmed_at)
+        queued = DBTaskResult.objects.get()
+        self.assertEqual(queued.task_path, "accounts.mailer.send_email")
+        self.assertEqual(queued.args_kwargs["args"][0], "grace@example.com")
+
+
+class ConfirmationTests(RealSMTP, AlzAwareTestCase):
+    def signed_up(self):
+        self.client.post(reverse("signup"), SIGNUP)
+        run_task_worker()
+        [message] = self.inbox.to("grace@example.com")
+        link = re.search(r"https://alzaware\.example(/accounts/confirm/\S+/)", body_of(message)).group(1)
+        return User.objects.get(email="grace@example.com"), link
+
+    def test_an_unconfirmed_account_cannot_upload(self):
+        user, _ = self.signed_up()
+        self.assertRedirects(self.client.get(reverse("assessments:new")), reverse("confirm_email_sent"))
+        response = self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(1)))})
+        self.assertRedirects(response, reverse("confirm_email_sent"))
+        api = self.client.post(reverse("api-predict"), {"file": upload(image_bytes(drawn_brain_slice(1)))})
+        self.assertEqual(api.status_code, 403)
+        self.assertEqual(api.json()["error"], "permission_denied")
+        self.assertEqual(Assessment.objects.count(), 0)
+
+    def test_the_link_confirms_the_address_once_and_then_uploads_work(self):
+        user, link = self.signed_up()
+        self.assertRedirects(self.client.get(link), reverse("assessments:new"))
+        user.refresh_from_db()
+        self.assertIsNotNone(user.email_confirmed_at)
+        self.assertEqual(self.client.get(reverse("assessments:new")).status_code, 200)
+        self.assertContains(self.client.get(link), "This link does not work", status_code=400)
+
+    def test_a_wrong_link_confirms_nothing(self):
+        user, link = self.signed_up()
+        response = self.client.get(link[:-3] + "xx/")
+        self.assertContains(response, "This link does not work", status_code=400)
+        user.refresh_from_db()
+        self.assertIsNone(user.email_confirmed_at)
+
+    def test_a_new_link_can_be_asked_for(self):
+        self.signed_up()
+        self.client.post(reverse("resend_confirmation"))
+        run_task_worker()
+        self.assertEqual(len(self.inbox.to("grace@example.com")), 2)
+
+    def test_existing_confirmed_accounts_upload_as_before(self):
+        patient = make_patient("old@example.com", "Olive", "Old")
+        self.login(patient.user)
+        self.assertEqual(self.client.get(reverse("assessments:new")).status_code, 200)
