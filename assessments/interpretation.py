@@ -61,7 +61,14 @@ def headline_json(said):
 
 
 def measures_json(stored):
-    """Stored measures as the API and ``analyze --json`` give them: ``{key: {"value", "reference"}}``."""
-    return {key: {"value": None if entry.get("value") is None else round(float(entry["value"]), 6),
-                  "reference": entry.get("reference") or {}}
-            for key, entry in (stored or {}).items()}
+    """Stored measures as the API and ``analyze --json`` give them: ``{key: {"value", "reference"}}``, in
+    MEASURES' order whatever order the database kept (PostgreSQL's jsonb keeps none)."""
+    stored = stored or {}
+    return {key: {"value": None if stored[key].get("value") is None else round(float(stored[key]["value"]), 6),
+                  "reference": stored[key].get("reference") or {}}
+            for key in sorted(stored, key=measure_order)}
+
+
+def measure_order(key):
+    """A measure's place in MEASURES (an unknown key last)."""
+    return measures.KEYS.index(key) if key in measures.KEYS else len(measures.KEYS)

@@ -89,6 +89,10 @@ class UploadProgressTests(OwnMedia, BrowserTestCase):
         page = self.visit(self.open_page(patient.user, width=320), reverse("assessments:new"))
         page.set_input_files("#id_scan", files=[{"name": "brain.nii.gz", "mimeType": "application/gzip",
                                                  "buffer": scan_files.mni_nifti_bytes(2, compressed=True)}])
+        # A slow line, as a patient at home has: the checks below run while the file is still on its way, not
+        # after a fast server has already opened the result page (which destroyed the page they ran in).
+        page.context.new_cdp_session(page).send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 200, "downloadThroughput": -1, "uploadThroughput": 40_000})
         page.click("form[enctype] button[type=submit]")
         page.wait_for_function("document.querySelector('form[enctype] button[type=submit]').disabled === true")
         self.assertFalse(page.is_hidden("#upload-progress"))

@@ -50,7 +50,7 @@ class StoredMeasuresTests(ReadingTestCase):
         with served_checkpoint_with(measures_reference=REFERENCE):
             assessment = self.submit_slice()
         expected = measure_slice(stored_gray(assessment.scan))
-        self.assertEqual(list(assessment.measures), list(KEYS))
+        self.assertEqual(set(assessment.measures), set(KEYS))  # jsonb keeps no key order
         for key in KEYS[:3]:
             self.assertEqual(assessment.measures[key]["value"], expected[key])
             self.assertEqual(assessment.measures[key]["reference"], REFERENCE[key])
