@@ -195,10 +195,6 @@ class AssessmentAdmin(ResultColumns, admin.ModelAdmin):
         # The doctor's review page, which records the read in the audit as this page did.
         return review_assessment(request, object_id)
 
-    @admin.display(description="Grade (certainty)", ordering="prediction")
-    def grade_and_certainty(self, obj):
-        return f"{obj.prediction} ({percent(obj.confidence)})"
-
     @admin.display(description="Reviewed", ordering="reviewed")
     def is_reviewed(self, obj):
         # Words, not the admin's red cross (its alt text was "False").
