@@ -1,23 +1,30 @@
 """Is the heatmap on the brain, and does it still point at what the model uses?
 
     python -m training.heatmap_study --data ../shared/data/alzheimer-mri [--per-person 8] [--skip-positions 2,...]
+        [--choice] [--explanation shift-and-stitch]
 
 On slices of the people the shipped model never trained on (its inner-validation people, recorded in the
 checkpoint), through the app's own engine: the share of the predicted class's map weight inside the app's
 brain mask, as the overlay draws it on the image, and the app's deletion score (:mod:`mri.explain.faithfulness`),
 for the map as the app draws it now (on the brain and its surface, ``preprocess.map_region``) and as it was drawn
-before (everywhere the network looked, background included).
+before (everywhere the network looked, background included); with the map's grid and the time the engine takes
+to analyse one slice. ``--choice`` takes the 4 slices a person the maps are chosen on (positions 2, 9, 16, 23 of
+26, scaled to a person's slice count: 2, 9, 15, 22 of 25), none of them among the 8 a person that
+``--skip-positions 2,9,15,16,22,23`` confirms on.
 """
 
 import argparse
 import json
+import os
+import time
 
 import numpy as np
 
-from mri.explain import explanations
+from mri.explain import DEFAULT, explanations
 from mri.explain.faithfulness import faithfulness
 from mri.inference.checkpoint import load_checkpoint, recorded_split
 from mri.inference.engine import Engine
+from mri.inference.engines import Eager
 from mri.inference.preprocess import brain_mask, coverage, map_to_image
 
 from .data import load_records, read_gray
@@ -34,13 +41,27 @@ def held_out_rows(records, people, per_person, skip=()):
     return out
 
 
+CHOICE_POSITIONS = (2, 9, 16, 23)  # of a person's 26 slices (0..25)
+
+
+def choice_rows(records, people):
+    """The 4 slices a person the maps are chosen on: :data:`CHOICE_POSITIONS`, scaled to the person's count."""
+    out = []
+    for person in sorted(people):
+        rows = sorted((r for r in records if r["subject"] == person), key=lambda r: r["slice"])
+        out += [rows[int(round(q * (len(rows) - 1) / 25))] for q in CHOICE_POSITIONS]
+    return out
+
+
 def weight_inside(heat, brain):
     total = float(heat.sum())
     return float(heat[brain].sum()) / total if total > 0 else float("nan")
 
 
 def one_slice(engine, gray):
+    start = time.perf_counter()
     analysis = engine.analyse(gray)
+    milliseconds = 1000 * (time.perf_counter() - start)
     index = analysis.predicted_index
     stored = explanations.from_analysis(analysis)
     brain = brain_mask(gray)
@@ -51,7 +72,8 @@ def one_slice(engine, gray):
                        analysis.probabilities[index])
     new = engine.faithfulness(analysis)
     return {"inside_before": weight_inside(before, brain), "inside_now": weight_inside(now, brain),
-            "score_before": old.score if old else float("nan"), "score_now": new.score if new else float("nan")}
+            "score_before": old.score if old else float("nan"), "score_now": new.score if new else float("nan"),
+            "analyse_ms": milliseconds}
 
 
 def summary(values):
@@ -67,18 +89,24 @@ def main(argv=None):
     parser.add_argument("--model", default="models/alzaware-resnet50.pt")
     parser.add_argument("--per-person", type=int, default=8)
     parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
+    parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (see above)")
+    parser.add_argument("--explanation", default=None, help="explanation method (mri.explain); the app's default")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     model, checkpoint = load_checkpoint(args.model)
-    engine = Engine(model, checkpoint)
+    engine = Engine(model, checkpoint, Eager(model, explanation=args.explanation))
     _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
     skip = {int(s) for s in args.skip_positions.split(",") if s}
-    rows = held_out_rows(load_records(args.data), people, args.per_person, skip)
-    results = [one_slice(engine, read_gray(r["path"])) for r in rows]
-    out = {"people": len(people), "slices": len(rows),
+    records = load_records(args.data)
+    rows = choice_rows(records, people) if args.choice else held_out_rows(records, people, args.per_person, skip)
+    grays = [read_gray(r["path"]) for r in rows]
+    engine.analyse(grays[0])  # warm-up, not timed
+    results = [one_slice(engine, gray) for gray in grays]
+    out = {"people": len(people), "slices": len(rows), "explanation": args.explanation or DEFAULT,
+           "map_grid": list(engine.analyse(grays[0]).maps.shape[1:]), "load_average": list(os.getloadavg()),
            **{key: summary([r[key] for r in results]) for key in results[0]}}
     print(json.dumps(out, indent=1))
     if args.json:

@@ -11,6 +11,7 @@ A new method is one file: a subclass that overrides ``cam_weights`` (or ``cam_im
 :func:`register`. Grad-CAM's is :mod:`.grad_cam`.
 """
 
+from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
 import torch
@@ -33,6 +34,12 @@ class ExplanationMethod:
 
     def __call__(self, activation: torch.Tensor, fc_weight: torch.Tensor) -> torch.Tensor:
         return self.cam_image(activation, self.cam_weights(activation, fc_weight))
+
+    def maps(self, layer4: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, activation: torch.Tensor,
+             fc_weight: torch.Tensor) -> torch.Tensor:
+        """The maps the engine returns for ``batch``, whose ``layer4`` activation is ``activation``: this method
+        on it. A method that needs more of the network (other inputs through ``layer4``) overrides this."""
+        return self(activation, fc_weight)
 
 
 METHODS: dict[str, type[ExplanationMethod]] = {}
