@@ -24,7 +24,8 @@ STEPS = 3
 
 def offsets(size: int, cells: int, steps: int = STEPS) -> list[int]:
     """The shifts (input px) that put fine sub-cell ``m`` (0 .. steps-1) under a coarse cell's centre."""
-    fine = size / (cells * steps)
+    # int(): under tracing the shapes are tensors; the served input size is fixed, so the shifts are constants.
+    fine = int(size) / (int(cells) * steps)
     return [int(round((steps // 2 - m) * fine)) for m in range(steps)]
 
 
