@@ -132,7 +132,9 @@ class SliceSerializer(Answer):
     def get_any_impairment(self, one):
         return rounded(one.any_impairment) if one.analysed else None
 
-    @extend_schema_field(serializers.URLField(allow_null=True))
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=(
+        "null for a slice never analysed, and while the task worker is still drawing the volume's slice images "
+        "(the volume's volume_pending is then true).")))
     def get_heatmap_url(self, one):
         if not one.overlay:
             return None
@@ -238,7 +240,7 @@ MEASURES_FIELD = serializers.DictField(
 class ResultSerializer(Answer):
     """An assessment's result; ``?regions_class=<class name>`` scores another class's map than the predicted one."""
 
-    omitted_when_none = ("warning", "slices", "heatmap_volume_url", "series")
+    omitted_when_none = ("warning", "slices", "volume_pending", "heatmap_volume_url", "series")
 
     prediction = serializers.CharField()
     confidence = serializers.SerializerMethodField()
@@ -250,6 +252,7 @@ class ResultSerializer(Answer):
     measures = serializers.SerializerMethodField()
     warning = serializers.SerializerMethodField()
     slices = serializers.SerializerMethodField()
+    volume_pending = serializers.SerializerMethodField()
     heatmap_volume_url = serializers.SerializerMethodField()
     series = serializers.SerializerMethodField()
 
@@ -301,8 +304,16 @@ class ResultSerializer(Answer):
             return None
         return SliceSerializer(assessment.slices.all(), many=True, context=self.context).data
 
-    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a volume: its heatmap as a NIfTI "
-                                                                         "file, on the uploaded volume's own grid."))
+    @extend_schema_field(serializers.BooleanField(required=False, help_text=(
+        "Only for a volume: true while the task worker is still drawing its slice images and 3-D heatmap (a "
+        "minute or two after the upload). Until then its slices' heatmap_url is null and heatmap_volume_url "
+        "absent; ask again for them.")))
+    def get_volume_pending(self, assessment):
+        return assessment.volume_pending if assessment.is_volume else None
+
+    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a volume, once the task worker "
+                                              "has drawn it: its heatmap as a NIfTI file, on the uploaded "
+                                              "volume's own grid."))
     def get_heatmap_volume_url(self, assessment):
         if not assessment.heatmap_volume:
             return None

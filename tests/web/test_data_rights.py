@@ -16,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Patient, User
 from assessments import intake
 from assessments.models import Assessment, AssessmentSlice, ScanSeries
+from assessments.tasks import draw_volume_heatmap
 from audit.models import AuditAction, AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
 from tests.fixtures import scan_files
@@ -37,6 +38,8 @@ class ExportTests(AlzAwareTestCase):
         super().setUp()
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(61)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        # The slice images and 3-D files the task worker draws after the upload are the patient's too.
+        self.assertTrue(draw_volume_heatmap.call(self.volume.pk))
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(62)))
         stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
         stored_review(self.volume, self.doctor, note="Kept among doctors.")
@@ -118,7 +121,8 @@ class DeleteAccountTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
         intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(63)))
-        intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        self.assertTrue(draw_volume_heatmap.call(volume.pk))  # with the files the task worker draws
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(64)))
         self.mine = owned_files(Assessment.objects.filter(patient=self.patient))
         self.others = owned_files(Assessment.objects.filter(patient=self.other_patient))
