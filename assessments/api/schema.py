@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from assessments import reviews
 from assessments.interpretation import headline_json, measures_json
 from assessments.models import Review
+from assessments.scan_dates import check_entered
 from mri import CLASSES, measures
 from mri import headline as headlines
 from mri.explain.regions import GROUPINGS
@@ -72,6 +73,16 @@ def scan_help():
 
 class PredictRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=lazy(scan_help, str)())
+    scan_date = serializers.DateField(
+        required=False, allow_null=True, validators=[check_entered],
+        help_text="Optional: the day the scan was taken (YYYY-MM-DD), as the upload page asks \"when was this scan "
+                  "taken?\". Not in the future, not before 1900 (else 400, invalid_scan_date). A DICOM file's own "
+                  "date wins over it; without either, the upload day stands in (scan_date_source says which).")
+
+
+def entered_scan_date(data):
+    """The request's ``scan_date`` as a date, or None when not given; raises serializers.ValidationError."""
+    return PredictRequestSerializer().fields["scan_date"].run_validation(data.get("scan_date") or None)
 
 
 def rounded(value):
