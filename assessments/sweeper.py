@@ -8,7 +8,8 @@ stayed RUNNING for good, their pages saying "still checking" forever. So:
 - a stored file that no row names, older than ORPHAN_GRACE_SECONDS, is deleted (an upload writes its files
   before its rows commit: the grace period covers an upload in progress);
 - a task RUNNING for longer than TASK_LEASE_SECONDS lost its worker: it is run again once, and marked failed
-  (its assessment's faithfulness with it) when that second run did not finish either.
+  (its assessment's faithfulness, or its volume's pending images, with it) when that second run did not finish
+  either.
 """
 
 import logging
