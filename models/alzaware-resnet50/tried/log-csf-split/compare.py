@@ -21,7 +21,10 @@ slices = [r["slice"] for r in ordered]
 out = {}
 tables = {}
 for name in sys.argv[1:]:
-    measures.slice_parts = proto.ORIGINAL if name == "old" else proto.variant(proto.pick(name))
+    if name == "hybrid":
+        measures.slice_parts, measures.measure_slice = proto.ORIGINAL, proto.measure_hybrid
+    else:
+        measures.slice_parts = proto.ORIGINAL if name == "old" else proto.variant(proto.pick(name))
     values = reading.slice_measures([r["path"] for r in ordered], read_gray, Path(f"runs/h21/measures-{name}.npy"))
     table, probs = reading.people(labels, logits, subjects, folds, slices, values)
     study, combined = reading.any_impairment_study(table)

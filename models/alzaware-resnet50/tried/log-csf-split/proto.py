@@ -63,6 +63,32 @@ def bump(gray, i, strength=0.3):
     return np.uint8(np.clip(np.round(gray * field), 0, 255))
 
 
+def hybrid(sigma="r0.25"):
+    """The log-flattened split for every measure but the ventricular one, which keeps the shipped split."""
+    new = variant(sigma)
+
+    def parts(gray):
+        a, b = ORIGINAL(gray), new(gray)
+        if a is None:
+            return None
+        return b[0], b[1], b[2], a[1]
+    return parts
+
+
+ORIGINAL_MEASURE = measures.measure_slice
+_FLAT = variant("r0.25")
+
+
+def measure_hybrid(gray, low=False):
+    old = ORIGINAL_MEASURE(gray, low)
+    measures.slice_parts = _FLAT
+    try:
+        new = ORIGINAL_MEASURE(gray, low)
+    finally:
+        measures.slice_parts = ORIGINAL
+    return {**new, "central_csf_fraction": old["central_csf_fraction"]}
+
+
 if __name__ == "__main__":
     from training import measure_stability as ms
     from training.data import load_records, read_gray
@@ -72,7 +98,10 @@ if __name__ == "__main__":
     out = {}
     Path("runs/h21").mkdir(parents=True, exist_ok=True)
     for name in sys.argv[1:]:
-        measures.slice_parts = ORIGINAL if name == "old" else variant(pick(name))
+        if name == "hybrid":
+            measures.measure_slice = measure_hybrid
+        else:
+            measures.slice_parts = ORIGINAL if name == "old" else variant(pick(name))
         t = time.time()
         out[name] = ms.people_check(records, read_gray, 60, log=lambda *_: None)
         print(name, f"{time.time() - t:.0f}s", flush=True)
