@@ -62,8 +62,9 @@ serve: migrate static .secret-key $(ONNX)
 	$(PY) manage.py task_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
+# TEST_OPTIONS: more options for the test runner, e.g. `--database-tests-only` (CI's PostgreSQL pass).
 test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
-	$(PY) manage.py test tests --noinput
+	$(PY) manage.py test tests --noinput $(TEST_OPTIONS)
 
 # Everything but what is tagged slow (training, cross-validation, browsers, real servers): CONTRIBUTING.md.
 test-fast: $(VENV)/.stamp-test static $(ONNX) $(NPM)

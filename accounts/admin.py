@@ -5,6 +5,7 @@ from assessments.admin import latest_assessments, timeline_chart
 from audit.models import AuditAction
 from audit.trail import AuditedChangeView
 
+from . import invitations
 from .models import Patient, User
 
 
@@ -48,6 +49,13 @@ class PatientAdmin(AuditedChangeView, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_related(self, request, form, formsets, change):
+        # Who may see the results changes here as through the patient's sharing page: audited as such.
+        patient = form.instance
+        before = set(patient.doctors.all())
+        super().save_related(request, form, formsets, change)
+        invitations.record_assignment(request, patient, before, set(patient.doctors.all()))
 
     def audit_target(self, obj):
         return obj.pk, None

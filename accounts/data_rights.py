@@ -12,8 +12,10 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from assessments.models import Assessment, AssessmentSlice, Review, ScanSeries
+from assessments.notifications import notify_review
 
-from .models import Patient, User
+from .mailer import send_email
+from .models import Invitation, Patient, User
 
 # What the admin's log says of an erased object: its kind and id, as the read audit keeps them.
 ERASED = "(erased)"
@@ -21,7 +23,7 @@ ERASED = "(erased)"
 
 def delete_account(user):
     """Delete ``user`` and all that cascades from it (patient, assessments, slices, tokens), their sessions,
-    failed-login counts and queued tasks, and de-identify the admin's log of their objects. Doctors' reviews of
+    failed-login counts, queued tasks and e-mails, and de-identify the admin's log of their objects. Doctors' reviews of
     the assessments stay as de-identified medical records (assessments.review_model.deidentify).
 
     The files go with their rows: django-cleanup deletes each FileField's file once the transaction commits,
@@ -34,6 +36,7 @@ def delete_account(user):
         objects = objects_of(user)
         de_identify_admin_log(objects)
         forget_tasks(objects[Assessment])
+        forget_emails(user, objects[Review])
         forget_sessions(user)
         AccessAttempt.objects.filter(username__iexact=user.email).delete()
         user.delete()
@@ -75,6 +78,21 @@ def forget_tasks(assessment_ids):
             task_path="assessments.notifications.notify_new_result")
         DBTaskResult.objects.filter(of_assessments, args_kwargs__args__0__in=assessment_ids).exclude(
             status=TaskResultStatus.RUNNING).delete()
+
+
+def forget_emails(user, review_ids):
+    """E-mails queued to or about the account, so that none is sent after its erasure: those to its address
+    (a confirmation, a doctor's invitation), its patient's invitations to doctors, and the notices of doctors'
+    reviews of its results. Sent ones go too (they name the address); a running one is left to finish."""
+    mails = DBTaskResult.objects.filter(task_path=send_email.module_path).exclude(status=TaskResultStatus.RUNNING)
+    doomed = ids(mails.filter(args_kwargs__args__0__iexact=user.email))
+    invitations = dict(Invitation.objects.filter(patient__user=user).values_list("token", "email"))
+    # send_email(to, subject, body): an invitation's e-mail is the one whose link carries its token.
+    doomed += [task.pk for task in mails.filter(args_kwargs__args__0__in=set(invitations.values()))
+               if any(token in task.args_kwargs["args"][2] for token in invitations)]
+    doomed += ids(DBTaskResult.objects.filter(task_path=notify_review.module_path, args_kwargs__args__0__in=review_ids)
+                  .exclude(status=TaskResultStatus.RUNNING))
+    DBTaskResult.objects.filter(pk__in=doomed).delete()
 
 
 def forget_sessions(user):

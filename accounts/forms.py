@@ -46,10 +46,11 @@ class SignupForm(UserCreationForm):
             'I have read <a href="{}">how AlzAware keeps and shares my data</a>, and I agree to it.', reverse("privacy"))
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists.")
-        return email
+        return self.cleaned_data["email"].strip().lower()
+
+    def validate_unique(self):
+        """Nothing: the address is the only unique field, and whether it has an account is never said on this
+        form (accounts.signup). The database still refuses a second account for it."""
 
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]

@@ -3,7 +3,8 @@ gave them, and can withdraw a doctor's access. Each change is written to the aud
 
 An invitation by e-mail waits for a doctor's account to accept it through the link (the token is the secret:
 hospitals' addresses often differ from the one a doctor logs in with). A code needs no acceptance: the doctor
-gave it to the patient, which is their agreement. Administrators still assign doctors in the admin.
+gave it to the patient, which is their agreement. Administrators still assign doctors in the admin, audited the
+same way (:func:`record_assignment`).
 """
 
 import secrets
@@ -29,9 +30,11 @@ def doctors_of(patient):
     return patient.doctors.order_by("last_name", "first_name", "email")
 
 
-def sharing_history(patient):
-    """Every change of who may see ``patient``'s results, newest first."""
-    return AuditEntry.objects.filter(patient=patient, action__in=SHARING_ACTIONS).select_related("actor", "doctor")
+def sharing_history(patient, reader, count=50):
+    """The latest ``count`` changes of who may see ``patient``'s results, newest first, as ``(entry, who made it)``:
+    named for ``reader`` as on the "who viewed my data" list (an administrator as one, never as a doctor)."""
+    entries = AuditEntry.objects.filter(patient=patient, action__in=SHARING_ACTIONS).select_related("actor", "doctor")
+    return [(entry, trail.viewer_name(entry, reader)) for entry in entries[:count]]
 
 
 @transaction.atomic
@@ -86,6 +89,15 @@ def withdraw(request, patient, doctor_id):
     patient.doctors.remove(doctor)
     trail.record(request, AuditAction.ACCESS_WITHDRAWN, patient.pk, doctor=doctor)
     return doctor
+
+
+def record_assignment(request, patient, before, after):
+    """An administrator changed ``patient``'s doctors in the admin from the users ``before`` to ``after``: each
+    doctor given access, and each whose access went, is audited as the patient's own steps are."""
+    for doctor in after - before:
+        trail.record(request, AuditAction.DOCTOR_ASSIGNED, patient.pk, doctor=doctor)
+    for doctor in before - after:
+        trail.record(request, AuditAction.ACCESS_WITHDRAWN, patient.pk, doctor=doctor)
 
 
 def cancel(request, patient, invitation_id):

@@ -25,7 +25,7 @@ def sharing(request):
     context = {
         "doctors": invitations.doctors_of(patient),
         "pending": patient.invitations.open(),
-        "history": invitations.sharing_history(patient)[:50],
+        "history": invitations.sharing_history(patient, request.user),
         "invite_form": invite_form,
         "code_form": code_form,
     }

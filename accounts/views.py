@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LogoutView
 from django.core.paginator import Paginator
@@ -11,10 +11,10 @@ from assessments.export import export_zip
 from audit import trail
 from audit.models import AuditAction
 
-from .confirmation import send_confirmation
 from .data_rights import delete_account
 from .forms import DeleteAccountForm, PreferencesForm, SignupForm
 from .roles import own_patient
+from .signup import SIGNED_UP_EMAIL, sign_up
 from .tokens import revoke_tokens
 from .view_log import looks_at, name_results
 
@@ -25,9 +25,10 @@ VIEWS_PER_PAGE = 50
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        send_confirmation(user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        sign_up(form)
+        # The same answer for a new address and one that has an account (accounts.signup): no one is logged in,
+        # and the page names the address typed, so that a mistake in it can be seen.
+        request.session[SIGNED_UP_EMAIL] = form.cleaned_data["email"]
         return redirect("confirm_email_sent")
     return render(request, "registration/signup.html", {"form": form})
 

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .confirmation import confirm, send_confirmation
 from .consent import PRIVACY_VERSION
+from .signup import SIGNED_UP_EMAIL
 
 
 def home_of(user):
@@ -28,12 +30,13 @@ def privacy(request):
     return render(request, "privacy.html", {"version": PRIVACY_VERSION})
 
 
-@login_required
 def confirm_email_sent(request):
-    """After sign-up, or when an upload waits for it: the link was sent, and it can be sent again."""
-    if request.user.email_confirmed_at is not None:
+    """After sign-up ("check your e-mail", the same whether the address was new or had an account), or when an
+    upload waits for the confirmation: then the link can be sent again."""
+    if request.user.is_authenticated and request.user.email_confirmed_at is not None:
         return redirect("assessments:new")
-    return render(request, "registration/confirm_email_sent.html")
+    return render(request, "registration/confirm_email_sent.html",
+                  {"signed_up_email": request.session.get(SIGNED_UP_EMAIL)})
 
 
 @require_POST
@@ -47,10 +50,15 @@ def resend_confirmation(request):
 
 @require_GET
 def confirm_email(request, uidb64, token):
-    user = confirm(uidb64, token)
-    if user is None:
+    """Confirm the address, then log in (with the password chosen at sign-up) and send the first scan."""
+    confirmed = confirm(uidb64, token)
+    if confirmed is None:
         return render(request, "registration/confirm_email_failed.html", status=400)
-    messages.success(request, "Thank you: your e-mail address is confirmed.")
+    user, now = confirmed
+    said = "Thank you: your e-mail address is confirmed." if now else "Your e-mail address is confirmed already."
     if request.user.is_authenticated and request.user.pk == user.pk:
+        messages.success(request, said)
         return redirect("assessments:new")
-    return redirect("login")
+    messages.success(request, f"{said} Now log in with your e-mail address and the password you chose. "
+                              "Then you can send your first scan.")
+    return redirect(f"{reverse('login')}?next={reverse('assessments:new')}")

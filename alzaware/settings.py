@@ -185,6 +185,8 @@ EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
 )
+# With the file-based backend (a staging server, benchmarks/smoke_session.py): one file per message in this folder.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587 if PRODUCTION else 25))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

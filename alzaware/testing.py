@@ -13,7 +13,7 @@ import tempfile
 
 from django.conf import settings
 from django.test.runner import DiscoverRunner
-from django.test.utils import override_settings
+from django.test.utils import iter_test_cases, override_settings
 
 PLAIN_HTTP = {
     "SECURE_SSL_REDIRECT": False,
@@ -25,10 +25,32 @@ PLAIN_HTTP = {
     "SECURE_PROXY_SSL_HEADER": None,
     "NUM_PROXIES": 0,
     "AXES_IPWARE_PROXY_COUNT": None,
+    # Django's advice for test runs: production's PBKDF2 costs about half a second a password on this machine,
+    # paid for every user a test makes and every password it tries (a lockout test tries a dozen).
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
 }
 
 
 class TestRunner(DiscoverRunner):
+    def __init__(self, database_tests_only=False, **kwargs):
+        super().__init__(**kwargs)
+        self.database_tests_only = database_tests_only
+
+    @classmethod
+    def add_arguments(cls, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--database-tests-only", action="store_true",
+            help="Run only the tests that may use a database (CI's second pass, on PostgreSQL): the others are "
+                 "refused any database by Django, so a second database cannot change what they check.")
+
+    def build_suite(self, *args, **kwargs):
+        suite = super().build_suite(*args, **kwargs)
+        if not self.database_tests_only:
+            return suite
+        # A plain unittest case has no such guard, so it stays.
+        return self.test_suite(test for test in iter_test_cases(suite) if getattr(test, "databases", True))
+
     def setup_test_environment(self, **kwargs):
         super().setup_test_environment(**kwargs)
         rest_framework = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}

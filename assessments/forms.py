@@ -4,7 +4,7 @@ from django.utils.functional import lazy
 
 from mri.io import errors, log_refusal, registry
 
-from .scan_dates import plausible
+from .scan_dates import check_entered
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -61,16 +61,10 @@ class UploadForm(forms.Form):
     )
     scan_date = forms.DateField(
         label="When was this scan taken? (optional)", required=False, input_formats=DATE_FORMATS,
-        widget=forms.DateInput(format="%d/%m/%Y"),
+        widget=forms.DateInput(format="%d/%m/%Y"), validators=[check_entered],
         help_text="Day, month and year, for example 21/03/2025. A hospital's DICOM files say it themselves. "
                   "Without a date, your results over time use the day you send the scan.",
     )
-
-    def clean_scan_date(self):
-        day = self.cleaned_data["scan_date"]
-        if day is not None and not plausible(day):
-            raise forms.ValidationError("Please enter a date that is not in the future.")
-        return day
 
 
 class ExplanationForm(forms.Form):

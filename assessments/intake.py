@@ -4,62 +4,30 @@ All or nothing: a refused file stores nothing, and a failure part-way removes
 every file the upload had stored (see :class:`UploadFiles`). A failing heatmap is
 the one exception: it is logged and the assessment is kept without it, because
 the prediction is still worth having. The heatmap's faithfulness score, a volume's
-3-D heatmap and the doctors' e-mails are not waited for: they are queued (:mod:`.tasks`,
-:mod:`.notifications`) with the rows, so the page shows the grade at once.
+slice images and 3-D heatmap, and the doctors' e-mails are not waited for: they are queued
+(:mod:`.tasks`, :mod:`.notifications`) with the rows, so the page shows the grade at once.
 """
 
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from mri.explain import explanations, regions
-from mri.explain.overlay import png_bytes, valid_colour_map
+from mri.explain.overlay import valid_colour_map
 from mri.inference import ood
 from mri.io import read_scan
 
-from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries, random_name
+from .models import Assessment, AssessmentSlice, FaithfulnessCheck, LeftOut, ScanSeries
 from .notifications import notify_new_result
 from .reading import analyse_slices
 from .scan_dates import scan_date_of
 from .services import current_engine
 from .tasks import draw_volume_heatmap, score_faithfulness
+from .upload_files import HEATMAPS, PENDING, UploadFiles
 from .volumes import band_npz
 
 logger = logging.getLogger(__name__)
-
-SCANS = "scans"
-HEATMAPS = "heatmaps"
-PENDING = "pending"
-
-
-class UploadFiles:
-    """Every file one upload stores, written here and only here, so that they can all be removed together.
-
-    Used as a context manager: leaving it by any exception (BaseException too: an
-    interrupted request must not leave orphans) deletes what it stored.
-    """
-
-    def __init__(self):
-        self.names = []
-
-    def save(self, folder, suffix, content):
-        name = default_storage.save(random_name(folder, suffix), ContentFile(content))
-        self.names.append(name)
-        return name
-
-    def save_scan(self, gray):
-        return self.save(SCANS, ".png", png_bytes(gray))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is not None:
-            for name in self.names:
-                default_storage.delete(name)
 
 
 def assess_upload(patient, data, entered_date=None):
@@ -73,7 +41,7 @@ def assess_upload(patient, data, entered_date=None):
     reading = analyse_slices(engine, scan)
     colour_map = valid_colour_map(patient.colour_map)
     with UploadFiles() as files, transaction.atomic():
-        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colour_map, with_maps=True)
+        overlay, maps = store_heatmap(files, reading.gray, reading.analysis, colour_map)
         assessment = Assessment.objects.create(
             patient=patient,
             scan=files.save_scan(reading.gray),
@@ -96,10 +64,10 @@ def assess_upload(patient, data, entered_date=None):
             **interpretation_fields(reading.interpretation),
         )
         if assessment.is_volume:
-            store_slices(files, assessment, reading, colour_map)
+            store_slices(assessment, reading)
         ScanSeries.record(assessment, scan.series)
         if scan.band is not None:
-            keep_band(files, assessment, scan.band)
+            keep_band(files, assessment, scan.band, reading)
         # Queued with the rows: if they roll back, so do the tasks.
         if overlay:
             score_faithfulness.enqueue(assessment.pk)
@@ -114,21 +82,22 @@ def interpretation_fields(interpretation):
             "headline_kind": said.kind, "headline_grade": said.grade or "", "headline_reason": said.reason}
 
 
-def store_heatmap(files, gray, analysis, colour_map, with_maps=False):
+def store_heatmap(files, gray, analysis, colour_map):
     """``(overlay name, maps name)`` of ``analysis``'s predicted class; blank names when drawing fails."""
     try:
         stored = explanations.from_analysis(analysis)
         overlay_png = explanations.overlay_png(gray, stored, colour_map=colour_map)
-        maps_npz = explanations.to_npz(stored) if with_maps else None
     except Exception:
         logger.exception("Heatmap failed for a %s slice; keeping the prediction", analysis.prediction)
         return "", ""
-    return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", maps_npz) if with_maps else ""
+    return files.save(HEATMAPS, ".png", overlay_png), files.save(HEATMAPS, ".npz", explanations.to_npz(stored))
 
 
-def keep_band(files, assessment, band):
-    """A volume's band, kept for the task worker that draws its 3-D heatmap (:func:`.tasks.draw_volume_heatmap`)."""
-    assessment.pending_band = files.save(PENDING, ".npz", band_npz(band))
+def keep_band(files, assessment, band, reading):
+    """A volume's band and its analysed slices' maps, kept for the task worker that draws the slices' images and
+    the 3-D heatmap (:func:`.tasks.draw_volume_heatmap`)."""
+    maps = {position: explanations.from_analysis(analysis) for position, analysis, *_ in reading.slices()}
+    assessment.pending_band = files.save(PENDING, ".npz", band_npz(band, maps))
     assessment.save(update_fields=["pending_band"])
     draw_volume_heatmap.enqueue(assessment.pk)
 
@@ -143,22 +112,21 @@ def measure_regions(gray, analysis):
         return {}
 
 
-def store_slices(files, assessment, reading, colour_map):
-    """A volume's per-slice rows: every slice of its band, analysed or left out with the reason."""
+def store_slices(assessment, reading):
+    """A volume's per-slice rows: every slice of its band, analysed or left out with the reason. Their images
+    are the task worker's to draw (:func:`.tasks.draw_volume_heatmap`): only the shown slice has its own already,
+    the assessment's."""
     rows = []
-    for i, (position, analysis, gray, verdict, distance) in enumerate(reading.slices()):
-        if i == reading.representative:
-            scan, overlay = assessment.scan.name, assessment.overlay.name if assessment.overlay else ""
-        else:
-            scan, (overlay, _) = files.save_scan(gray), store_heatmap(files, gray, analysis, colour_map)
+    for i, (position, analysis, _, verdict, distance) in enumerate(reading.slices()):
+        shown = i == reading.representative
         rows.append(AssessmentSlice(
-            assessment=assessment, position=position, scan=scan, overlay=overlay,
+            assessment=assessment, position=position,
+            scan=assessment.scan.name if shown else "", overlay=assessment.overlay.name if shown else "",
             prediction=analysis.prediction, confidence=analysis.confidence,
             probabilities=analysis.class_probabilities(), ood_status=verdict or "", ood_distance=distance,
-            representative=i == reading.representative,
-            left_out=LeftOut.OUTSIDE_TRAINING if verdict == ood.OUT else "",
+            representative=shown, left_out=LeftOut.OUTSIDE_TRAINING if verdict == ood.OUT else "",
         ))
-    # Slices the checks refused were never analysed: only the slice itself, so the page can show what was left out.
-    rows += [AssessmentSlice(assessment=assessment, position=one.position, scan=files.save_scan(one.gray),
-                             left_out=one.check) for one in reading.left_out]
+    # Slices the checks refused were never analysed: listed, so the page can show what was left out.
+    rows += [AssessmentSlice(assessment=assessment, position=one.position, left_out=one.check)
+             for one in reading.left_out]
     return AssessmentSlice.objects.bulk_create(sorted(rows, key=lambda row: row.position))

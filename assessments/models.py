@@ -126,8 +126,8 @@ class Assessment(StoredResult, models.Model):
     # When the scan was taken (assessments.scan_dates): what the timeline orders and plots by.
     scan_date = models.DateField(null=True, blank=True)
     scan_date_source = models.CharField(max_length=10, choices=ScanDateSource.choices, default=ScanDateSource.UPLOAD)
-    # A volume's band (numbers only: no header), kept until the task worker has drawn its 3-D heatmap
-    # (assessments.volume_tasks); blank once done.
+    # A volume's band and its analysed slices' maps (numbers only: no header), kept until the task worker has
+    # drawn the slices' images and the 3-D heatmap (assessments.tasks.draw_volume_heatmap); blank once done.
     pending_band = models.FileField(upload_to="pending/", max_length=200, blank=True)
     region_shares = models.JSONField(
         default=dict, blank=True,
@@ -220,8 +220,13 @@ class Assessment(StoredResult, models.Model):
 
     @property
     def volume_pending(self):
-        """The 3-D heatmap is still being drawn by the task worker."""
+        """The slice images and the 3-D heatmap are still being drawn by the task worker."""
         return bool(self.pending_band)
+
+    @property
+    def slice_images_pending(self):
+        """Some of a volume's slices still wait for their images from the task worker."""
+        return self.volume_pending and any(not one.scan for one in self.slices.all())
 
     @property
     def analysed_series(self):

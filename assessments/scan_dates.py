@@ -7,6 +7,7 @@ upload's own day, marked as such (``ScanDateSource.UPLOAD``) so that the pages c
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from mri.io.dicom import SCAN_DATE
@@ -18,6 +19,14 @@ EARLIEST = datetime.date(1900, 1, 1)
 
 def plausible(day):
     return day is not None and EARLIEST <= day <= timezone.localdate()
+
+
+def check_entered(day):
+    """The one rule for a day someone enters as the scan's, on the upload page and in the API (a validator of
+    both forms.DateField and DRF's DateField)."""
+    if day is not None and not plausible(day):
+        raise ValidationError(f"Please enter a date that is not in the future, and not before {EARLIEST.year}.",
+                              code="implausible_scan_date")
 
 
 def scan_date_of(scan, entered=None):

@@ -8,7 +8,8 @@ stayed RUNNING for good, their pages saying "still checking" forever. So:
 - a stored file that no row names, older than ORPHAN_GRACE_SECONDS, is deleted (an upload writes its files
   before its rows commit: the grace period covers an upload in progress);
 - a task RUNNING for longer than TASK_LEASE_SECONDS lost its worker: it is run again once, and marked failed
-  (its assessment's faithfulness with it) when that second run did not finish either.
+  (its assessment's faithfulness, or its volume's pending images, with it) when that second run did not finish
+  either.
 """
 
 import logging
@@ -87,7 +88,7 @@ def expire_task_leases(lease=None):
                 retried += 1
                 continue
             task.set_failed(LeaseExpired(f"The worker running it stopped {len(task.worker_ids)} times."))
-            fail_faithfulness(task)
+            fail_assessment_task(task)
             failed += 1
     return retried, failed
 
@@ -96,11 +97,19 @@ class LeaseExpired(Exception):
     """A task's worker stopped (killed, or its machine lost) before the task finished."""
 
 
-def fail_faithfulness(task):
-    """The assessment a faithfulness task was scoring says the score could not be worked out, not "pending"."""
-    if task.task_path.endswith("score_faithfulness") and task.args_kwargs.get("args"):
-        Assessment.objects.filter(pk=task.args_kwargs["args"][0], faithfulness_check=FaithfulnessCheck.PENDING
+def fail_assessment_task(task):
+    """The assessment a failed task worked for says so, not "pending": its faithfulness could not be worked out,
+    or its volume's images could not be drawn (its kept band, which nothing will read now, is deleted)."""
+    if not task.args_kwargs.get("args"):
+        return
+    pk = task.args_kwargs["args"][0]
+    if task.task_path.endswith("score_faithfulness"):
+        Assessment.objects.filter(pk=pk, faithfulness_check=FaithfulnessCheck.PENDING
                                   ).update(faithfulness_check=FaithfulnessCheck.FAILED)
+    elif task.task_path.endswith("draw_volume_heatmap"):
+        band = Assessment.objects.filter(pk=pk).values_list("pending_band", flat=True).first()
+        if band and Assessment.objects.filter(pk=pk, pending_band=band).update(pending_band=""):
+            transaction.on_commit(lambda: default_storage.delete(band))
 
 
 def sweep():

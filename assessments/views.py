@@ -69,10 +69,11 @@ def detail(request, pk):
 @require_GET
 @login_required
 def volume_state(request, pk):
-    """Whether a volume's 3-D heatmap is ready (the result page asks while it waits). Not a read of the data:
-    only the state of a background task, after the same access check."""
+    """Whether a volume's 3-D heatmap and slice images are ready (the result page asks while it waits). Not a read
+    of the data: only the state of a background task, after the same access check."""
     assessment = services.get_visible_assessment(request.user, pk)
-    return JsonResponse({"ready": bool(assessment.heatmap_volume), "pending": assessment.volume_pending})
+    return JsonResponse({"ready": bool(assessment.heatmap_volume), "pending": assessment.volume_pending,
+                         "slice_images_pending": assessment.slice_images_pending})
 
 
 def private_png(stored):

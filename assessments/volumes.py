@@ -33,16 +33,16 @@ def analysable(gray):
 def heat_volume(engine, band, class_index, known=None):
     """RAS float32 array of the volume's shape: each analysable band level's raw Grad-CAM map, 0 elsewhere.
 
-    ``known``: ``{position: analysis}`` of levels already analysed (the chosen slices), not run again.
+    ``known``: ``{position: StoredMaps}`` of levels already analysed (the chosen slices), not run again.
     """
     known = dict(known or {})
     heat = np.zeros(band.ras_volume.shape, dtype=np.float32)
     levels = [(z, gray) for z, gray in zip(band.positions, band.slices) if z not in known and analysable(gray)]
     for start in range(0, len(levels), CHUNK):
         chunk = levels[start:start + CHUNK]
-        known.update(zip((z for z, _ in chunk), engine.analyse_many([gray for _, gray in chunk])))
-    for z, analysis in known.items():
-        stored = explanations.from_analysis(analysis)
+        analyses = engine.analyse_many([gray for _, gray in chunk])
+        known.update((z, explanations.from_analysis(analysis)) for (z, _), analysis in zip(chunk, analyses))
+    for z, stored in known.items():
         # Outside what the network saw the map means nothing (see overlay.blend): zero there.
         on_image = np.where(stored.seen(), stored.map_on_image(class_index), 0.0)
         heat[:, :, z] = nifti.from_axial_image(on_image, band.plane_shape())
@@ -63,16 +63,25 @@ def volume_files(engine, band, class_index, known=None):
     return nifti_gz(band, band.ras_volume), nifti_gz(band, heat_volume(engine, band, class_index, known))
 
 
-def band_npz(band):
-    """A band as .npz bytes for the task worker (numbers only: nothing of the uploaded header)."""
+MAPS = "maps_"  # the key prefix of a chosen slice's maps in the band's .npz
+
+
+def band_npz(band, maps):
+    """A band and its chosen slices' maps (``{position: StoredMaps}``, as the upload analysed them) as .npz bytes
+    for the task worker (numbers only: nothing of the uploaded header)."""
     buffer = io.BytesIO()
+    kept_maps = {f"{MAPS}{z}": np.frombuffer(explanations.to_npz(stored), np.uint8) for z, stored in maps.items()}
     np.savez(buffer, slices=np.stack(band.slices), positions=np.asarray(band.positions), ras_volume=band.ras_volume,
-             ras_affine=band.ras_affine, file_affine=band.file_affine, spacing=np.asarray(band.spacing))
+             ras_affine=band.ras_affine, file_affine=band.file_affine, spacing=np.asarray(band.spacing), **kept_maps)
     return buffer.getvalue()
 
 
 def band_from_npz(data):
-    with np.load(io.BytesIO(data)) as stored:
-        return nifti.Band(slices=list(stored["slices"]), positions=[int(p) for p in stored["positions"]],
+    """``(band, {position: StoredMaps})`` from what :func:`band_npz` wrote; never unpickles."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        band = nifti.Band(slices=list(stored["slices"]), positions=[int(p) for p in stored["positions"]],
                           ras_volume=stored["ras_volume"], ras_affine=stored["ras_affine"],
                           file_affine=stored["file_affine"], spacing=tuple(float(v) for v in stored["spacing"]))
+        maps = {int(key[len(MAPS):]): explanations.from_npz(stored[key].tobytes())
+                for key in stored.files if key.startswith(MAPS)}
+    return band, maps

@@ -30,11 +30,13 @@ class AuditAction(models.TextChoices):
     DOCTOR_ACCEPTED = "doctor_accepted", "accepted to see the results"
     DOCTOR_CODE = "doctor_code", "shared the results with a doctor by their code"
     ACCESS_WITHDRAWN = "access_withdrawn", "withdrew a doctor's access to the results"
+    # An administrator's assignment in the admin (its removal is ACCESS_WITHDRAWN, as the patient's own).
+    DOCTOR_ASSIGNED = "doctor_assigned", "gave a doctor access to the results"
 
 
 # The actions that change who may see a patient's results; every other action is a read of the data.
 SHARING_ACTIONS = (AuditAction.DOCTOR_INVITED, AuditAction.DOCTOR_ACCEPTED, AuditAction.DOCTOR_CODE,
-                   AuditAction.ACCESS_WITHDRAWN)
+                   AuditAction.ACCESS_WITHDRAWN, AuditAction.DOCTOR_ASSIGNED)
 
 
 class AppendOnly(models.QuerySet):

@@ -1,10 +1,13 @@
 """A bounded load test of a running server (loopback only): N patients upload real slices through the API at once.
 
-    python -m benchmarks.load_test --clients 16 --requests 12 --data ../shared/data/alzheimer-mri [--server-pid PID]
+    python -m benchmarks.load_test --clients 16 --requests 12 --mail-dir /tmp/alzaware-mail \
+        --data ../shared/data/alzheimer-mri [--server-pid PID]
 
 First the request cost: each file uploaded alone, paired with the same analysis
 in this process (what ``manage.py analyze`` does per file). Then each client signs
-up its own patient, takes an API token and uploads slices to POST /api/predict as
+up its own patient (confirming the address from the server's e-mail folder, as benchmarks.smoke_session does:
+the server needs the file-based e-mail backend, and SIGNUP_ADDRESS_RATE above the number of clients), takes an
+API token and uploads slices to POST /api/predict as
 fast as answers come: p50 / p95 latency, throughput, errors, mixed answers (an
 answer that is not the one the same file got when it was uploaded alone) and the
 resident memory of each gunicorn worker (children of ``--server-pid``). The slices are read from the training folder
@@ -13,17 +16,19 @@ It refuses any server but this machine's: it is a measurement, not an attack.
 """
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import statistics
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
 from pathlib import Path
 
-from benchmarks.smoke_session import PASSWORD, Browser, multipart
+from benchmarks.smoke_session import PASSWORD, Browser, multipart, new_patient
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -56,12 +61,10 @@ def template_slices(count):
     return files
 
 
-def token_for(base, email):
+def token_for(base, email, mail_dir):
+    """A new patient's API token, once they have confirmed their address (benchmarks.smoke_session)."""
     browser = Browser(base)
-    browser.post_form("/accounts/signup/", {
-        "first_name": "Load", "last_name": "Test", "email": email, "date_of_birth": "1950-01-01",
-        "sex": "O", "password1": PASSWORD, "password2": PASSWORD,
-    })
+    new_patient(browser, email, mail_dir)
     status, _, body, _ = browser.request("/api/token/", json.dumps({"email": email, "password": PASSWORD}).encode(),
                                          "application/json")
     if status != 200:
@@ -193,6 +196,8 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--requests", type=int, default=12, help="uploads per client (the test is bounded by this)")
     ap.add_argument("--files", type=int, default=12)
+    ap.add_argument("--mail-dir", required=True,
+                    help="the server's EMAIL_FILE_PATH (file-based e-mail backend): each client confirms its address")
     ap.add_argument("--data", help="the training folder (its manifest picks slices of different subjects)")
     ap.add_argument("--server-pid", type=int, help="gunicorn's master process, to read its workers' memory")
     ap.add_argument("--baseline-threads", type=int, default=1,
@@ -202,7 +207,9 @@ def main():
     if urllib.parse.urlparse(args.base).hostname not in LOOPBACK:
         raise SystemExit("load_test.py only runs against this machine (127.0.0.1 / localhost)")
     uploads = slices_from(args.data, args.files) if args.data else template_slices(args.files)
-    tokens = [token_for(args.base, f"load-{uuid.uuid4().hex[:10]}@example.com") for _ in range(args.clients)]
+    with contextlib.redirect_stdout(sys.stderr):  # the sign-ups' step lines: stdout is the figures' JSON
+        tokens = [token_for(args.base, f"load-{uuid.uuid4().hex[:10]}@example.com", args.mail_dir)
+                  for _ in range(args.clients)]
     # Each file alone first: its answer is the reference for "mixed".
     alone = {upload[0]: predict(args.base, tokens[0], upload)[2] for upload in uploads}
     figures = {"clients": args.clients, "files": len(uploads),

@@ -6,7 +6,7 @@ In one process, on a throw-away database and media folder, through Django's test
 
 1. A 1 mm NIfTI volume (nilearn's MNI152 template): the upload's POST as the upload page's script sends it,
    plus the GET of its result page, which shows the grade at once; then, apart, what the task worker spends
-   drawing its 3-D heatmap (assessments.tasks.draw_volume_heatmap). Target: the page in under 3 s.
+   drawing its slice images and 3-D heatmap (assessments.tasks.draw_volume_heatmap). Target: the page in under 3 s.
 2. Single slices: the upload's POST against the analysis alone (read_scan + analyse_slices, what the result
    rests on), paired per file. Target: request ÷ analysis <= 1.3. Both the median of the per-file ratios and
    the ratio of the medians are printed, as in README "Serving: measured".
@@ -89,7 +89,7 @@ def volume_figures(client, repeat):
           f"(each: {', '.join(f'{t:.2f}' for t in pages)}); target < 3 s")
     print(f"  the same volume read and analysed alone: median {statistics.median(analyses):.2f} s; upload + page ÷ "
           f"that: {statistics.median([p / a for p, a in zip(pages, analyses)]):.2f}x")
-    print(f"  the task worker's 3-D heatmap afterwards: median {statistics.median(workers):.2f} s")
+    print(f"  the task worker's slice images and 3-D heatmap afterwards: median {statistics.median(workers):.2f} s")
 
 
 def slice_figures(client, count):

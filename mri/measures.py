@@ -8,7 +8,12 @@ app's own brain mask (``preprocess.brain_mask``), the one the network's input is
 
 * the intracranial area is that mask with its holes filled (the dark ventricles inside the brain count);
 * CSF is the part of it darker than the lower of the two thresholds that split its histogram into three
-  classes (CSF, grey matter, white matter) with the least spread within each (three-class Otsu);
+  classes (CSF, grey matter, white matter) with the least spread within each (three-class Otsu), the
+  histogram taken of the slice's *flattened log intensity* (``flattened_log``): in log space another
+  scanner's contrast curve (a power law, gamma) is a change of scale and a coil's smooth shading (a bias
+  field) an added slow surface, which a broad masked smoothing takes out, and Otsu's split moves with neither.
+  The central (ventricular) measure alone keeps the split of the plain intensities: it already kept its
+  ranking under every change tried, and on the log scale it separated people less well (MODEL_CARD.md);
 * "central" is the part of the intracranial area farther than ``CENTRAL_DEPTH`` of the deepest point from its
   edge (where the ventricles lie), "peripheral" the rest (where the sulci are);
 * the medial-temporal zone is a box on each side of the midline, in the middle of the head from front to back,
@@ -58,6 +63,11 @@ BY_KEY = {m.key: m for m in MEASURES}
 
 CENTRAL_DEPTH = 0.5  # share of the deepest point's distance from the edge where "central" begins
 MIN_AREA = 400  # intracranial pixels below which a slice has no measurable brain
+# The shading taken out is the log image smoothed over this share of the intracranial area's radius (the
+# radius of a disc of its area), so that it follows the brain, not the pixel; chosen on the stability bench
+# (training.measure_stability), not on any AUC.
+SHADING_WIDTH = 0.25
+DARK_FLOOR = 0.05  # share of the area's median intensity below which a pixel counts as that (log of black)
 LOW_SHARE = 1 / 3  # the lowest third of a band's positions holds the medial temporal lobes
 # The medial-temporal box, in shares of the intracranial bounding box: rows from the front, columns from the
 # left; mirrored about the middle column.
@@ -96,6 +106,18 @@ def three_class_thresholds(values: Array) -> tuple[int, int]:
     return int(t1[i, 0]), int(t2[0, j])
 
 
+def flattened_log(gray: Array, inside: Mask) -> Array:
+    """Log intensity less its slow shading (the log image's masked, normalised Gaussian smoothing over
+    ``SHADING_WIDTH`` of the area's radius): only differences between neighbourhoods are left."""
+    values = np.asarray(gray, dtype=np.float32)
+    floor = max(DARK_FLOOR * float(np.median(values[inside])), 1.0)
+    log = np.log(np.maximum(values, floor))
+    width = SHADING_WIDTH * math.sqrt(float(inside.sum()) / math.pi)
+    smoothed = cv2.GaussianBlur(np.where(inside, log, 0).astype(np.float32), (0, 0), width)
+    share = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), width)
+    return np.asarray(np.where(inside, log - smoothed / np.maximum(share, 1e-6), 0.0))
+
+
 def _share(part: Mask, whole: Mask) -> float:
     n = int(whole.sum())
     return float((part & whole).sum()) / n if n else math.nan
@@ -112,8 +134,9 @@ def _medial_temporal_zone(inside: Mask) -> Mask:
     return zone & inside
 
 
-def slice_parts(gray: Array) -> tuple[Mask, Mask, Mask] | None:
-    """``(inside, csf, central)`` boolean maps of one slice, or None where there is too little brain."""
+def slice_parts(gray: Array) -> tuple[Mask, Mask, Mask, Mask] | None:
+    """``(inside, csf, central, plain_csf)`` boolean maps of one slice, or None where there is too little
+    brain: ``csf`` split on the flattened log intensity, ``plain_csf`` on the intensity itself."""
     gray = np.asarray(gray)
     if gray.ndim != 2:
         raise ValueError("measures expect a 2-D grayscale slice")
@@ -122,10 +145,13 @@ def slice_parts(gray: Array) -> tuple[Mask, Mask, Mask] | None:
     if inside.sum() < MIN_AREA:
         return None
     dark, _ = three_class_thresholds(gray[inside])
-    csf = inside & (gray < dark)
+    flat = flattened_log(gray, inside)
+    low, high = float(flat[inside].min()), float(flat[inside].max())
+    span = max(high - low, 1e-9)
+    flat_dark, _ = three_class_thresholds(np.round((flat[inside] - low) / span * 255))
     depth = cv2.distanceTransform(np.pad(inside.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
     central = inside & (depth >= CENTRAL_DEPTH * float(depth.max()))
-    return inside, csf, central
+    return inside, inside & (flat < low + flat_dark / 255 * span), central, inside & (gray < dark)
 
 
 def measure_slice(gray: Array, low: bool = False) -> Values:
@@ -134,10 +160,10 @@ def measure_slice(gray: Array, low: bool = False) -> Values:
     parts = slice_parts(gray)
     if parts is None:
         return {key: math.nan for key in KEYS}
-    inside, csf, central = parts
+    inside, csf, central, plain_csf = parts
     return {
         "csf_fraction": _share(csf, inside),
-        "central_csf_fraction": _share(csf, central),
+        "central_csf_fraction": _share(plain_csf, central),
         "peripheral_csf_fraction": _share(csf, inside & ~central),
         "medial_temporal_csf": _share(csf, _medial_temporal_zone(inside)) if low else math.nan,
     }

@@ -72,6 +72,15 @@ def _biased(gray, strength):
     return np.uint8(np.clip(np.round(gray * field), 0, 255))
 
 
+def _hot_spot(gray, seed, strength=0.3):
+    """A smooth field that is no plane: an off-centre Gaussian bump (a coil's hot spot), +-15%."""
+    h, w = gray.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx = h * (0.3 + 0.04 * ((seed * 37) % 10)), w * (0.3 + 0.04 * ((seed * 53) % 10))
+    bump = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (0.35 * w) ** 2))
+    return np.uint8(np.clip(np.round(gray * np.exp(strength * bump - strength / 2)), 0, 255))
+
+
 def _noisy(gray, share, seed):
     rng = np.random.default_rng(seed)
     sigma = share * float(np.percentile(gray, 99))
@@ -96,6 +105,8 @@ CHANGES = {
     "gamma 1.5": lambda g, i: _gamma(g, 1.5),
     "intensity x0.5": lambda g, i: np.uint8(g // 2),
     "bias field +-30%": lambda g, i: _biased(g, 0.3),
+    "bias field, off-centre hot spot +-15%": lambda g, i: _hot_spot(g, i),
+    "gamma 1.5 and bias field +-30%": lambda g, i: _biased(_gamma(g, 1.5), 0.3),
     "Rician noise 5%": lambda g, i: _noisy(g, 0.05, i),
     "turned 15 deg": lambda g, i: _rotated(g, 15),
     "off-centre 256x256 frame": lambda g, i: _framed(g),

@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from assessments import reviews
 from assessments.interpretation import headline_json, measures_json
 from assessments.models import Review
+from assessments.scan_dates import check_entered
 from mri import CLASSES, measures
 from mri import headline as headlines
 from mri.explain.regions import GROUPINGS
@@ -72,6 +73,16 @@ def scan_help():
 
 class PredictRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=lazy(scan_help, str)())
+    scan_date = serializers.DateField(
+        required=False, allow_null=True, validators=[check_entered],
+        help_text="Optional: the day the scan was taken (YYYY-MM-DD), as the upload page asks \"when was this scan "
+                  "taken?\". Not in the future, not before 1900 (else 400, invalid_scan_date). A DICOM file's own "
+                  "date wins over it; without either, the upload day stands in (scan_date_source says which).")
+
+
+def entered_scan_date(data):
+    """The request's ``scan_date`` as a date, or None when not given; raises serializers.ValidationError."""
+    return PredictRequestSerializer().fields["scan_date"].run_validation(data.get("scan_date") or None)
 
 
 def rounded(value):
@@ -132,7 +143,9 @@ class SliceSerializer(Answer):
     def get_any_impairment(self, one):
         return rounded(one.any_impairment) if one.analysed else None
 
-    @extend_schema_field(serializers.URLField(allow_null=True))
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=(
+        "null for a slice never analysed, and while the task worker is still drawing the volume's slice images "
+        "(the volume's volume_pending is then true).")))
     def get_heatmap_url(self, one):
         if not one.overlay:
             return None
@@ -238,7 +251,7 @@ MEASURES_FIELD = serializers.DictField(
 class ResultSerializer(Answer):
     """An assessment's result; ``?regions_class=<class name>`` scores another class's map than the predicted one."""
 
-    omitted_when_none = ("warning", "slices", "heatmap_volume_url", "series")
+    omitted_when_none = ("warning", "slices", "volume_pending", "heatmap_volume_url", "series")
 
     prediction = serializers.CharField()
     confidence = serializers.SerializerMethodField()
@@ -250,6 +263,7 @@ class ResultSerializer(Answer):
     measures = serializers.SerializerMethodField()
     warning = serializers.SerializerMethodField()
     slices = serializers.SerializerMethodField()
+    volume_pending = serializers.SerializerMethodField()
     heatmap_volume_url = serializers.SerializerMethodField()
     series = serializers.SerializerMethodField()
 
@@ -301,8 +315,16 @@ class ResultSerializer(Answer):
             return None
         return SliceSerializer(assessment.slices.all(), many=True, context=self.context).data
 
-    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a volume: its heatmap as a NIfTI "
-                                                                         "file, on the uploaded volume's own grid."))
+    @extend_schema_field(serializers.BooleanField(required=False, help_text=(
+        "Only for a volume: true while the task worker is still drawing its slice images and 3-D heatmap (a "
+        "minute or two after the upload). Until then its slices' heatmap_url is null and heatmap_volume_url "
+        "absent; ask again for them.")))
+    def get_volume_pending(self, assessment):
+        return assessment.volume_pending if assessment.is_volume else None
+
+    @extend_schema_field(serializers.URLField(required=False, help_text="Only for a volume, once the task worker "
+                                              "has drawn it: its heatmap as a NIfTI file, on the uploaded "
+                                              "volume's own grid."))
     def get_heatmap_volume_url(self, assessment):
         if not assessment.heatmap_volume:
             return None

@@ -10,6 +10,7 @@ from rest_framework.decorators import (
     permission_classes,
     throttle_classes,
 )
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ from assessments.api.schema import (
     ResultSerializer,
     TokenRequestSerializer,
     TokenSerializer,
+    entered_scan_date,
 )
 from assessments.forms import upload_contents
 from assessments.models import Assessment
@@ -58,7 +60,11 @@ def predict(request):
     if not uploads:
         return error("missing_file", "Send the scan as a multipart form field named 'file'.")
     try:
-        assessment = intake.assess_upload(patient, upload_contents(uploads))
+        entered = entered_scan_date(request.data)
+    except ValidationError as invalid:
+        return error("invalid_scan_date", str(invalid.detail[0]))
+    try:
+        assessment = intake.assess_upload(patient, upload_contents(uploads), entered)
     except ScanRejected as rejected:
         return error(rejected.code, rejected.message)
     trail.record(request, AuditAction.API_PREDICT, patient.pk, assessment.pk)

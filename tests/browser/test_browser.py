@@ -84,6 +84,12 @@ class PatientStoryTests(BrowserTestCase):
         run_task_worker()
         link = re.search(r"https?://[^/\s]+(/accounts/confirm/\S+/)", mail.outbox[-1].body).group(1)
         page.goto(self.url(link))
+        # The link confirms and asks for the password chosen a moment ago; then the upload page.
+        page.wait_for_url("**/accounts/login/?next=/assessments/new/")
+        self.assert_accessible("log in after confirming")
+        page.get_by_label("E-mail address").fill("mary@example.com")
+        page.get_by_label("Password:", exact=True).fill(PASSWORD)
+        page.locator("main button[type=submit]").click()
         page.wait_for_url("**/assessments/new/")
 
     def upload(self, path):

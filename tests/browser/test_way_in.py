@@ -42,6 +42,7 @@ class WayInPageTests(OwnMedia, BrowserTestCase):
             "front door": (None, reverse("home")),
             "privacy": (None, reverse("privacy")),
             "sign-up": (None, reverse("signup")),
+            "check your e-mail (after sign-up)": (None, reverse("confirm_email_sent")),
             "confirm your address": (self.newcomer.user, reverse("confirm_email_sent")),
             "my doctors": (self.patient.user, reverse("sharing")),
             "e-mails (patient)": (self.patient.user, reverse("notifications")),

@@ -42,16 +42,30 @@ def mni_grays():
     return [scan_files.mni_axial(offset) for offset in range(-24, 25, 8)] + [scan_files.mni_coronal(0)]
 
 
+EXPORT = {}
+
+
+def setUpModule():
+    # One export for the module: ResNet50's export costs seconds, and no test here changes the shipped one.
+    EXPORT["tmp"] = tempfile.mkdtemp(prefix="alzaware-onnx-")
+    EXPORT["path"] = linked_checkpoint(EXPORT["tmp"])
+    call_command("export_onnx", model=str(EXPORT["path"]), stdout=open(os.devnull, "w"))
+
+
+def tearDownModule():
+    shutil.rmtree(EXPORT.pop("tmp"), ignore_errors=True)
+
+
 class ExportedModel(SimpleTestCase):
-    """The shipped checkpoint exported to ONNX once for the class (``cls.path``, ``cls.model``, ``cls.checkpoint``)."""
+    """The shipped checkpoint exported to ONNX once for the module (``cls.path``, ``cls.model``,
+    ``cls.checkpoint``); ``cls.tmp`` is the class's own folder."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="alzaware-onnx-")
-        cls.path = linked_checkpoint(cls.tmp)
+        cls.tmp = tempfile.mkdtemp(prefix="alzaware-onnx-class-")
+        cls.path = EXPORT["path"]
         cls.model, cls.checkpoint = load_checkpoint(cls.path)
-        call_command("export_onnx", model=str(cls.path), stdout=open(os.devnull, "w"))
 
     @classmethod
     def tearDownClass(cls):
@@ -102,11 +116,19 @@ class OnnxAgreementTests(ExportedModel):
 
 
 class StaleExportTests(ExportedModel):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.untrained = Path(cls.tmp) / "untrained"
+        cls.untrained.mkdir()
+        training_command("make_untrained_model", "--out", cls.untrained / "stand-in.pt", "--input-size", 80)
+
     def stand_in_with_the_shipped_export(self):
         """A different checkpoint whose .onnx was exported from the shipped one: what a replaced model leaves."""
         folder = Path(tempfile.mkdtemp(prefix="alzaware-stale-", dir=self.tmp))
+        for made in self.untrained.iterdir():
+            shutil.copy(made, folder / made.name)
         stand_in = folder / "stand-in.pt"
-        training_command("make_untrained_model", "--out", stand_in, "--input-size", 80)
         shutil.copy(onnx_model.path_for(self.path), onnx_model.path_for(stand_in))
         return stand_in
 

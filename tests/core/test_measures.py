@@ -59,6 +59,16 @@ class SliceMeasureTests(SimpleTestCase):
                 # Half the pixels blur thin furrows into their edges a little (partial volume).
                 self.assertLess(abs(changed[key] - base[key]), 0.04, key)
 
+    def test_a_coil_shading_across_the_head_leaves_the_measures_almost_unchanged(self):
+        # Intensity doubling from the left edge to the right, as an uncorrected bias field does: a threshold on
+        # plain intensity called the bright side's grey matter fluid (surface fraction up by a quarter).
+        gray = cv2.GaussianBlur(drawn_brain(sulci=12, noise=4.0), (0, 0), 1.0)
+        columns = np.mgrid[0:gray.shape[0], 0:gray.shape[1]][1] / gray.shape[1]
+        shaded = np.uint8(np.clip(np.round(gray * np.exp(0.5 * (2 * columns - 1))), 0, 255))
+        base, changed = measures.measure_slice(gray, low=True), measures.measure_slice(shaded, low=True)
+        for key in measures.KEYS:
+            self.assertLess(abs(changed[key] - base[key]), 0.02, key)
+
     def test_a_slice_without_brain_has_no_measures(self):
         values = measures.measure_slice(np.zeros((64, 64), np.uint8))
         self.assertTrue(all(math.isnan(v) for v in values.values()))

@@ -18,6 +18,7 @@ from django.test import SimpleTestCase, tag
 from django.urls import reverse
 
 from assessments.models import Assessment
+from assessments.tasks import draw_volume_heatmap
 from mri.io import ScanRejected, nifti, quality, read_scan
 from tests.base import AlzAwareTestCase, image_bytes, upload
 from tests.fixtures import real_variety, scan_files
@@ -174,6 +175,7 @@ class LeftOutSliceTests(AlzAwareTestCase):
         self.login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(self.data, "brain.nii")})
         assessment = Assessment.objects.get()
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))  # the slices' images, from the task worker
         page = self.client.get(assessment.get_absolute_url())
         self.assertContains(page, "looked at 8 slices from the middle of the brain and took the average. "
                                   "1 more slice was left out.")

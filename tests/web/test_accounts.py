@@ -17,7 +17,7 @@ class SignupAndLoginTests(AlzAwareTestCase):
         data.update(overrides)
         return self.client.post(reverse("signup"), data)
 
-    def test_it_signs_up_a_patient_and_logs_them_in(self):
+    def test_it_signs_up_a_patient_who_then_logs_in(self):
         response = self.signup()
         self.assertRedirects(response, reverse("confirm_email_sent"))
         user = User.objects.get(email="grace@example.com")
@@ -25,12 +25,15 @@ class SignupAndLoginTests(AlzAwareTestCase):
         self.assertEqual(str(user.patient.date_of_birth), "1946-12-09")
         self.assertEqual(user.patient.sex, Patient.Sex.FEMALE)
         self.assertFalse(user.is_staff)
+        self.assertNotIn("_auth_user_id", self.client.session)
+        self.client.post(reverse("login"), {"username": "grace@example.com", "password": PASSWORD})
         self.assertEqual(self.client.get(reverse("assessments:history")).status_code, 200)
 
-    def test_it_refuses_a_second_account_for_the_same_email(self):
+    def test_it_makes_no_second_account_for_the_same_email_and_does_not_say_so(self):
         response = self.signup(email="ADA@example.com")
-        self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "already exists")
+        self.assertRedirects(response, reverse("confirm_email_sent"))
+        self.assertEqual(User.objects.filter(email__iexact="ada@example.com").count(), 1)
+        self.assertNotContains(self.client.get(response["Location"]), "already exists")
 
     def test_it_refuses_a_birth_date_in_the_future(self):
         response = self.signup(date_of_birth="2999-01-01")

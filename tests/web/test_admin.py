@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
+from audit.models import AuditAction, AuditEntry
 from tests.base import PASSWORD, AlzAwareTestCase, stored_assessment
 
 
@@ -65,3 +66,50 @@ class DoctorAdminTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 302, getattr(response, "context_data", {}))
         self.login(self.doctor)
         self.assertContains(self.client.get(reverse("admin:accounts_patient_changelist")), "bob@example.com")
+
+
+class AdminAssignmentAuditTests(AlzAwareTestCase):
+    """An administrator's assignment of a doctor in the admin is a sharing step, audited like the patient's own."""
+
+    def setUp(self):
+        super().setUp()
+        stored_assessment(self.other_patient, seed=23)
+        self.admin = User.objects.create_superuser(email="root@example.com", password=PASSWORD,
+                                                   first_name="Root", last_name="Admin")
+        self.login(self.admin)
+
+    def assign(self, doctors):
+        response = self.client.post(reverse("admin:accounts_patient_change", args=[self.other_patient.pk]), {
+            "date_of_birth": "1948-05-17", "sex": "F",
+            "doctors": [one.pk for one in doctors],
+            "assessments-TOTAL_FORMS": "1", "assessments-INITIAL_FORMS": "1",
+            "assessments-MIN_NUM_FORMS": "0", "assessments-MAX_NUM_FORMS": "1000",
+            "assessments-0-id": self.other_patient.assessments.get().pk,
+            "assessments-0-patient": self.other_patient.pk,
+        })
+        self.assertEqual(response.status_code, 302, getattr(response, "context_data", {}))
+
+    def sharing_steps(self):
+        return list(AuditEntry.objects.filter(patient=self.other_patient).exclude(action=AuditAction.ADMIN_PATIENT)
+                    .order_by("pk").values_list("actor", "action", "doctor"))
+
+    def test_assigning_and_removing_a_doctor_records_each_step_with_the_admin_as_actor(self):
+        self.assign([self.doctor])
+        self.assertEqual(self.sharing_steps(), [(self.admin.pk, AuditAction.DOCTOR_ASSIGNED, self.doctor.pk)])
+        self.assign([self.doctor])  # saved again, unchanged: no step
+        self.assign([])
+        self.assertEqual(self.sharing_steps(), [(self.admin.pk, AuditAction.DOCTOR_ASSIGNED, self.doctor.pk),
+                                                (self.admin.pk, AuditAction.ACCESS_WITHDRAWN, self.doctor.pk)])
+        self.assertEqual(list(self.other_patient.doctors.all()), [])
+
+    def test_the_patient_sees_the_administrators_steps_in_their_sharing_history(self):
+        self.assign([self.doctor])
+        self.assign([])
+        self.login(self.other_patient.user)
+        page = " ".join(self.client.get(reverse("sharing")).content.decode().split())
+        self.assertIn("Root Admin (administrator) gave a doctor access to the results (Dr Gregory House).", page)
+        self.assertIn("Root Admin (administrator) withdrew a doctor&#x27;s access to the results (Dr Gregory House).",
+                      page)
+        # A change of who may see the results, not a read of them.
+        self.assertNotIn(AuditAction.DOCTOR_ASSIGNED, [entry.action for entry in
+                                                       self.client.get(reverse("preferences")).context["views"]])

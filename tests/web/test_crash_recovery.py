@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from assessments.models import Assessment, FaithfulnessCheck
 from assessments.sweeper import expire_task_leases, remove_orphan_files, sweep
 from tests.base import AlzAwareTestCase, OwnMedia, drawn_brain_slice, image_bytes, make_patient, upload
+from tests.fixtures import scan_files
 
 HOUR = 3600
 
@@ -75,6 +76,27 @@ class CrashRecoveryTests(AlzAwareTestCase):
         assessment.refresh_from_db()
         self.assertEqual(task.status, TaskResultStatus.FAILED)
         self.assertEqual(assessment.faithfulness_check, FaithfulnessCheck.FAILED)
+
+    def test_a_volume_task_whose_worker_died_twice_drops_the_band_and_the_page_stops_waiting(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"), {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True),
+                                                                      "brain.nii.gz", "application/gzip")})
+        assessment = Assessment.objects.get()
+        band = assessment.pending_band.name
+        task = DBTaskResult.objects.get(task_path__endswith="draw_volume_heatmap")
+        DBTaskResult.objects.filter(pk=task.pk).update(
+            status=TaskResultStatus.RUNNING, started_at=timezone.now() - timedelta(hours=1),
+            worker_ids=["killed-0", "killed-1"])
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(expire_task_leases(lease=15 * 60), (0, 1))
+        assessment.refresh_from_db()
+        self.assertEqual(assessment.pending_band.name, "")
+        self.assertFalse(default_storage.exists(band))
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertNotContains(page, "being prepared")
+        self.assertNotContains(page, "still being drawn")
+        self.assertContains(page, "The picture could not be made")
 
     def test_a_task_running_within_its_lease_is_left_alone(self):
         self.submit()

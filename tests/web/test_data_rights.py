@@ -9,16 +9,21 @@ from axes.models import AccessAttempt
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import Patient, User
+from accounts.confirmation import send_confirmation
+from accounts.models import Invitation, Patient, User
 from assessments import intake
 from assessments.models import Assessment, AssessmentSlice, ScanSeries
+from assessments.notifications import notify_review
+from assessments.tasks import draw_volume_heatmap
 from audit.models import AuditAction, AuditEntry
-from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_review
+from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, stored_assessment, stored_review
 from tests.fixtures import scan_files
+from tests.smtp import run_task_worker
 
 
 def owned_files(assessments):
@@ -37,6 +42,8 @@ class ExportTests(AlzAwareTestCase):
         super().setUp()
         self.image = intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(61)))
         self.volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        # The slice images and 3-D files the task worker draws after the upload are the patient's too.
+        self.assertTrue(draw_volume_heatmap.call(self.volume.pk))
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(62)))
         stored_review(self.image, self.doctor, note="Shared with you.", sharing="verdict_and_note")
         stored_review(self.volume, self.doctor, note="Kept among doctors.")
@@ -118,7 +125,8 @@ class DeleteAccountTests(AlzAwareTestCase):
     def setUp(self):
         super().setUp()
         intake.assess_upload(self.patient, image_bytes(drawn_brain_slice(63)))
-        intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        volume = intake.assess_upload(self.patient, scan_files.mni_nifti_bytes(2))
+        self.assertTrue(draw_volume_heatmap.call(volume.pk))  # with the files the task worker draws
         intake.assess_upload(self.other_patient, image_bytes(drawn_brain_slice(64)))
         self.mine = owned_files(Assessment.objects.filter(patient=self.patient))
         self.others = owned_files(Assessment.objects.filter(patient=self.other_patient))
@@ -188,3 +196,29 @@ class AdminDeleteTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertEqual(set(self.stored_files()), remaining)
         self.assertTrue(all(os.path.exists(os.path.join(self.media_root, name)) for name in remaining))
+
+
+class QueuedEmailErasureTests(AlzAwareTestCase):
+    """Closing an account takes the e-mails still queued to or about that person with it: none is sent after."""
+
+    def queue_emails_of(self, patient):
+        """A confirmation to the patient, their invitation to a doctor and the notice of a doctor's review."""
+        send_confirmation(patient.user)
+        self.login(patient.user)
+        self.client.post(reverse("sharing"), {"invite-email": "dr.who@example.com"})
+        stored_review(stored_assessment(patient, seed=patient.pk), self.doctor, note="Seen.")
+
+    def test_closing_an_account_removes_its_queued_e_mails_and_keeps_everyone_elses(self):
+        self.queue_emails_of(self.patient)
+        self.queue_emails_of(self.other_patient)
+        self.assertEqual(DBTaskResult.objects.filter(task_path=notify_review.module_path).count(), 2)
+        self.login(self.patient.user)
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(self.client.post(reverse("delete_account"), {"password": PASSWORD}).status_code, 200)
+        run_task_worker()
+        self.assertEqual(sorted(message.to[0] for message in mail.outbox),
+                         ["bob@example.com", "bob@example.com", "dr.who@example.com"])
+        invitation = Invitation.objects.get(patient=self.other_patient)
+        self.assertIn(invitation.token, next(m.body for m in mail.outbox if m.to == ["dr.who@example.com"]))
+        # Nor do the finished tasks keep the closed account's address.
+        self.assertFalse(DBTaskResult.objects.filter(args_kwargs__args__0="ada@example.com").exists())

@@ -62,6 +62,51 @@ class SignupConsentTests(AlzAwareTestCase):
         self.assertEqual(queued.args_kwargs["args"][0], "grace@example.com")
 
 
+class SignupTellsNoOneTests(RealSMTP, AlzAwareTestCase):
+    """Whether an address has an account shows only in the e-mail to that address (accounts.signup)."""
+
+    def test_a_new_and_a_taken_address_get_the_same_answer(self):
+        new = self.client.post(reverse("signup"), SIGNUP)
+        new_page = self.client.get(new["Location"])
+        self.client = self.client_class()
+        taken = self.client.post(reverse("signup"), {**SIGNUP, "email": "GRACE@example.com", "first_name": "Mallory"})
+        taken_page = self.client.get(taken["Location"])
+        self.assertEqual((new.status_code, new["Location"]), (302, reverse("confirm_email_sent")))
+        self.assertEqual((taken.status_code, taken["Location"]), (new.status_code, new["Location"]))
+        self.assertEqual(new.content, taken.content)
+        self.assertEqual(taken_page.status_code, 200)
+        self.assertEqual(taken_page.content.decode(), new_page.content.decode())
+        self.assertContains(taken_page, "We sent an e-mail to <strong>grace@example.com</strong>")
+
+    def test_a_taken_address_makes_no_second_account_and_its_owner_is_told(self):
+        response = self.client.post(reverse("signup"), {**SIGNUP, "email": "Ada@Example.com"})
+        self.assertRedirects(response, reverse("confirm_email_sent"))
+        self.assertEqual(User.objects.filter(email__iexact="ada@example.com").count(), 1)
+        self.assertFalse(User.objects.filter(first_name="Grace").exists())
+        self.patient.user.refresh_from_db()
+        self.assertTrue(self.patient.user.check_password(PASSWORD))
+        self.assertEqual(DBTaskResult.objects.get().args_kwargs["args"][0], "ada@example.com")
+        run_task_worker()
+        [message] = self.inbox.to("ada@example.com")
+        self.assertEqual(message["Subject"], "Someone tried to create an AlzAware account with your e-mail address")
+        body = " ".join(body_of(message).split())
+        self.assertIn("Hello Ada,", body)
+        self.assertIn("You already have an account, so no new account was made", body)
+        self.assertIn("https://alzaware.example/accounts/login/", body)
+        self.assertIn("https://alzaware.example/accounts/password_reset/", body)
+        # What the stranger typed is not passed on, and no health data is in it.
+        for absent in ("Grace", "Hopper", "1946", "result", "scan"):
+            self.assertNotIn(absent, body)
+
+    def test_a_sign_up_logs_no_one_in(self):
+        self.client.post(reverse("signup"), SIGNUP)
+        self.assertNotIn("_auth_user_id", self.client.session)
+        self.assertRedirects(self.client.get(reverse("assessments:history")),
+                             f"{reverse('login')}?next={reverse('assessments:history')}")
+        self.client.post(reverse("signup"), {**SIGNUP, "email": "ada@example.com"})
+        self.assertNotIn("_auth_user_id", self.client.session)
+
+
 class ConfirmationTests(RealSMTP, AlzAwareTestCase):
     def signed_up(self):
         self.client.post(reverse("signup"), SIGNUP)
@@ -70,8 +115,13 @@ class ConfirmationTests(RealSMTP, AlzAwareTestCase):
         link = re.search(r"https://alzaware\.example(/accounts/confirm/\S+/)", body_of(message)).group(1)
         return User.objects.get(email="grace@example.com"), link
 
+    def log_in(self):
+        return self.client.post(f"{reverse('login')}?next={reverse('assessments:new')}",
+                                {"username": "grace@example.com", "password": PASSWORD})
+
     def test_an_unconfirmed_account_cannot_upload(self):
-        user, _ = self.signed_up()
+        self.signed_up()
+        self.log_in()
         self.assertRedirects(self.client.get(reverse("assessments:new")), reverse("confirm_email_sent"))
         response = self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(1)))})
         self.assertRedirects(response, reverse("confirm_email_sent"))
@@ -80,13 +130,33 @@ class ConfirmationTests(RealSMTP, AlzAwareTestCase):
         self.assertEqual(api.json()["error"], "permission_denied")
         self.assertEqual(Assessment.objects.count(), 0)
 
-    def test_the_link_confirms_the_address_once_and_then_uploads_work(self):
+    def test_the_link_confirms_the_address_then_the_patient_logs_in_and_uploads(self):
         user, link = self.signed_up()
-        self.assertRedirects(self.client.get(link), reverse("assessments:new"))
+        to_log_in = f"{reverse('login')}?next={reverse('assessments:new')}"
+        page = self.client.get(link, follow=True)
+        self.assertRedirects(page, to_log_in)
+        self.assertContains(page, "Thank you: your e-mail address is confirmed. Now log in")
+        self.assertNotIn("_auth_user_id", self.client.session)
         user.refresh_from_db()
         self.assertIsNotNone(user.email_confirmed_at)
+        self.assertRedirects(self.log_in(), reverse("assessments:new"))
         self.assertEqual(self.client.get(reverse("assessments:new")).status_code, 200)
-        self.assertContains(self.client.get(link), "This link does not work", status_code=400)
+
+    def test_the_link_confirms_once_and_a_second_click_changes_nothing(self):
+        user, link = self.signed_up()
+        self.client.get(link)
+        user.refresh_from_db()
+        confirmed_at = user.email_confirmed_at
+        again = self.client.get(link, follow=True)
+        self.assertContains(again, "Your e-mail address is confirmed already.")
+        self.assertNotIn("_auth_user_id", self.client.session)
+        user.refresh_from_db()
+        self.assertEqual(user.email_confirmed_at, confirmed_at)
+
+    def test_a_logged_in_patient_goes_from_the_link_to_the_upload(self):
+        _, link = self.signed_up()
+        self.log_in()
+        self.assertRedirects(self.client.get(link), reverse("assessments:new"))
 
     def test_a_wrong_link_confirms_nothing(self):
         user, link = self.signed_up()
@@ -95,8 +165,16 @@ class ConfirmationTests(RealSMTP, AlzAwareTestCase):
         user.refresh_from_db()
         self.assertIsNone(user.email_confirmed_at)
 
+    def test_a_link_for_another_address_confirms_nothing(self):
+        user, link = self.signed_up()
+        User.objects.filter(pk=user.pk).update(email="grace.new@example.com")
+        self.assertContains(self.client.get(link), "This link does not work", status_code=400)
+        user.refresh_from_db()
+        self.assertIsNone(user.email_confirmed_at)
+
     def test_a_new_link_can_be_asked_for(self):
         self.signed_up()
+        self.log_in()
         self.client.post(reverse("resend_confirmation"))
         run_task_worker()
         self.assertEqual(len(self.inbox.to("grace@example.com")), 2)

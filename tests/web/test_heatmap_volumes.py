@@ -6,11 +6,14 @@ from unittest import mock
 
 import nibabel as nib
 import numpy as np
+from django.core.files.storage import default_storage
 from django.test import SimpleTestCase
 from django.urls import reverse
 
-from assessments.models import Assessment
+from assessments.models import Assessment, AssessmentSlice
+from assessments.sweeper import remove_orphan_files
 from assessments.tasks import draw_volume_heatmap
+from assessments.volumes import band_from_npz
 from mri import CLASSES
 from mri.explain import explanations
 from mri.explain.overlay import colourise, lookup_table
@@ -164,11 +167,13 @@ class VolumeInTheWorkerTests(AlzAwareTestCase):
         self.assertContains(page, f"Result: {assessment.prediction}")
         self.assertContains(page, "The 3-D view of your scan is being prepared")
         self.assertContains(page, '<script src="/static/js/volume-pending.js"></script>', html=True)
-        self.assertEqual(self.client.get(state_url).json(), {"ready": False, "pending": True})
+        self.assertEqual(self.client.get(state_url).json(),
+                         {"ready": False, "pending": True, "slice_images_pending": True})
         band = assessment.pending_band.name
         self.assertIn(band, self.stored_files())
         self.assertTrue(draw_volume_heatmap.call(assessment.pk))
-        self.assertEqual(self.client.get(state_url).json(), {"ready": True, "pending": False})
+        self.assertEqual(self.client.get(state_url).json(),
+                         {"ready": True, "pending": False, "slice_images_pending": False})
         self.assertNotIn(band, self.stored_files())
         self.assertContains(self.client.get(assessment.get_absolute_url()), 'id="volume-viewer"')
         self.login(self.other_patient.user)
@@ -187,3 +192,92 @@ class VolumeInTheWorkerTests(AlzAwareTestCase):
         page = self.client.get(assessment.get_absolute_url())
         self.assertContains(page, f"Result: {assessment.prediction}")
         self.assertNotContains(page, "being prepared")
+
+
+class SliceImagesInTheWorkerTests(AlzAwareTestCase):
+    """A volume's slice images (scan and overlay PNGs) are drawn by the task worker too, after the response."""
+
+    def submit(self):
+        self.login(self.patient.user)
+        self.client.post(reverse("assessments:new"),
+                         {"scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), "b.nii.gz", "application/gzip")})
+        return Assessment.objects.get()
+
+    def slice_image_urls(self, assessment):
+        return [reverse("assessments:slice_file", args=[assessment.pk, one.position, kind])
+                for one in assessment.slices.exclude(representative=True) for kind in ("scan", "overlay")]
+
+    def test_the_request_stores_the_result_and_the_worker_draws_the_slice_images(self):
+        assessment = self.submit()
+        waiting = assessment.slices.exclude(representative=True)
+        self.assertGreater(waiting.count(), 0)
+        self.assertEqual({(one.scan.name, one.overlay.name) for one in waiting}, {("", "")})
+        shown = assessment.slices.get(representative=True)
+        self.assertEqual((shown.scan.name, shown.overlay.name), (assessment.scan.name, assessment.overlay.name))
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertContains(page, f"Result: {assessment.prediction}")
+        self.assertContains(page, "The pictures of each slice are still being drawn")
+        self.assertContains(page, "Still being drawn", count=waiting.count())
+        # No broken pictures meanwhile: the page names no image that is not there yet.
+        for url in self.slice_image_urls(assessment):
+            self.assertNotContains(page, url)
+        answer = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+        self.assertTrue(answer["volume_pending"])
+        self.assertEqual({one["heatmap_url"] for one in answer["slices"] if not one["representative"]}, {None})
+
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        analysed = [one for one in assessment.slices.exclude(representative=True) if one.analysed]
+        self.assertTrue(all(one.scan and one.overlay for one in analysed))
+        self.assertTrue(all(one.scan for one in assessment.slices.all()))
+        page = self.client.get(assessment.get_absolute_url())
+        self.assertNotContains(page, "still being drawn")
+        for one in analysed:
+            url = reverse("assessments:slice_file", args=[assessment.pk, one.position, "overlay"])
+            self.assertContains(page, url)
+            self.assertEqual(self.client.get(url)["Content-Type"], "image/png")
+        answer = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+        self.assertFalse(answer["volume_pending"])
+        self.assertTrue(all(one["heatmap_url"] for one in answer["slices"] if one["prediction"]))
+
+    def test_the_slice_images_are_drawn_from_the_uploads_own_maps_even_after_the_model_changed(self):
+        assessment = self.submit()
+        with assessment.pending_band.open("rb") as kept:
+            band, maps = band_from_npz(kept.read())
+        other = assessment.slices.exclude(representative=True).exclude(prediction="").first()
+        gray = band.slices[band.positions.index(other.position)]
+        Assessment.objects.filter(pk=assessment.pk).update(model_sha256="0" * 64)
+        self.assertFalse(draw_volume_heatmap.call(assessment.pk))  # no 3-D map of another model's result
+        other.refresh_from_db()
+        with other.overlay.open("rb") as fh:
+            self.assertEqual(fh.read(), explanations.overlay_png(gray, maps[other.position],
+                                                                 colour_map=assessment.overlay_colour_map))
+        self.assertEqual(maps[other.position].classes[maps[other.position].predicted_index], other.prediction)
+
+    def test_a_worker_killed_after_storing_slice_images_leaves_nothing_past_the_sweep(self):
+        assessment = self.submit()
+        owned = self.stored_files()
+        # Killed between storing a slice's images and naming them in its row: no clean-up of any kind runs.
+        with mock.patch.object(default_storage, "delete"), \
+                mock.patch.object(AssessmentSlice.objects, "filter", side_effect=SystemExit("killed")), \
+                self.assertRaises(SystemExit):
+            draw_volume_heatmap.call(assessment.pk)
+        Assessment.objects.filter(pk=assessment.pk).update(pending_band=assessment.pending_band.name)
+        self.assertEqual(len(set(self.stored_files()) - set(owned)), 2)  # one slice's scan and overlay
+        remove_orphan_files(grace=0)
+        self.assertEqual(self.stored_files(), owned)
+        # Run again (as the sweep's lease expiry does), the task draws them all.
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        self.assertTrue(all(one.scan for one in assessment.slices.all()))
+
+    def test_an_erasure_while_the_images_are_drawn_leaves_no_file(self):
+        assessment = self.submit()
+        name_files = AssessmentSlice.objects.filter
+
+        def erased_meanwhile(**lookups):
+            Assessment.objects.filter(pk=assessment.pk).delete()
+            return name_files(**lookups)
+
+        with self.captureOnCommitCallbacks(execute=True), \
+                mock.patch.object(AssessmentSlice.objects, "filter", side_effect=erased_meanwhile):
+            self.assertFalse(draw_volume_heatmap.call(assessment.pk))
+        self.assertEqual(self.stored_files(), [])

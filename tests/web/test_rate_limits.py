@@ -143,7 +143,8 @@ class PredictLimitTests(AlzAwareTestCase):
 
         from django.core.cache import cache
 
-        code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; django.setup(); "
+        # The settings alone, as a worker's cache sees them: loading the apps would import the model's libraries.
+        code = ("import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'alzaware.settings'; "
                 "from django.core.cache import cache; cache.set('throttle_predict_7', [1.0, 2.0], 60)")
         env = {**os.environ, "DEBUG": "1", "CACHE_LOCATION": settings.CACHES["default"]["LOCATION"]}
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,

@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from assessments.models import CANNOT_TELL_WORDS, Assessment, HeadlineKind
+from assessments.tasks import draw_volume_heatmap
 from mri import CLASSES
 from mri.headline import CLEAR, CLOSE, DISAGREE, GRADE, REASON_TEXT, Headline
 from mri.measures import KEYS, measure_band, measure_slice
@@ -36,13 +37,17 @@ class ReadingTestCase(AlzAwareTestCase):
         gray = scan_files.mni_axial(0) if gray is None else gray
         response = self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(gray))})
         self.assertEqual(response.status_code, 302)
-        return Assessment.objects.latest("pk")
+        assessment = Assessment.objects.latest("pk")
+        draw_volume_heatmap.call(assessment.pk)  # its slice images, drawn by the task worker
+        return assessment
 
     def submit_volume(self):
         response = self.client.post(reverse("assessments:new"), {
             "scan": upload(scan_files.mni_nifti_bytes(2, compressed=True), name="sub-01_T1w.nii.gz")})
         self.assertEqual(response.status_code, 302)
-        return Assessment.objects.latest("pk")
+        assessment = Assessment.objects.latest("pk")
+        draw_volume_heatmap.call(assessment.pk)  # its slice images, drawn by the task worker
+        return assessment
 
 
 class StoredMeasuresTests(ReadingTestCase):

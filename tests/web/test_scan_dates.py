@@ -105,3 +105,56 @@ class UploadMessageTests(AlzAwareTestCase):
             response = self.client.post(reverse("assessments:new"), {"scan": upload(b"\0" * (1024 * 1024 + 1))})
         self.assertContains(response, "make a ZIP of only the one series folder", status_code=400)
         self.assertContains(response, "choose only the files of the largest series", status_code=400)
+
+
+class ApiScanDateTests(AlzAwareTestCase):
+    """The API's predict takes the same optional scan_date as the upload page, under the same rule."""
+
+    def predict(self, data, name="scan.png", **fields):
+        self.login(self.patient.user)
+        return self.client.post(reverse("api-predict"), {"file": upload(data, name), **fields})
+
+    def stored(self):
+        assessment = Assessment.objects.get()
+        return assessment.scan_date, assessment.scan_date_source
+
+    def test_an_entered_date_is_used_when_the_file_has_none(self):
+        self.assertEqual(self.predict(image_bytes(drawn_brain_slice(1)), scan_date="2024-03-21").status_code, 200)
+        self.assertEqual(self.stored(), (datetime.date(2024, 3, 21), ScanDateSource.ENTERED))
+        api = self.client.get(reverse("api-assessment", args=[Assessment.objects.get().pk])).json()
+        self.assertEqual((api["scan_date"], api["scan_date_source"]), ("2024-03-21", "entered"))
+
+    def test_the_dicom_date_wins_over_the_entered_one(self):
+        dicom = scan_files.dicom_bytes(scan_files.mni_axial(), dates={"StudyDate": "20190614"})
+        self.assertEqual(self.predict(dicom, "IM0001", scan_date="2020-01-01").status_code, 200)
+        self.assertEqual(self.stored(), (datetime.date(2019, 6, 14), ScanDateSource.DICOM))
+
+    def test_a_future_an_absurdly_old_or_an_unreadable_date_is_refused_and_nothing_stored(self):
+        tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+        for day in (tomorrow.isoformat(), "1850-01-01", "21/03/2024"):
+            response = self.predict(image_bytes(drawn_brain_slice(1)), scan_date=day)
+            self.assertEqual(response.status_code, 400, day)
+            self.assertEqual(response.json()["error"], "invalid_scan_date", day)
+        self.assertEqual(response.json()["detail"], "Date has wrong format. Use one of these formats instead: "
+                                                    "YYYY-MM-DD.")
+        self.assertFalse(Assessment.objects.exists())
+
+    def test_the_page_and_the_api_refuse_with_the_same_words(self):
+        self.login(self.patient.user)
+        refused = self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(1))),
+                                                         "scan_date": "01/01/1850"})
+        answer = self.predict(image_bytes(drawn_brain_slice(1)), scan_date="1850-01-01").json()
+        self.assertEqual(answer["detail"], "Please enter a date that is not in the future, and not before 1900.")
+        self.assertContains(refused, answer["detail"], status_code=400)
+
+    def test_without_a_date_the_upload_day_stands_in(self):
+        self.assertEqual(self.predict(image_bytes(drawn_brain_slice(2)), scan_date="").status_code, 200)
+        self.assertEqual(self.stored(), (timezone.localdate(), ScanDateSource.UPLOAD))
+
+    def test_the_schema_declares_the_optional_scan_date(self):
+        schema = self.client.get(reverse("api-schema"), {"format": "json"}).json()
+        body = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        request = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+        self.assertEqual(request["properties"]["scan_date"]["format"], "date")
+        self.assertTrue(request["properties"]["scan_date"]["nullable"])
+        self.assertEqual(request["required"], ["file"])

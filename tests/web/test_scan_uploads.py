@@ -12,6 +12,7 @@ from django.urls import reverse
 from PIL import Image
 
 from assessments.models import Assessment, AssessmentSlice
+from assessments.tasks import draw_volume_heatmap
 from mri.inference import ood
 from mri.io.nifti import BAND_FOREGROUND, BAND_SLICES, band_positions
 from mri.io.quality import robust_window
@@ -109,6 +110,7 @@ class ScanUploadTests(AlzAwareTestCase):
         shown = next(s for s in slices if s.representative)
         self.assertEqual(shown.scan.name, assessment.scan.name)
         self.assertEqual(shown.prediction, assessment.prediction)
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))  # the slices' images come from the task worker
         page = self.client.get(assessment.get_absolute_url())
         self.assertContains(page, "Heatmap Overlay")
         self.assertContains(page, "Each analysed slice")
@@ -151,15 +153,24 @@ class ScanUploadTests(AlzAwareTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.json()
         # "warning" exactly when some slice of the volume lies outside what the model was trained on.
-        # No heatmap_volume_url yet: the task worker draws the 3-D heatmap after the answer.
+        # No heatmap_volume_url yet: the task worker draws the slices' images and the 3-D heatmap after the answer.
         self.assertEqual(set(body) - {"warning"},
                          {"prediction", "confidence", "class_probabilities", "heatmap_url", "any_impairment",
-                          "regions", "headline", "measures", "slices"})
+                          "regions", "headline", "measures", "slices", "volume_pending"})
+        self.assertTrue(body["volume_pending"])
         self.assertEqual("warning" in body, any(one["outside_training"] for one in body["slices"]))
         self.assertEqual(len(body["slices"]), BAND_SLICES)
         for one in body["slices"]:
             self.assertLessEqual({"position", "prediction", "confidence", "class_probabilities", "heatmap_url",
                                   "any_impairment"}, set(one))
+            # Only the shown slice's image is the result's own, there at once.
+            self.assertEqual(one["heatmap_url"] is None, not one["representative"])
+        assessment = Assessment.objects.get()
+        self.assertTrue(draw_volume_heatmap.call(assessment.pk))
+        body = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+        self.assertFalse(body["volume_pending"])
+        self.assertIn("heatmap_volume_url", body)
+        for one in body["slices"]:
             self.assertTrue(one["heatmap_url"].startswith("http"))
         self.assertEqual(self.client.get(body["slices"][0]["heatmap_url"]).status_code, 200)
 
