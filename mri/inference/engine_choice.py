@@ -15,7 +15,6 @@ from typing import Any
 
 from torchvision.models import ResNet
 
-from mri.explain import DEFAULT
 from mri.inference import onnx_model
 from mri.inference.checkpoint import PathLike
 from mri.inference.engines import EAGER, Backend, BFloat16, Eager, TorchScript, Unavailable
@@ -49,9 +48,8 @@ def names() -> tuple[str, ...]:
 def onnx_runtime(name: str) -> Builder:
     def builder(model: ResNet, checkpoint_path: PathLike, input_size: int,
                 explanation: str | None = None) -> Backend:
-        if (explanation or DEFAULT) != DEFAULT:
-            raise Unavailable(f"the exported model draws {DEFAULT} maps, not {explanation}")
-        return onnx_model.OnnxRuntime(name, onnx_model.path_for(checkpoint_path, name), checkpoint_path)
+        return onnx_model.OnnxRuntime(name, onnx_model.path_for(checkpoint_path, name), checkpoint_path,
+                                      explanation)
 
     return builder
 
@@ -83,7 +81,7 @@ register("onnx-int8", onnx_runtime("onnx-int8"))
 def build(name: str, model: ResNet, checkpoint_path: PathLike, input_size: int,
           explanation: str | None = None) -> Backend:
     """The backend ``name`` for ``model`` (the checkpoint at ``checkpoint_path``), or :class:`Unavailable`;
-    its maps by the ``explanation`` method (``mri.explain``; Grad-CAM unless named).
+    its maps by the ``explanation`` method (``mri.explain``; its ``DEFAULT`` unless named).
 
     The torch backends set ``model``'s memory layout in place: give each its own copy when building several."""
     builder = ENGINES.get(name)

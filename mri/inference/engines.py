@@ -41,7 +41,7 @@ class ClosedForm(torch.nn.Module):
 
     The head after ``layer4`` is a global average pool and one linear layer, so a
     class activation map is a weighted sum of the activation's channels, in closed
-    form: the ``explanation`` method (``mri.explain``, Grad-CAM by default) says
+    form: the ``explanation`` method (``mri.explain``, shift-and-average by default) says
     with which weights. As a module it can be traced, frozen and exported whole, so
     no engine needs a backward pass.
     """

@@ -4,8 +4,11 @@
 ``models/<name>.pt``: the whole :class:`.engines.ClosedForm` network, so the
 exported graph gives logits, every class's Grad-CAM map and the pooled features
 in one run, with no backward pass. The SHA-256 of the checkpoint it came from is
-recorded inside the file (ONNX metadata ``source_sha256``); a file made from
-another checkpoint is refused as stale, and the app serves eager PyTorch.
+recorded inside the file (ONNX metadata ``source_sha256``), and so is the
+explanation method its maps are drawn by (``explanation``; a file without it
+predates the record and drew Grad-CAM). A file made from another checkpoint, or
+drawing another method's maps than the one asked for, is refused as stale, and
+the app serves eager PyTorch.
 Exporting needs the ``onnx`` package; serving needs only ``onnxruntime``.
 """
 
@@ -21,12 +24,16 @@ import numpy as np
 import torch
 from torchvision.models import ResNet
 
+from mri.explain import method_for
 from mri.inference.checkpoint import PathLike, expected_sha256
 from mri.inference.engines import ClosedForm, Outputs, Unavailable
 
 log = logging.getLogger(__name__)
 
 SOURCE_KEY = "source_sha256"
+METHOD_KEY = "explanation"
+# What an export made before the method was recorded draws: the only method there was.
+UNRECORDED_METHOD = "grad-cam"
 SUFFIXES = {"onnx": ".onnx", "onnx-int8": ".int8.onnx"}
 # The int8 model failed the engine gate (models/alzaware-resnet50/engines.md), so the build does not make it.
 MADE_BY = {"onnx": "make builds it with manage.py export_onnx", "onnx-int8": "benchmarks/engine_gate.py builds it"}
@@ -37,27 +44,50 @@ def path_for(checkpoint_path: PathLike, name: str = "onnx") -> Path:
     return Path(checkpoint_path).with_suffix(SUFFIXES[name])
 
 
-def recorded_source(path: PathLike) -> str:
-    """The checkpoint SHA-256 recorded inside an exported file ('' if none)."""
+def recorded(path: PathLike) -> dict[str, str]:
+    """The metadata recorded inside an exported file."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return str(session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY, ""))
+    return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def is_current(checkpoint_path: PathLike, name: str = "onnx") -> bool:
+def recorded_source(path: PathLike) -> str:
+    """The checkpoint SHA-256 recorded inside an exported file ('' if none)."""
+    return recorded(path).get(SOURCE_KEY, "")
+
+
+def recorded_method(path: PathLike) -> str:
+    """The explanation method an exported file draws its maps by."""
+    return recorded(path).get(METHOD_KEY, UNRECORDED_METHOD)
+
+
+def staleness(path: Path, checkpoint_path: PathLike, explanation: str | None = None) -> str:
+    """Why the export at ``path`` cannot serve ``checkpoint_path`` with the ``explanation`` method ('' if it can)."""
+    metadata = recorded(path)
+    source, wanted = metadata.get(SOURCE_KEY, ""), expected_sha256(checkpoint_path)
+    if source != wanted:
+        return f"exported from checkpoint {source[:12] or 'unknown'}, not {wanted[:12]}"
+    method, asked = metadata.get(METHOD_KEY, UNRECORDED_METHOD), method_for(explanation).name
+    if method != asked:
+        return f"its maps are drawn by {method}, not {asked}"
+    return ""
+
+
+def is_current(checkpoint_path: PathLike, name: str = "onnx", explanation: str | None = None) -> bool:
     path = path_for(checkpoint_path, name)
-    return path.exists() and recorded_source(path) == expected_sha256(checkpoint_path)
+    return path.exists() and not staleness(path, checkpoint_path, explanation)
 
 
-def export(model: ResNet, checkpoint_path: PathLike, input_size: int) -> Path:
-    """Write ``<checkpoint>.onnx`` for ``model`` (loaded from ``checkpoint_path``), atomically; returns its path."""
+def export(model: ResNet, checkpoint_path: PathLike, input_size: int, explanation: str | None = None) -> Path:
+    """Write ``<checkpoint>.onnx`` for ``model`` (loaded from ``checkpoint_path``), its maps by the
+    ``explanation`` method (the default unless named), atomically; returns its path."""
     import onnx
 
     target = path_for(checkpoint_path)
-    net = ClosedForm(model).eval()
+    net = ClosedForm(model, explanation).eval()
     example = torch.zeros(1, 3, input_size, input_size)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "raw.onnx"
@@ -71,7 +101,8 @@ def export(model: ResNet, checkpoint_path: PathLike, input_size: int) -> Path:
                 dynamic_axes={name: {0: "batch"} for name in ("input", "logits", "maps", "features")},
             )
         graph = onnx.load(str(raw))
-        onnx.helper.set_model_props(graph, {SOURCE_KEY: expected_sha256(checkpoint_path)})
+        onnx.helper.set_model_props(graph, {SOURCE_KEY: expected_sha256(checkpoint_path),
+                                            METHOD_KEY: net.explanation.name})
         staged = Path(tmp) / target.name
         onnx.save(graph, str(staged))
         os.replace(staged, target)
@@ -104,7 +135,8 @@ def quantize_int8(checkpoint_path: PathLike, calibration_batches: Iterable[Any])
         quantize_static(str(prepared), str(staged), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         graph = onnx.load(str(staged))
-        onnx.helper.set_model_props(graph, {SOURCE_KEY: recorded_source(source)})
+        onnx.helper.set_model_props(graph, {key: value for key, value in recorded(source).items()
+                                            if key in (SOURCE_KEY, METHOD_KEY)})
         onnx.save(graph, str(staged))
         os.replace(staged, target)
     return target
@@ -113,7 +145,7 @@ def quantize_int8(checkpoint_path: PathLike, calibration_batches: Iterable[Any])
 class OnnxRuntime:
     """An ONNX Runtime session on an exported file; ``InferenceSession.run`` may be called from any thread."""
 
-    def __init__(self, name: str, path: PathLike, checkpoint_path: PathLike) -> None:
+    def __init__(self, name: str, path: PathLike, checkpoint_path: PathLike, explanation: str | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -121,10 +153,9 @@ class OnnxRuntime:
         path = Path(path)
         if not path.exists():
             raise Unavailable(f"{path.name} is missing ({MADE_BY[name]})")
-        source, wanted = recorded_source(path), expected_sha256(checkpoint_path)
-        if source != wanted:
-            raise Unavailable(f"{path.name} is stale: exported from checkpoint {source[:12] or 'unknown'}, "
-                              f"not {wanted[:12]}; {MADE_BY[name]} anew")
+        stale = staleness(path, checkpoint_path, explanation)
+        if stale:
+            raise Unavailable(f"{path.name} is stale: {stale}; {MADE_BY[name]} anew")
         options = ort.SessionOptions()
         # As many threads as torch uses, so the engines are compared (and served) on the same cores.
         options.intra_op_num_threads = torch.get_num_threads()

@@ -13,7 +13,8 @@ from mri.inference.checkpoint import load_checkpoint
 
 
 class Command(BaseCommand):
-    help = "Write <checkpoint>.onnx (logits, all Grad-CAM maps, features) with the checkpoint's SHA-256 inside."
+    help = ("Write <checkpoint>.onnx (logits, every class's map by the default explanation method, features) "
+            "with the checkpoint's SHA-256 and the method's name inside.")
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         path = Path(model or settings.ALZAWARE_MODEL_PATH)
         target = onnx_model.path_for(path)
         if not force and onnx_model.is_current(path):
-            self.stdout.write(f"{target} is current (exported from this checkpoint)")
+            self.stdout.write(f"{target} is current (exported from this checkpoint, with these maps)")
             target.touch()  # so make sees it newer than the checkpoint and stops asking
             return
         network, checkpoint = load_checkpoint(path)
