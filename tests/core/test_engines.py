@@ -98,6 +98,10 @@ class OnnxAgreementTests(ExportedModel):
     def test_onnx_predicts_what_eager_predicts(self):
         self.assertEqual([a.prediction for a in self.got], [a.prediction for a in self.expected])
 
+    def test_the_export_draws_the_default_nine_by_nine_maps_and_says_so(self):
+        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(self.path)), "shift-and-average")
+        self.assertEqual([a.maps.shape for a in self.got], [(len(self.checkpoint["classes"]), 9, 9)] * len(self.got))
+
     def test_onnx_maps_correlate_with_eager_maps(self):
         r = [engine_bench.map_correlation(e.maps[e.predicted_index], g.maps[e.predicted_index])
              for e, g in zip(self.expected, self.got)]
@@ -147,6 +151,44 @@ class StaleExportTests(ExportedModel):
         self.assertEqual(backend.name, "eager")
         self.assertIn("stale", why)
         self.assertIn("ALZAWARE_ENGINE=onnx cannot run here (stand-in.onnx is stale", said.text)
+
+    def export_without_the_method(self):
+        """The shipped checkpoint beside its export with the method's record removed: what an export made before
+        the method was recorded leaves (it drew Grad-CAM)."""
+        import onnx
+
+        folder = Path(tempfile.mkdtemp(prefix="alzaware-unrecorded-", dir=self.tmp))
+        path = linked_checkpoint(folder)
+        graph = onnx.load(str(onnx_model.path_for(self.path)))
+        kept = [prop for prop in graph.metadata_props if prop.key != onnx_model.METHOD_KEY]
+        del graph.metadata_props[:]
+        graph.metadata_props.extend(kept)
+        onnx.save(graph, str(onnx_model.path_for(path)))
+        return path
+
+    def test_an_export_drawing_another_method_is_refused(self):
+        with self.assertRaisesRegex(Unavailable, "alzaware-resnet50.onnx is stale: its maps are drawn by "
+                                    "shift-and-average, not grad-cam"):
+            engine_choice.build("onnx", self.model, self.path, 80, explanation="grad-cam")
+        self.assertFalse(onnx_model.is_current(self.path, explanation="grad-cam"))
+        self.assertTrue(onnx_model.is_current(self.path))
+
+    def test_an_export_without_a_recorded_method_counts_as_grad_cam_and_is_stale(self):
+        path = self.export_without_the_method()
+        self.assertEqual(onnx_model.recorded_source(onnx_model.path_for(path)), expected_sha256(path))
+        self.assertFalse(onnx_model.is_current(path))
+        with self.assertRaisesRegex(Unavailable, "alzaware-resnet50.onnx is stale: its maps are drawn by grad-cam, "
+                                    "not shift-and-average"):
+            engine_choice.build("onnx", self.model, path, 80)
+        backend, why = engine_choice.choose(self.model, path, expected_sha256(path), 80, requested="onnx")
+        self.assertEqual(backend.name, "eager")
+        self.assertIn("drawn by grad-cam", why)
+
+    def test_export_onnx_rewrites_an_export_without_a_recorded_method(self):
+        path = self.export_without_the_method()
+        call_command("export_onnx", model=str(path), stdout=open(os.devnull, "w"))
+        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(path)), "shift-and-average")
+        self.assertTrue(onnx_model.is_current(path))
 
     def test_a_missing_export_falls_back_to_eager(self):
         folder = Path(tempfile.mkdtemp(prefix="alzaware-missing-", dir=self.tmp))

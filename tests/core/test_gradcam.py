@@ -1,7 +1,9 @@
 """The Grad-CAM engine against the reference implementations, a sanity check, and many threads at once.
 
-All on the app's configured model (the trained one once it ships) and 24 real
-brain slices. The engine gives the maps of all classes in one forward pass
+All on the app's configured model (the trained one once it ships) and 20 real
+brain slices, through an engine drawing Grad-CAM by name: the app's default map is shift-and-average
+(tests/core/test_shift_and_stitch.py), built from these same closed-form Grad-CAM maps of shifted inputs.
+The engine gives the maps of all classes in one forward pass
 with no backward; pytorch-grad-cam and Captum run the textbook way (hooks and a
 backward pass) on a private copy of the model, so the shared one is never touched.
 """
@@ -17,7 +19,9 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from scipy.stats import pearsonr, spearmanr
 
+from mri.inference.checkpoint import load_checkpoint
 from mri.inference.engine import Engine, get_engine
+from mri.inference.engines import Eager
 from tests.base import threaded_mismatches
 from tests.slices import brain_slices, source
 
@@ -58,7 +62,8 @@ class Fixture:
     @classmethod
     def get(cls):
         if cls._done is None:
-            engine = get_engine(settings.ALZAWARE_MODEL_PATH)
+            model, checkpoint = load_checkpoint(settings.ALZAWARE_MODEL_PATH)
+            engine = Engine(model, checkpoint, Eager(copy.deepcopy(model), explanation="grad-cam"))
             grays = [gray for _, gray in brain_slices(SLICES)]
             analyses = engine.analyse_many(grays)
             classes = [shown_class(a) for a in analyses]
@@ -112,7 +117,7 @@ class ReferenceAgreementTests(SimpleTestCase):
         for module in list(model.layer4.modules()) + [model.fc]:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-        randomised = Engine(model, self.engine.checkpoint)
+        randomised = Engine(model, self.engine.checkpoint, Eager(copy.deepcopy(model), explanation="grad-cam"))
         before, after = unrectified_maps(self.engine, self.batch), unrectified_maps(randomised, self.batch)
         rhos = [spearmanr(before[row, c].ravel(), after[row, c].ravel()).statistic
                 for row, c in enumerate(self.classes)]

@@ -145,13 +145,12 @@ class EngineAndExplanationRegistryTests(SimpleTestCase):
                 expected = torch.relu(activation.mean(dim=1, keepdim=True)).expand_as(maps)
                 torch.testing.assert_close(maps, expected, rtol=1e-4, atol=1e-6)
 
-    def test_grad_cam_stays_the_default_and_the_exported_model_refuses_another_method(self):
+    def test_shift_and_average_is_the_default_and_draws_nine_by_nine_maps_at_80_px(self):
         _, maps, _ = Eager(self.model).run(self.batch)
-        activation = Engine(self.model, self.checkpoint).layer4(self.batch)
-        h, w = activation.shape[-2:]
-        expected = torch.relu(torch.einsum("ck,bkhw->bchw", self.model.fc.weight.detach(), activation)) / (h * w)
-        torch.testing.assert_close(maps, expected, rtol=1e-4, atol=1e-6)
-        with self.assertRaisesRegex(engine_choice.Unavailable, "draws grad-cam maps, not channel-mean"):
-            engine_choice.build("onnx", self.model, "unused.pt", self.size, explanation="channel-mean")
-        with self.assertRaisesRegex(ValueError, "unknown explanation method 'hirescam'; one of: grad-cam"):
+        _, named, _ = Eager(self.model, explanation="shift-and-average").run(self.batch)
+        self.assertEqual(method.DEFAULT, "shift-and-average")
+        self.assertEqual(tuple(maps.shape), (1, len(self.checkpoint["classes"]), 9, 9))
+        torch.testing.assert_close(maps, named, rtol=0, atol=0)
+        with self.assertRaisesRegex(ValueError, "unknown explanation method 'hirescam'; one of: grad-cam, "
+                                    "shift-and-stitch, shift-and-average"):
             Eager(self.model, explanation="hirescam")
