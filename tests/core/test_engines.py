@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -42,7 +43,7 @@ def mni_grays():
     return [scan_files.mni_axial(offset) for offset in range(-24, 25, 8)] + [scan_files.mni_coronal(0)]
 
 
-EXPORT = {}
+EXPORT: dict[str, Any] = {}
 
 
 def setUpModule():
