@@ -22,7 +22,9 @@ $(VENV)/.stamp-test: requirements-test.txt $(VENV)/.stamp-app
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-$(ONNX): $(MODEL) $(VENV)/.stamp-app
+# method.py names the default explanation method, which the export records: when it changes, export_onnx
+# finds the file stale and writes it anew (otherwise it only touches it).
+$(ONNX): $(MODEL) mri/explain/method.py $(VENV)/.stamp-app
 	$(PY) manage.py export_onnx --model $(MODEL)
 
 migrate: $(VENV)/.stamp-app
