@@ -10,9 +10,11 @@ import copy
 import logging
 import shutil
 import tempfile
+from pathlib import Path
 
 from django.conf import settings
-from django.test.runner import DiscoverRunner
+from django.test import runner as django_runner
+from django.test.runner import DiscoverRunner, ParallelTestSuite
 from django.test.utils import iter_test_cases, override_settings
 
 PLAIN_HTTP = {
@@ -31,7 +33,25 @@ PLAIN_HTTP = {
 }
 
 
+def init_worker(counter, *args, **kwargs):
+    """A parallel worker's start: Django's (its own copy of the test database), then a throttle cache of its own,
+    since one worker's ``cache.clear()`` would wipe another's counts, and one torch thread, since the workers
+    already share out the cores."""
+    import torch
+
+    django_runner._init_worker(counter, *args, **kwargs)
+    folder = Path(settings.CACHES["default"]["LOCATION"]) / f"worker-{django_runner._worker_id}"
+    override_settings(CACHES={"default": {**settings.CACHES["default"], "LOCATION": str(folder)}}).enable()
+    torch.set_num_threads(1)
+
+
+class WorkerSuite(ParallelTestSuite):
+    init_worker = init_worker
+
+
 class TestRunner(DiscoverRunner):
+    parallel_test_suite = WorkerSuite
+
     def __init__(self, database_tests_only=False, **kwargs):
         super().__init__(**kwargs)
         self.database_tests_only = database_tests_only
