@@ -15,7 +15,7 @@ from unittest import mock
 import numpy as np
 from django.conf import settings
 from django.core.management import call_command
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, tag
 
 from benchmarks import engine_bench
 from mri.inference import engine_choice, onnx_model
@@ -120,7 +120,9 @@ class OnnxAgreementTests(ExportedModel):
         self.assertEqual(mismatches, [])
 
 
-class StaleExportTests(ExportedModel):
+class StaleExports(ExportedModel):
+    """A stand-in checkpoint beside the shipped one's export, and the shipped export with its method unrecorded."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -137,6 +139,22 @@ class StaleExportTests(ExportedModel):
         shutil.copy(onnx_model.path_for(self.path), onnx_model.path_for(stand_in))
         return stand_in
 
+    def export_without_the_method(self):
+        """The shipped checkpoint beside its export with the method's record removed: what an export made before
+        the method was recorded leaves (it drew Grad-CAM)."""
+        import onnx
+
+        folder = Path(tempfile.mkdtemp(prefix="alzaware-unrecorded-", dir=self.tmp))
+        path = linked_checkpoint(folder)
+        graph = onnx.load(str(onnx_model.path_for(self.path)))
+        kept = [prop for prop in graph.metadata_props if prop.key != onnx_model.METHOD_KEY]
+        del graph.metadata_props[:]
+        graph.metadata_props.extend(kept)
+        onnx.save(graph, str(onnx_model.path_for(path)))
+        return path
+
+
+class StaleExportTests(StaleExports):
     def test_a_stale_export_is_refused(self):
         stand_in = self.stand_in_with_the_shipped_export()
         model, _ = load_checkpoint(stand_in)
@@ -152,20 +170,6 @@ class StaleExportTests(ExportedModel):
         self.assertEqual(backend.name, "eager")
         self.assertIn("stale", why)
         self.assertIn("ALZAWARE_ENGINE=onnx cannot run here (stand-in.onnx is stale", said.text)
-
-    def export_without_the_method(self):
-        """The shipped checkpoint beside its export with the method's record removed: what an export made before
-        the method was recorded leaves (it drew Grad-CAM)."""
-        import onnx
-
-        folder = Path(tempfile.mkdtemp(prefix="alzaware-unrecorded-", dir=self.tmp))
-        path = linked_checkpoint(folder)
-        graph = onnx.load(str(onnx_model.path_for(self.path)))
-        kept = [prop for prop in graph.metadata_props if prop.key != onnx_model.METHOD_KEY]
-        del graph.metadata_props[:]
-        graph.metadata_props.extend(kept)
-        onnx.save(graph, str(onnx_model.path_for(path)))
-        return path
 
     def test_an_export_drawing_another_method_is_refused(self):
         with self.assertRaisesRegex(Unavailable, "alzaware-resnet50.onnx is stale: its maps are drawn by "
@@ -185,18 +189,21 @@ class StaleExportTests(ExportedModel):
         self.assertEqual(backend.name, "eager")
         self.assertIn("drawn by grad-cam", why)
 
-    def test_export_onnx_rewrites_an_export_without_a_recorded_method(self):
-        path = self.export_without_the_method()
-        call_command("export_onnx", model=str(path), stdout=open(os.devnull, "w"))
-        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(path)), "shift-and-average")
-        self.assertTrue(onnx_model.is_current(path))
-
     def test_a_missing_export_falls_back_to_eager(self):
         folder = Path(tempfile.mkdtemp(prefix="alzaware-missing-", dir=self.tmp))
         path = linked_checkpoint(folder)
         backend, why = engine_choice.choose(self.model, path, expected_sha256(path), 80, requested="onnx")
         self.assertEqual(backend.name, "eager")
         self.assertIn("alzaware-resnet50.onnx is missing", why)
+
+
+@tag("slow")  # two whole ResNet50 exports to ONNX, seconds each
+class ExportRewriteTests(StaleExports):
+    def test_export_onnx_rewrites_an_export_without_a_recorded_method(self):
+        path = self.export_without_the_method()
+        call_command("export_onnx", model=str(path), stdout=open(os.devnull, "w"))
+        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(path)), "shift-and-average")
+        self.assertTrue(onnx_model.is_current(path))
 
     def test_export_onnx_rewrites_a_stale_export(self):
         stand_in = self.stand_in_with_the_shipped_export()
