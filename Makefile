@@ -41,8 +41,13 @@ NIIVUE := vendor/niivue/niivue.umd.js
 $(NIIVUE): $(NPM)
 	mkdir -p $(dir $@) && cp node_modules/@niivue/niivue/dist/niivue.umd.js $@
 
-static: $(VENV)/.stamp-app $(NIIVUE)
+# Collected (and compressed) again only when a source changed: it costs seconds, paid by every `make test-fast`.
+STATIC_ROOT ?= staticfiles
+STATIC_STAMP := $(STATIC_ROOT)/.stamp
+$(STATIC_STAMP): $(VENV)/.stamp-app $(NIIVUE) $(shell find static -type f)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	touch $@
+static: $(STATIC_STAMP)
 
 # A secret key made once for this checkout and kept out of git, unless SECRET_KEY is given.
 .secret-key:
@@ -64,13 +69,15 @@ serve: migrate static .secret-key $(ONNX)
 	$(PY) manage.py task_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
+# One test process per core, each with its own copy of the test database (alzaware/testing.py).
 # TEST_OPTIONS: more options for the test runner, e.g. `--database-tests-only` (CI's PostgreSQL pass).
+TEST := $(PY) manage.py test tests --noinput --parallel auto
 test: $(VENV)/.stamp-test static $(ONNX) $(NPM)
-	$(PY) manage.py test tests --noinput $(TEST_OPTIONS)
+	$(TEST) $(TEST_OPTIONS)
 
 # Everything but what is tagged slow (training, cross-validation, browsers, real servers): CONTRIBUTING.md.
 test-fast: $(VENV)/.stamp-test static $(ONNX) $(NPM)
-	$(PY) manage.py test tests --noinput --exclude-tag slow
+	$(TEST) --exclude-tag slow $(TEST_OPTIONS)
 
 # ruff (lint and import order) and mypy (strict on mri/), as configured in pyproject.toml.
 lint: $(VENV)/.stamp-test
