@@ -29,6 +29,12 @@ def offsets(size: int, cells: int, steps: int = STEPS) -> list[int]:
     return [int(round((steps // 2 - m) * fine)) for m in range(steps)]
 
 
+def moves_for(batch: torch.Tensor, activation: torch.Tensor) -> list[tuple[int, int]]:
+    """The ``STEPS`` x ``STEPS`` shifts ``(dy, dx)`` of ``batch``, row by row, for its ``layer4`` ``activation``."""
+    ys, xs = offsets(batch.shape[-2], activation.shape[-2]), offsets(batch.shape[-1], activation.shape[-1])
+    return [(dy, dx) for dy in ys for dx in xs]
+
+
 def shifted(batch: torch.Tensor, moves: list[tuple[int, int]]) -> torch.Tensor:
     """``batch`` (B, 3, S, S) with its content moved by each ``(dy, dx)`` over black: (len(moves) * B, 3, S, S)."""
     size = batch.shape[-1]
@@ -46,8 +52,7 @@ class ShiftAndStitch(GradCAM):
              fc_weight: torch.Tensor) -> torch.Tensor:
         b, n = batch.shape[0], STEPS
         h, w = activation.shape[-2:]
-        ys, xs = offsets(batch.shape[-2], h), offsets(batch.shape[-1], w)
-        moves = [(dy, dx) for dy in ys for dx in xs]
+        moves = moves_for(batch, activation)
         centre = (n // 2) * n + n // 2  # no move: the activation the forward pass already has
         others = [move for i, move in enumerate(moves) if i != centre]
         activations = layer4(shifted(batch, others)).reshape(len(others), b, *activation.shape[1:])
@@ -70,8 +75,7 @@ class ShiftAndAverage(GradCAM):
              fc_weight: torch.Tensor) -> torch.Tensor:
         b, n = batch.shape[0], STEPS
         h, w = activation.shape[-2:]
-        ys, xs = offsets(batch.shape[-2], h), offsets(batch.shape[-1], w)
-        moves = [(dy, dx) for dy in ys for dx in xs]
+        moves = moves_for(batch, activation)
         coarse = self(layer4(shifted(batch, moves)), fc_weight)  # (n*n*B, C, h, w)
         fine = F.interpolate(coarse, size=(h * n, w * n), mode="bilinear", align_corners=False)
         c = fine.shape[1]
