@@ -119,7 +119,7 @@ def throttled(*throttle_classes):
                     if not throttle.allow_request(request, None):
                         wait = int(throttle.wait() or 0) + 1
                         response = render(request, "registration/throttled.html",
-                                          {"minutes": max(1, wait // 60)}, status=429)
+                                          {"minutes": -(-wait // 60)}, status=429)
                         response["Retry-After"] = str(wait)
                         return response
             return view(request, *args, **kwargs)

@@ -102,6 +102,16 @@ class PasswordResetLimitTests(AlzAwareTestCase):
         self.assertContains(response, "Please wait", status_code=429)
         self.assertGreater(int(response["Retry-After"]), 0)
 
+    def test_the_wait_is_said_in_whole_minutes_rounded_up(self):
+        with rates(reset_address="1/min"):
+            self.reset("person@example.com")
+            response = self.reset("ada@example.com")
+        self.assertContains(response, "Please try again in about 1 minute. If", status_code=429)
+        with rates(reset_address="1/hour"):
+            self.reset("person@example.com")
+            response = self.reset("ada@example.com")
+        self.assertContains(response, "Please try again in about 60 minutes.", status_code=429)
+
 
 class PredictLimitTests(AlzAwareTestCase):
     def predict(self, user):
