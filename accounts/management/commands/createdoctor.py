@@ -44,5 +44,6 @@ class Command(BaseCommand):
             grant_doctor_permissions(group)
             doctor.groups.add(group)
         self.stdout.write(self.style.SUCCESS(
-            f"Doctor {email} created. A superuser assigns patients to them in the admin (Patients → doctors)."
+            f"Doctor {email} created. Patients share with them from their Sharing page (an e-mail invitation, or the "
+            "code on the doctor's own Sharing page); a superuser may also assign them in the admin (Patients → doctors)."
         ))
