@@ -84,3 +84,12 @@ class AppModelTests(SimpleTestCase):
         self.assertEqual(batches, [4])
         self.assertIsNotNone(first)
         self.assertEqual(engine.faithfulness(analysis), first)
+
+    def test_the_perturbed_probabilities_are_the_served_passes_without_its_maps(self):
+        engine = get_engine(settings.ALZAWARE_MODEL_PATH)
+        batch = torch.stack([engine.prepare(gray)[0] for _, gray in brain_slices(20)[:4]])
+        with torch.inference_mode():
+            served = engine.calibrated(engine.run(batch)[0])
+        # The served engine is ONNX Runtime's where its export is current (make builds it); its probabilities
+        # differ from eager float32's by ~1e-6 (tests/core/test_engines.py).
+        np.testing.assert_allclose(engine.probabilities(batch).numpy(), served.numpy(), rtol=0, atol=1e-4)
