@@ -4,9 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).parent))
-import proto
+import proto  # beside this file: Python puts a script's own folder first on the path
 
 from mri import measures
 from training import reading
