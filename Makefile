@@ -53,9 +53,11 @@ static: $(STATIC_STAMP)
 .secret-key:
 	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-# Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them.
+# Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them;
+# the links in its e-mails point at HOST unless SITE_URL says otherwise.
 # Development: debug pages, the development key, plain HTTP, e-mails on the console.
 run: migrate static $(ONNX)
+	export SITE_URL="$${SITE_URL:-http://$(HOST)}"; \
 	$(PY) manage.py task_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
@@ -65,7 +67,7 @@ serve: migrate static .secret-key $(ONNX)
 	export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .secret-key)}" \
 		SECURE_SSL_REDIRECT="$${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="$${SECURE_HSTS_SECONDS:-0}" \
 		SECURE_COOKIES="$${SECURE_COOKIES:-0}" SECURE_PROXY_SSL_HEADER="$${SECURE_PROXY_SSL_HEADER:-0}" \
-		NUM_PROXIES="$${NUM_PROXIES:-0}"; \
+		NUM_PROXIES="$${NUM_PROXIES:-0}" SITE_URL="$${SITE_URL:-http://$(HOST)}"; \
 	$(PY) manage.py task_worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(PY) -m gunicorn --config alzaware/gunicorn.conf.py
 
