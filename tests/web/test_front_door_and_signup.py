@@ -1,12 +1,15 @@
 """The front door, sign-up with consent, and the e-mail confirmation that an upload waits for."""
 
 import re
+import time
+from unittest import mock
 
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from accounts.consent import PRIVACY_VERSION
 from accounts.models import User
+from accounts.signup import OWNER_QUIET_TIME
 from assessments.models import Assessment
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, make_patient, upload
 from tests.smtp import RealSMTP, body_of, run_task_worker
@@ -97,6 +100,17 @@ class SignupTellsNoOneTests(RealSMTP, AlzAwareTestCase):
         # What the stranger typed is not passed on, and no health data is in it.
         for absent in ("Grace", "Hopper", "1946", "result", "scan"):
             self.assertNotIn(absent, body)
+
+    def test_the_owner_is_told_once_an_hour_however_many_addresses_try(self):
+        for i in range(3):
+            self.client.post(reverse("signup"), {**SIGNUP, "email": "ada@example.com"}, REMOTE_ADDR=f"10.9.0.{i}")
+        self.assertEqual(DBTaskResult.objects.count(), 1)
+        run_task_worker()
+        self.assertEqual(len(self.inbox.to("ada@example.com")), 1)
+        # An hour later by the clock the cache reads.
+        with mock.patch("time.time", return_value=time.time() + OWNER_QUIET_TIME.total_seconds() + 1):
+            self.client.post(reverse("signup"), {**SIGNUP, "email": "ada@example.com"}, REMOTE_ADDR="10.9.1.1")
+        self.assertEqual(DBTaskResult.objects.count(), 2)
 
     def test_a_sign_up_logs_no_one_in(self):
         self.client.post(reverse("signup"), SIGNUP)
