@@ -7,6 +7,7 @@ through :func:`throttled`.
 import contextlib
 import fcntl
 import hashlib
+import math
 import tempfile
 from functools import wraps
 from pathlib import Path
@@ -119,7 +120,7 @@ def throttled(*throttle_classes):
                     if not throttle.allow_request(request, None):
                         wait = int(throttle.wait() or 0) + 1
                         response = render(request, "registration/throttled.html",
-                                          {"minutes": -(-wait // 60)}, status=429)
+                                          {"minutes": math.ceil(wait / 60)}, status=429)
                         response["Retry-After"] = str(wait)
                         return response
             return view(request, *args, **kwargs)

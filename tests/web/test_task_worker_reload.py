@@ -16,16 +16,15 @@ CHILD = textwrap.dedent("""
     django.setup()
     from pathlib import Path
     from unittest import mock
-    import numpy as np
     from django.conf import settings
     from django.utils.autoreload import file_changed
     from django_tasks_db.management.commands.db_worker import Command as DatabaseWorker
     from assessments.management.commands import task_worker
     from mri.inference.engine import get_engine
+    from tests.base import drawn_brain_slice
 
     engine = get_engine(settings.ALZAWARE_MODEL_PATH)
-    gray = np.full((176, 208), 60, np.uint8)
-    gray[40:140, 40:170] = 150
+    gray = drawn_brain_slice(0)
     running = threading.Event()
 
     def network_busy():

@@ -28,10 +28,11 @@ class Command(DatabaseWorker):
     help = "Run queued tasks (the heatmaps' faithfulness scores) and sweep up what a crash left behind."
 
     def handle(self, *args, **options):
-        reloading_child = os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"
+        reload = options.get("reload")
         # With --reload the first process only restarts the second, which does the work (and the sweeping).
-        if not options.get("reload") or reloading_child:
-            start_sweeping()
-        if options.get("reload") and reloading_child:
+        if reload and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
+            return super().handle(*args, **options)
+        start_sweeping()
+        if reload:
             file_changed.connect(restart_at_once, dispatch_uid="task_worker_restart_at_once")
         return super().handle(*args, **options)
