@@ -56,10 +56,12 @@ static: $(STATIC_STAMP)
 # Both start the task worker (the heatmap's faithfulness score) beside the web server and stop it with them;
 # the links in its e-mails point at HOST unless SITE_URL says otherwise.
 # Development: debug pages, the development key, plain HTTP, e-mails on the console.
+# Both processes in development: the task worker sends the e-mails (the confirmation link among them), and
+# without DEBUG it took production's SMTP and printed nothing.
 run: migrate static $(ONNX)
-	export SITE_URL="$${SITE_URL:-http://$(HOST)}"; \
+	export DEBUG=1 SITE_URL="$${SITE_URL:-http://$(HOST)}"; \
 	$(PY) manage.py task_worker --reload & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
-	DEBUG=1 $(PY) manage.py runserver $(HOST)
+	$(PY) manage.py runserver $(HOST)
 
 # Production settings, but reachable over plain HTTP on this machine: HTTPS redirect, HSTS and secure cookies
 # stay off unless given (set them to 1 behind a TLS proxy, README "Deploying").
