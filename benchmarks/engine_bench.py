@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from mri.inference import engine_choice
-from mri.inference.engine import Engine
+from mri.inference.engine import Engine, explanation_for
 from mri.inference.engines import EAGER, Unavailable
 
 GATE = {"top1_agreement": 0.99, "mean_abs_probability_difference": 0.01, "map_r_min": 0.99}
@@ -29,7 +29,8 @@ def engines_for(model, checkpoint, checkpoint_path, names=None):
     for name in names or engine_choice.names():
         try:
             own = copy.deepcopy(model)
-            backend = engine_choice.build(name, own, checkpoint_path, int(checkpoint["input_size"]))
+            backend = engine_choice.build(name, own, checkpoint_path, int(checkpoint["input_size"]),
+                                          explanation_for(checkpoint))
             built[name] = Engine(own, checkpoint, backend)
         except Unavailable as exc:
             unavailable[name] = str(exc)

@@ -31,6 +31,7 @@ from benchmarks import engine_bench
 from mri import SHIPPED_MODEL
 from mri.inference import engine_choice, onnx_model
 from mri.inference.checkpoint import expected_sha256, load_checkpoint, recorded_split
+from mri.inference.engine import explanation_for
 from mri.inference.engines import BF16_FLAGS, cpu_flags
 from tests.fixtures import scan_files
 from training.data import load_records, read_gray
@@ -68,7 +69,7 @@ def measure(path, data_dir, repeat, warmup):
     model, checkpoint = load_checkpoint(path)
     test, subjects, calibration = held_out_slices(data_dir, checkpoint.get("metadata") or {})
     if not onnx_model.is_current(path):
-        onnx_model.export(load_checkpoint(path)[0], path, int(checkpoint["input_size"]))
+        onnx_model.export(load_checkpoint(path)[0], path, int(checkpoint["input_size"]), explanation_for(checkpoint))
     reference, _ = engine_bench.engines_for(model, checkpoint, path, names=(engine_choice.EAGER,))
     make_int8(reference[engine_choice.EAGER], path, calibration)
     engines, unavailable = engine_bench.engines_for(model, checkpoint, path)

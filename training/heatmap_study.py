@@ -23,7 +23,7 @@ import numpy as np
 from mri.explain import DEFAULT, explanations
 from mri.explain.faithfulness import faithfulness
 from mri.inference.checkpoint import load_checkpoint, recorded_split
-from mri.inference.engine import Engine
+from mri.inference.engine import Engine, explanation_for
 from mri.inference.engines import Eager
 from mri.inference.preprocess import brain_mask, coverage, map_to_image
 
@@ -97,7 +97,7 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     model, checkpoint = load_checkpoint(args.model)
-    engine = Engine(model, checkpoint, Eager(model, explanation=args.explanation))
+    engine = Engine(model, checkpoint, Eager(model, explanation=explanation_for(checkpoint, args.explanation)))
     _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
     skip = {int(s) for s in args.skip_positions.split(",") if s}
     records = load_records(args.data)

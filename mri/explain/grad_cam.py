@@ -15,6 +15,6 @@ from mri.explain.method import ExplanationMethod, register
 class GradCAM(ExplanationMethod):
     name = "grad-cam"
 
-    def cam_weights(self, activation: torch.Tensor, fc_weight: torch.Tensor) -> torch.Tensor:
+    def cam_weights(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         h, w = activation.shape[-2:]
-        return fc_weight / (h * w)
+        return fc.weight / (h * w)

@@ -49,7 +49,7 @@ class ShiftAndStitch(GradCAM):
     name = "shift-and-stitch"
 
     def maps(self, layer4: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, activation: torch.Tensor,
-             fc_weight: torch.Tensor) -> torch.Tensor:
+             fc: torch.nn.Linear) -> torch.Tensor:
         b, n = batch.shape[0], STEPS
         h, w = activation.shape[-2:]
         moves = moves_for(batch, activation)
@@ -57,7 +57,7 @@ class ShiftAndStitch(GradCAM):
         others = [move for i, move in enumerate(moves) if i != centre]
         activations = layer4(shifted(batch, others)).reshape(len(others), b, *activation.shape[1:])
         stacked = torch.cat([activations[:centre], activation[None], activations[centre:]])
-        coarse = self(stacked.flatten(0, 1), fc_weight)  # (n*n*B, C, h, w)
+        coarse = self(stacked.flatten(0, 1), fc)  # (n*n*B, C, h, w)
         c = coarse.shape[1]
         # (my, mx, B, C, h, w) -> (B, C, h, my, w, mx): fine row 3j+my is coarse row j of vertical shift my.
         fine = coarse.reshape(n, n, b, c, h, w).permute(2, 3, 4, 0, 5, 1)
@@ -72,11 +72,11 @@ class ShiftAndAverage(GradCAM):
     name = "shift-and-average"
 
     def maps(self, layer4: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, activation: torch.Tensor,
-             fc_weight: torch.Tensor) -> torch.Tensor:
+             fc: torch.nn.Linear) -> torch.Tensor:
         b, n = batch.shape[0], STEPS
         h, w = activation.shape[-2:]
         moves = moves_for(batch, activation)
-        coarse = self(layer4(shifted(batch, moves)), fc_weight)  # (n*n*B, C, h, w)
+        coarse = self(layer4(shifted(batch, moves)), fc)  # (n*n*B, C, h, w)
         fine = F.interpolate(coarse, size=(h * n, w * n), mode="bilinear", align_corners=False)
         c = fine.shape[1]
         fine = fine.reshape(n, n, b, c, h * n, w * n)

@@ -27,6 +27,7 @@ from torchvision.models import ResNet
 
 from mri import Graded
 from mri.arrays import Array, Gray, Mask
+from mri.explain import ExplanationMethod, method_for
 from mri.inference import calibration, engine_choice
 from mri.inference.checkpoint import Checkpoint, PathLike, expected_sha256, load_checkpoint
 from mri.inference.engines import Backend, ClosedForm, Eager, Outputs
@@ -62,9 +63,6 @@ class Engine:
 
     def __init__(self, model: ResNet, checkpoint: Checkpoint, backend: Backend | None = None) -> None:
         self.model = model
-        # Eager float32 unless told otherwise: the reference every other backend is gated against.
-        self.backend: Backend = backend or Eager(model)
-        self.backend_reason = "default"
         self.checkpoint = checkpoint
         self.classes = tuple(checkpoint["classes"])
         self.input_size = int(checkpoint["input_size"])
@@ -72,6 +70,9 @@ class Engine:
         self.mean = checkpoint.get("mean", (0, 0, 0))
         self.std = checkpoint.get("std", (1, 1, 1))
         self.calibration = calibration.from_checkpoint(checkpoint)
+        # Eager float32 unless told otherwise: the reference every other backend is gated against.
+        self.backend: Backend = backend or Eager(model, explanation=explanation_for(checkpoint))
+        self.backend_reason = "default"
         self.temperature = float(checkpoint.get("temperature", 1.0))
         self._scale = torch.tensor(self.calibration["scale"], dtype=torch.float32)
         self._bias = torch.tensor(self.calibration["bias"], dtype=torch.float32)
@@ -151,6 +152,14 @@ class Engine:
 
 
 log = logging.getLogger(__name__)
+
+
+def explanation_for(checkpoint: Checkpoint, name: str | None = None) -> ExplanationMethod:
+    """The explanation method ``name`` (the app's default when None) for ``checkpoint``: it knows the
+    checkpoint's calibration, so a method that explains the reported probabilities explains these."""
+    return method_for(name, calibration.from_checkpoint(checkpoint))
+
+
 _loaded: dict[str, Engine] = {}
 _loading = threading.Lock()
 
@@ -159,7 +168,8 @@ def served_engine(path: PathLike) -> Engine:
     """The checkpoint at ``path`` with the engine this process should serve it by (logged: operators see which)."""
     model, checkpoint = load_checkpoint(path)
     sha256 = expected_sha256(path)
-    backend, reason = engine_choice.choose(model, path, sha256, int(checkpoint["input_size"]))
+    backend, reason = engine_choice.choose(model, path, sha256, int(checkpoint["input_size"]),
+                                           explanation=explanation_for(checkpoint))
     engine = Engine(model, checkpoint, backend)
     engine.sha256, engine.backend_reason = sha256, reason
     log.info("Model %s (%s) served by the %s engine: %s", Path(path).name, sha256[:12], backend.name, reason)

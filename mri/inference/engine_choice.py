@@ -15,6 +15,7 @@ from typing import Any
 
 from torchvision.models import ResNet
 
+from mri.explain.method import Explanation
 from mri.inference import onnx_model
 from mri.inference.checkpoint import PathLike
 from mri.inference.engines import EAGER, Backend, BFloat16, Eager, TorchScript, Unavailable
@@ -24,10 +25,10 @@ log = logging.getLogger(__name__)
 ENGINE_ENV = "ALZAWARE_ENGINE"
 
 # name -> builder(model, checkpoint_path, input_size, explanation) -> a backend (its ``run(batch)`` gives logits,
-# maps by the explanation method named, features), or raises Unavailable. In the order the gate benchmark lists them; EAGER (float32, channels_last)
+# maps by the explanation method (a name, an instance made for the checkpoint, or None for the default),
+# features), or raises Unavailable. In the order the gate benchmark lists them; EAGER (float32, channels_last)
 # is the reference every other is gated on. A new engine is a backend class and one ``register`` call.
-# builder(model, checkpoint path, input size, explanation method name or None) -> a backend
-Builder = Callable[[ResNet, PathLike, int, str | None], Backend]
+Builder = Callable[[ResNet, PathLike, int, Explanation], Backend]
 ENGINES: dict[str, Builder] = {}
 
 
@@ -47,26 +48,26 @@ def names() -> tuple[str, ...]:
 
 def onnx_runtime(name: str) -> Builder:
     def builder(model: ResNet, checkpoint_path: PathLike, input_size: int,
-                explanation: str | None = None) -> Backend:
+                explanation: Explanation = None) -> Backend:
         return onnx_model.OnnxRuntime(name, onnx_model.path_for(checkpoint_path, name), checkpoint_path,
                                       explanation)
 
     return builder
 
 
-def eager(model: ResNet, path: PathLike, size: int, explanation: str | None = None) -> Backend:
+def eager(model: ResNet, path: PathLike, size: int, explanation: Explanation = None) -> Backend:
     return Eager(model, explanation=explanation)
 
 
-def eager_contiguous(model: ResNet, path: PathLike, size: int, explanation: str | None = None) -> Backend:
+def eager_contiguous(model: ResNet, path: PathLike, size: int, explanation: Explanation = None) -> Backend:
     return Eager(model, "eager-contiguous", channels_last=False, explanation=explanation)
 
 
-def torchscript(model: ResNet, path: PathLike, size: int, explanation: str | None = None) -> Backend:
+def torchscript(model: ResNet, path: PathLike, size: int, explanation: Explanation = None) -> Backend:
     return TorchScript(model, size, explanation)
 
 
-def bf16(model: ResNet, path: PathLike, size: int, explanation: str | None = None) -> Backend:
+def bf16(model: ResNet, path: PathLike, size: int, explanation: Explanation = None) -> Backend:
     return BFloat16(model, explanation)
 
 
@@ -79,7 +80,7 @@ register("onnx-int8", onnx_runtime("onnx-int8"))
 
 
 def build(name: str, model: ResNet, checkpoint_path: PathLike, input_size: int,
-          explanation: str | None = None) -> Backend:
+          explanation: Explanation = None) -> Backend:
     """The backend ``name`` for ``model`` (the checkpoint at ``checkpoint_path``), or :class:`Unavailable`;
     its maps by the ``explanation`` method (``mri.explain``; its ``DEFAULT`` unless named).
 
@@ -113,23 +114,25 @@ def passed_fastest_first_of(report: dict[str, Any]) -> list[str]:
 
 
 def choose(model: ResNet, checkpoint_path: PathLike, sha256: str, input_size: int,
-           requested: str | None = None) -> tuple[Backend, str]:
-    """``(backend, why)``: the engine to serve. ``requested`` (``ALZAWARE_ENGINE``) wins where it can run;
-    otherwise the fastest that passed the gate and can run here; eager float32 when none can."""
+           requested: str | None = None, explanation: Explanation = None) -> tuple[Backend, str]:
+    """``(backend, why)``: the engine to serve, its maps by ``explanation``. ``requested`` (``ALZAWARE_ENGINE``)
+    wins where it can run; otherwise the fastest that passed the gate and can run here; eager float32 when none
+    can."""
     requested = requested if requested is not None else os.environ.get(ENGINE_ENV, "")
     if requested:
         try:
-            return build(requested, model, checkpoint_path, input_size), f"{ENGINE_ENV}={requested}"
+            return build(requested, model, checkpoint_path, input_size, explanation), f"{ENGINE_ENV}={requested}"
         except Unavailable as exc:
             log.warning("%s=%s cannot run here (%s); serving %s instead", ENGINE_ENV, requested, exc, EAGER)
-            return Eager(model), f"{ENGINE_ENV}={requested} unavailable: {exc}"
+            return Eager(model, explanation=explanation), f"{ENGINE_ENV}={requested} unavailable: {exc}"
     skipped: list[str] = []
     for name in passed_fastest_first(checkpoint_path, sha256):
         try:
-            return build(name, model, checkpoint_path, input_size), _why(name, skipped)
+            return build(name, model, checkpoint_path, input_size, explanation), _why(name, skipped)
         except Unavailable as exc:
             skipped.append(f"{name}: {exc}")
-    return Eager(model), _why(EAGER, skipped) if skipped else "no engine gated for this checkpoint"
+    why = _why(EAGER, skipped) if skipped else "no engine gated for this checkpoint"
+    return Eager(model, explanation=explanation), why
 
 
 def _why(name: str, skipped: list[str]) -> str:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torchvision.models import ResNet
 
 from mri.explain import method_for
+from mri.explain.method import Explanation
 
 EAGER = "eager"
 BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -41,12 +42,12 @@ class ClosedForm(torch.nn.Module):
 
     The head after ``layer4`` is a global average pool and one linear layer, so a
     class activation map is a weighted sum of the activation's channels, in closed
-    form: the ``explanation`` method (``mri.explain``, shift-and-average by default) says
-    with which weights. As a module it can be traced, frozen and exported whole, so
-    no engine needs a backward pass.
+    form: the ``explanation`` method (``mri.explain``; by default the Grad-CAM of the
+    calibrated log-odds on the shift-and-average grid) says with which weights. As a
+    module it can be traced, frozen and exported whole, so no engine needs a backward pass.
     """
 
-    def __init__(self, model: ResNet, explanation: str | None = None) -> None:
+    def __init__(self, model: ResNet, explanation: Explanation = None) -> None:
         super().__init__()
         self.model = model
         self.explanation = method_for(explanation)
@@ -62,12 +63,12 @@ class ClosedForm(torch.nn.Module):
         activation = self.layer4(batch)
         features = activation.mean(dim=(2, 3))
         logits = F.linear(features, m.fc.weight, m.fc.bias)
-        return logits, self.explanation.maps(self.layer4, batch, activation, m.fc.weight), features
+        return logits, self.explanation.maps(self.layer4, batch, activation, m.fc), features
 
 
 class Eager:
     def __init__(self, model: ResNet, name: str = EAGER, channels_last: bool = True,
-                 explanation: str | None = None) -> None:
+                 explanation: Explanation = None) -> None:
         self.name = name
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         # channels_last: oneDNN's convolutions are faster in this layout on the CPU (bench_explain --engines).
@@ -82,7 +83,7 @@ class Eager:
 class BFloat16(Eager):
     """Eager with CPU autocast to bfloat16; outputs back in float32."""
 
-    def __init__(self, model: ResNet, explanation: str | None = None) -> None:
+    def __init__(self, model: ResNet, explanation: Explanation = None) -> None:
         missing = BF16_FLAGS.isdisjoint(cpu_flags())
         if missing:
             raise Unavailable(f"this CPU has none of {sorted(BF16_FLAGS)}: bfloat16 would be emulated, slower")
@@ -99,7 +100,7 @@ class TorchScript:
 
     name = "torchscript"
 
-    def __init__(self, model: ResNet, input_size: int, explanation: str | None = None) -> None:
+    def __init__(self, model: ResNet, input_size: int, explanation: Explanation = None) -> None:
         net = ClosedForm(model.to(memory_format=torch.channels_last), explanation).eval()
         example = torch.zeros(1, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), warnings.catch_warnings():

@@ -25,6 +25,7 @@ import torch
 from torchvision.models import ResNet
 
 from mri.explain import method_for
+from mri.explain.method import Explanation
 from mri.inference.checkpoint import PathLike, expected_sha256
 from mri.inference.engines import ClosedForm, Outputs, Unavailable
 
@@ -64,7 +65,7 @@ def recorded_method(path: PathLike) -> str:
     return recorded(path).get(METHOD_KEY, UNRECORDED_METHOD)
 
 
-def staleness(path: Path, checkpoint_path: PathLike, explanation: str | None = None) -> str:
+def staleness(path: Path, checkpoint_path: PathLike, explanation: Explanation = None) -> str:
     """Why the export at ``path`` cannot serve ``checkpoint_path`` with the ``explanation`` method ('' if it can)."""
     metadata = recorded(path)
     source, wanted = metadata.get(SOURCE_KEY, ""), expected_sha256(checkpoint_path)
@@ -76,12 +77,12 @@ def staleness(path: Path, checkpoint_path: PathLike, explanation: str | None = N
     return ""
 
 
-def is_current(checkpoint_path: PathLike, name: str = "onnx", explanation: str | None = None) -> bool:
+def is_current(checkpoint_path: PathLike, name: str = "onnx", explanation: Explanation = None) -> bool:
     path = path_for(checkpoint_path, name)
     return path.exists() and not staleness(path, checkpoint_path, explanation)
 
 
-def export(model: ResNet, checkpoint_path: PathLike, input_size: int, explanation: str | None = None) -> Path:
+def export(model: ResNet, checkpoint_path: PathLike, input_size: int, explanation: Explanation = None) -> Path:
     """Write ``<checkpoint>.onnx`` for ``model`` (loaded from ``checkpoint_path``), its maps by the
     ``explanation`` method (the default unless named), atomically; returns its path."""
     import onnx
@@ -145,7 +146,7 @@ def quantize_int8(checkpoint_path: PathLike, calibration_batches: Iterable[Any])
 class OnnxRuntime:
     """An ONNX Runtime session on an exported file; ``InferenceSession.run`` may be called from any thread."""
 
-    def __init__(self, name: str, path: PathLike, checkpoint_path: PathLike, explanation: str | None = None) -> None:
+    def __init__(self, name: str, path: PathLike, checkpoint_path: PathLike, explanation: Explanation = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:

@@ -100,7 +100,7 @@ class OnnxAgreementTests(ExportedModel):
         self.assertEqual([a.prediction for a in self.got], [a.prediction for a in self.expected])
 
     def test_the_export_draws_the_default_nine_by_nine_maps_and_says_so(self):
-        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(self.path)), "shift-and-average")
+        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(self.path)), "log-odds-shift-and-average")
         self.assertEqual([a.maps.shape for a in self.got], [(len(self.checkpoint["classes"]), 9, 9)] * len(self.got))
 
     def test_onnx_maps_correlate_with_eager_maps(self):
@@ -173,7 +173,7 @@ class StaleExportTests(StaleExports):
 
     def test_an_export_drawing_another_method_is_refused(self):
         with self.assertRaisesRegex(Unavailable, "alzaware-resnet50.onnx is stale: its maps are drawn by "
-                                    "shift-and-average, not grad-cam"):
+                                    "log-odds-shift-and-average, not grad-cam"):
             engine_choice.build("onnx", self.model, self.path, 80, explanation="grad-cam")
         self.assertFalse(onnx_model.is_current(self.path, explanation="grad-cam"))
         self.assertTrue(onnx_model.is_current(self.path))
@@ -183,7 +183,7 @@ class StaleExportTests(StaleExports):
         self.assertEqual(onnx_model.recorded_source(onnx_model.path_for(path)), expected_sha256(path))
         self.assertFalse(onnx_model.is_current(path))
         with self.assertRaisesRegex(Unavailable, "alzaware-resnet50.onnx is stale: its maps are drawn by grad-cam, "
-                                    "not shift-and-average"):
+                                    "not log-odds-shift-and-average"):
             engine_choice.build("onnx", self.model, path, 80)
         backend, why = engine_choice.choose(self.model, path, expected_sha256(path), 80, requested="onnx")
         self.assertEqual(backend.name, "eager")
@@ -202,7 +202,7 @@ class ExportRewriteTests(StaleExports):
     def test_export_onnx_rewrites_an_export_without_a_recorded_method(self):
         path = self.export_without_the_method()
         call_command("export_onnx", model=str(path), stdout=open(os.devnull, "w"))
-        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(path)), "shift-and-average")
+        self.assertEqual(onnx_model.recorded_method(onnx_model.path_for(path)), "log-odds-shift-and-average")
         self.assertTrue(onnx_model.is_current(path))
 
     def test_export_onnx_rewrites_a_stale_export(self):

@@ -1,8 +1,9 @@
 """The Grad-CAM engine against the reference implementations, a sanity check, and many threads at once.
 
 All on the app's configured model (the trained one once it ships) and 20 real
-brain slices, through an engine drawing Grad-CAM by name: the app's default map is shift-and-average
-(tests/core/test_shift_and_stitch.py), built from these same closed-form Grad-CAM maps of shifted inputs.
+brain slices, through an engine drawing Grad-CAM by name: the app's default map is the Grad-CAM of the calibrated
+log-odds on the shift-and-average grid (tests/core/test_log_odds_map.py, tests/core/test_shift_and_stitch.py),
+built from closed-form Grad-CAM maps of shifted inputs as these are.
 The engine gives the maps of all classes in one forward pass
 with no backward; pytorch-grad-cam and Captum run the textbook way (hooks and a
 backward pass) on a private copy of the model, so the shared one is never touched.

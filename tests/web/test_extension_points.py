@@ -103,8 +103,8 @@ class ChannelMean(ExplanationMethod):
 
     name = "channel-mean"
 
-    def cam_weights(self, activation, fc_weight):
-        return torch.full_like(fc_weight, 1.0 / fc_weight.shape[1])
+    def cam_weights(self, activation, fc):
+        return torch.full_like(fc.weight, 1.0 / fc.weight.shape[1])
 
 
 class EngineAndExplanationRegistryTests(SimpleTestCase):
@@ -145,12 +145,12 @@ class EngineAndExplanationRegistryTests(SimpleTestCase):
                 expected = torch.relu(activation.mean(dim=1, keepdim=True)).expand_as(maps)
                 torch.testing.assert_close(maps, expected, rtol=1e-4, atol=1e-6)
 
-    def test_shift_and_average_is_the_default_and_draws_nine_by_nine_maps_at_80_px(self):
+    def test_the_calibrated_log_odds_map_is_the_default_and_draws_nine_by_nine_maps_at_80_px(self):
         _, maps, _ = Eager(self.model).run(self.batch)
-        _, named, _ = Eager(self.model, explanation="shift-and-average").run(self.batch)
-        self.assertEqual(method.DEFAULT, "shift-and-average")
+        _, named, _ = Eager(self.model, explanation="log-odds-shift-and-average").run(self.batch)
+        self.assertEqual(method.DEFAULT, "log-odds-shift-and-average")
         self.assertEqual(tuple(maps.shape), (1, len(self.checkpoint["classes"]), 9, 9))
         torch.testing.assert_close(maps, named, rtol=0, atol=0)
         with self.assertRaisesRegex(ValueError, "unknown explanation method 'hirescam'; one of: grad-cam, "
-                                    "shift-and-stitch, shift-and-average"):
+                                    "shift-and-stitch, shift-and-average, log-odds-shift-and-average"):
             Eager(self.model, explanation="hirescam")

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from mri.inference import onnx_model
 from mri.inference.checkpoint import load_checkpoint
+from mri.inference.engine import explanation_for
 
 
 class Command(BaseCommand):
@@ -29,5 +30,5 @@ class Command(BaseCommand):
             target.touch()  # so make sees it newer than the checkpoint and stops asking
             return
         network, checkpoint = load_checkpoint(path)
-        onnx_model.export(network, path, int(checkpoint["input_size"]))
+        onnx_model.export(network, path, int(checkpoint["input_size"]), explanation_for(checkpoint))
         self.stdout.write(f"Wrote {target} from {path.name}")

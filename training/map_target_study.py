@@ -1,0 +1,137 @@
+"""Which score should the map explain? Grad-CAM's target, judged by the app's own deletion test.
+
+    python -m training.map_target_study --data ../shared/data/alzheimer-mri [--choice | --skip-positions 2,9,15,16,22,23]
+        [--targets logit,calibrated-log-odds] [--json FILE]
+
+Grad-CAM may explain any score of the network (pytorch-grad-cam's ``targets``). On the slices
+:mod:`training.heatmap_study` uses (people the shipped model never trained on), every target's Grad-CAM is drawn
+on the app's 9 x 9 shift-and-average grid, and scored by the app's deletion test (:mod:`mri.explain.faithfulness`,
+on the brain and its rim as the app draws the map), which measures the fall of the calibrated probability the app
+reports. Per target: the median score, the share of slices above 1x, that share per predicted class, and its
+paired difference from the raw logit's map (plain Grad-CAM) with a 95% bootstrap interval over people.
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+from mri.explain.faithfulness import faithfulness
+from mri.explain.shift_and_stitch import ShiftAndAverage
+from mri.inference.checkpoint import load_checkpoint, recorded_split
+from mri.inference.engine import Engine
+from mri.inference.engines import ClosedForm
+
+from .data import load_records, read_gray
+from .heatmap_study import choice_rows, held_out_rows
+
+# target -> (the score's kind, calibrated?). "logit" is plain Grad-CAM; the others are functions of the softmax.
+TARGETS = {
+    "logit": ("logit", False),
+    "probability": ("probability", False),
+    "log-odds": ("log-odds", False),
+    "calibrated-probability": ("probability", True),
+    "calibrated-log-probability": ("log-probability", True),
+    "calibrated-log-odds": ("log-odds", True),
+}
+DRAWS = 2000
+
+
+class TargetMap(ShiftAndAverage):
+    """Grad-CAM of one score of the (calibrated or raw) softmax, on the shift-and-average grid."""
+
+    def __init__(self, kind, calibration=None):
+        super().__init__(calibration)
+        self.kind = kind
+
+    def cam_weights(self, activation, fc):
+        h, w = activation.shape[-2:]
+        if self.kind == "logit":
+            return fc.weight / (h * w)
+        p = self.probabilities(activation, fc)
+        scale = self.scale if self.scale is not None else torch.ones(p.shape[1])
+        weights = scale[:, None] * fc.weight
+        against_all = weights[None] - (p @ weights)[:, None]  # the gradient of log p_c
+        factor = {"probability": p, "log-probability": torch.ones_like(p), "log-odds": 1 / (1 - p).clamp(min=1e-6)}
+        return factor[self.kind][:, :, None] * against_all / (h * w)
+
+
+def methods_for(names, engine):
+    return {name: TargetMap(TARGETS[name][0], engine.calibration if TARGETS[name][1] else None) for name in names}
+
+
+def scores_of(engine, methods, gray):
+    """``{target: deletion score}`` of one slice's predicted class, and that class."""
+    analysis = engine.analyse(gray)
+    index, batch = analysis.predicted_index, analysis.tensor[None]
+    net = ClosedForm(engine.model)
+    out = {}
+    with torch.inference_mode():
+        activation = net.layer4(batch)
+        for name, method in methods.items():
+            cam = method.maps(net.layer4, batch, activation, engine.model.fc)[0, index].numpy()
+            scored = faithfulness(engine.probabilities, analysis.tensor, cam, index,
+                                  analysis.probabilities[index], inside=analysis.input_brain)
+            out[name] = scored.score if scored else float("nan")
+    return out, index
+
+
+def share_interval(above, reference, people, seed=0):
+    """95% bootstrap interval (people drawn whole) of the difference in share above 1x from ``reference``."""
+    rng = np.random.default_rng(seed)
+    names = sorted(set(people))
+    rows = {p: np.flatnonzero(np.asarray(people) == p) for p in names}
+    draws = []
+    for _ in range(DRAWS):
+        picked = np.concatenate([rows[p] for p in rng.choice(names, len(names))])
+        draws.append(above[picked].mean() - reference[picked].mean())
+    return [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))]
+
+
+def summarise(results, classes, people, names):
+    reference = np.array([r["logit"] for r in results]) > 1
+    out = {}
+    for name in names:
+        scores = np.array([r[name] for r in results])
+        above = scores > 1
+        out[name] = {"median": float(np.nanmedian(scores)), "share_above_1": float(above.mean()),
+                     "by_predicted_class": {str(c): [int((classes == c).sum()), float(above[classes == c].mean())]
+                                            for c in np.unique(classes)},
+                     "minus_logit": float(above.mean() - reference.mean()),
+                     "minus_logit_interval": share_interval(above, reference, people)}
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", default="models/alzaware-resnet50.pt")
+    parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
+    parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (heatmap_study)")
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    model, checkpoint = load_checkpoint(args.model)
+    engine = Engine(model, checkpoint)
+    names = ["logit"] + [n for n in args.targets.split(",") if n and n != "logit"]
+    methods = methods_for(names, engine)
+    _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
+    records = load_records(args.data)
+    skip = {int(s) for s in args.skip_positions.split(",") if s}
+    rows = choice_rows(records, people) if args.choice else held_out_rows(records, people, 8, skip)
+    scored = [scores_of(engine, methods, read_gray(r["path"])) for r in rows]
+    results, classes = [s for s, _ in scored], np.array([c for _, c in scored])
+    out = {"people": len(people), "slices": len(rows), "load_average": list(os.getloadavg()),
+           "targets": summarise(results, classes, [r["subject"] for r in rows], names)}
+    print(json.dumps(out, indent=1))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
