@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from mri.explain.faithfulness import faithfulness
+from mri.explain.log_odds import LogOddsShiftAndAverage, log_probability_gradient
 from mri.explain.shift_and_stitch import ShiftAndAverage
 from mri.inference.checkpoint import load_checkpoint, recorded_split
 from mri.inference.engine import Engine
@@ -27,20 +28,21 @@ from mri.inference.engines import ClosedForm
 from .data import load_records, read_gray
 from .heatmap_study import choice_rows, held_out_rows
 
-# target -> (the score's kind, calibrated?). "logit" is plain Grad-CAM; the others are functions of the softmax.
+# target -> a map of it on the app's grid, given the checkpoint's calibration. "logit" is plain Grad-CAM; the
+# calibrated log-odds is the app's own map.
 TARGETS = {
-    "logit": ("logit", False),
-    "probability": ("probability", False),
-    "log-odds": ("log-odds", False),
-    "calibrated-probability": ("probability", True),
-    "calibrated-log-probability": ("log-probability", True),
-    "calibrated-log-odds": ("log-odds", True),
+    "logit": lambda calibration: ShiftAndAverage(),
+    "probability": lambda calibration: SoftmaxMap("probability"),
+    "log-odds": lambda calibration: LogOddsShiftAndAverage(),
+    "calibrated-probability": lambda calibration: SoftmaxMap("probability", calibration),
+    "calibrated-log-probability": lambda calibration: SoftmaxMap("log-probability", calibration),
+    "calibrated-log-odds": lambda calibration: LogOddsShiftAndAverage(calibration),
 }
 DRAWS = 2000
 
 
-class TargetMap(ShiftAndAverage):
-    """Grad-CAM of one score of the (calibrated or raw) softmax, on the shift-and-average grid."""
+class SoftmaxMap(ShiftAndAverage):
+    """Grad-CAM of a (calibrated or raw) softmax probability, or of its log, on the shift-and-average grid."""
 
     def __init__(self, kind, calibration=None):
         super().__init__(calibration)
@@ -48,25 +50,20 @@ class TargetMap(ShiftAndAverage):
 
     def cam_weights(self, activation, fc):
         h, w = activation.shape[-2:]
-        if self.kind == "logit":
-            return fc.weight / (h * w)
         p = self.probabilities(activation, fc)
-        scale = self.scale if self.scale is not None else torch.ones(p.shape[1])
-        weights = scale[:, None] * fc.weight
-        against_all = weights[None] - (p @ weights)[:, None]  # the gradient of log p_c
-        factor = {"probability": p, "log-probability": torch.ones_like(p), "log-odds": 1 / (1 - p).clamp(min=1e-6)}
-        return factor[self.kind][:, :, None] * against_all / (h * w)
+        gradient = log_probability_gradient(p, self.scale_and_bias(fc)[0][:, None] * fc.weight)
+        return (p[:, :, None] if self.kind == "probability" else 1) * gradient / (h * w)
 
 
 def methods_for(names, engine):
-    return {name: TargetMap(TARGETS[name][0], engine.calibration if TARGETS[name][1] else None) for name in names}
+    return {name: TARGETS[name](engine.calibration) for name in names}
 
 
-def scores_of(engine, methods, gray):
-    """``{target: deletion score}`` of one slice's predicted class, and that class."""
+def scores_of(engine, net, methods, gray):
+    """``{target: deletion score}`` of one slice's predicted class, and that class (``net``: the engine's
+    model as a :class:`ClosedForm`, for its ``layer4``)."""
     analysis = engine.analyse(gray)
     index, batch = analysis.predicted_index, analysis.tensor[None]
-    net = ClosedForm(engine.model)
     out = {}
     with torch.inference_mode():
         activation = net.layer4(batch)
@@ -122,7 +119,8 @@ def main(argv=None):
     records = load_records(args.data)
     skip = {int(s) for s in args.skip_positions.split(",") if s}
     rows = choice_rows(records, people) if args.choice else held_out_rows(records, people, 8, skip)
-    scored = [scores_of(engine, methods, read_gray(r["path"])) for r in rows]
+    net = ClosedForm(engine.model)
+    scored = [scores_of(engine, net, methods, read_gray(r["path"])) for r in rows]
     results, classes = [s for s, _ in scored], np.array([c for _, c in scored])
     out = {"people": len(people), "slices": len(rows), "load_average": list(os.getloadavg()),
            "targets": summarise(results, classes, [r["subject"] for r in rows], names)}

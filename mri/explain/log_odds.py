@@ -10,7 +10,7 @@ every position, so, as for Grad-CAM, the map is closed form, with weights per im
 
 Why: the raw logit's map of Very Mild Impairment points at evidence that raises the other grades more (they
 share most of it), so blurring its hottest region raised that grade's probability on most slices, and the
-deletion test put 0-11% of them above a random region; with this target, 65-71% (MODEL_CARD.md, "The heatmap").
+deletion test put 0-11% of them above a random region; with this target, 65-67% (MODEL_CARD.md, "The heatmap").
 Each input moved by :mod:`.shift_and_stitch` gets the map of its own probabilities.
 """
 
@@ -23,15 +23,19 @@ from mri.explain.shift_and_stitch import ShiftAndAverage
 SMALLEST_REST = 1e-6
 
 
+def log_probability_gradient(p: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The gradient of ``log p_c`` for every class, (B, C, K): ``W_c - sum_j p_j W_j``, for probabilities ``p``
+    (B, C) of a softmax over ``features @ weights.T`` (weights (C, K))."""
+    return weights[None] - (p @ weights)[:, None]
+
+
 @register
 class LogOddsShiftAndAverage(ShiftAndAverage):
     name = "log-odds-shift-and-average"
 
     def cam_weights(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         p = self.probabilities(activation, fc)  # (B, C)
-        scale = self.scale if self.scale is not None else torch.ones(p.shape[1])
-        weights = scale[:, None] * fc.weight  # (C, K): the calibrated logits' weights
-        # s_c W_c - sum_{j != c} q_j s_j W_j is (s_c W_c - sum_j p_j s_j W_j) / (1 - p_c).
-        against_all = weights[None] - (p @ weights)[:, None]  # (B, C, K)
+        weights = self.scale_and_bias(fc)[0][:, None] * fc.weight  # (C, K): the calibrated logits' weights
+        # The log-odds' gradient, s_c W_c - sum_{j != c} q_j s_j W_j, is the log-probability's over 1 - p_c.
         h, w = activation.shape[-2:]
-        return against_all / (1 - p).clamp(min=SMALLEST_REST)[:, :, None] / (h * w)
+        return log_probability_gradient(p, weights) / (1 - p).clamp(min=SMALLEST_REST)[:, :, None] / (h * w)

@@ -19,22 +19,27 @@ from typing import Any, ClassVar, TypeVar
 import torch
 import torch.nn.functional as F
 
+from mri.inference import calibration
+
 
 class ExplanationMethod:
     name: ClassVar[str] = ""
 
     def __init__(self, calibration: Mapping[str, Sequence[float]] | None = None) -> None:
-        """``calibration``: the checkpoint's ``{"scale", "bias"}`` (``mri.inference.calibration``), the
-        reported probabilities being ``softmax(logits * scale + bias)``; None for the raw softmax."""
-        self.scale = torch.tensor(calibration["scale"], dtype=torch.float32) if calibration else None
-        self.bias = torch.tensor(calibration["bias"], dtype=torch.float32) if calibration else None
+        """``calibration``: the checkpoint's ``{"scale", "bias"}`` (``mri.inference.calibration``); None for the
+        raw softmax."""
+        self.calibration = calibration
+
+    def scale_and_bias(self, fc: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+        """The calibration's per-class scale and bias (1 and 0 without one)."""
+        if self.calibration is None:
+            return torch.ones(fc.out_features), torch.zeros(fc.out_features)
+        return (torch.tensor(self.calibration["scale"], dtype=torch.float32),
+                torch.tensor(self.calibration["bias"], dtype=torch.float32))
 
     def probabilities(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         """The probabilities the app reports for the inputs whose ``layer4`` activation this is, (B, C)."""
-        logits = F.linear(activation.mean(dim=(2, 3)), fc.weight, fc.bias)
-        if self.scale is not None and self.bias is not None:
-            logits = logits * self.scale + self.bias
-        return torch.softmax(logits, dim=-1)
+        return calibration.softmax(F.linear(activation.mean(dim=(2, 3)), fc.weight, fc.bias), *self.scale_and_bias(fc))
 
     def cam_weights(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         """``activation`` (B, K, h, w) and the network's last layer ``fc`` (C outputs) -> channel weights,

@@ -76,6 +76,11 @@ def apply(calibration: Mapping[str, Any], logits: ArrayLike) -> Array:
     return np.asarray(e / e.sum(1, keepdims=True))
 
 
+def softmax(logits: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Calibrated probabilities (torch) of ``logits`` (N, C): what the app reports."""
+    return torch.softmax(logits * scale + bias, dim=-1)
+
+
 def from_checkpoint(checkpoint: Mapping[str, Any]) -> Calibration:
     """The checkpoint's calibration; a checkpoint that has only a temperature gets that."""
     if checkpoint.get("calibration"):

@@ -71,7 +71,7 @@ class Engine:
         self.std = checkpoint.get("std", (1, 1, 1))
         self.calibration = calibration.from_checkpoint(checkpoint)
         # Eager float32 unless told otherwise: the reference every other backend is gated against.
-        self.backend: Backend = backend or Eager(model, explanation=explanation_for(checkpoint))
+        self.backend: Backend = backend or Eager(model, explanation=method_for(None, self.calibration))
         self.backend_reason = "default"
         self.temperature = float(checkpoint.get("temperature", 1.0))
         self._scale = torch.tensor(self.calibration["scale"], dtype=torch.float32)
@@ -99,7 +99,7 @@ class Engine:
         return self.backend.run(batch)
 
     def calibrated(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(logits * self._scale + self._bias, dim=-1)
+        return calibration.softmax(logits, self._scale, self._bias)
 
     def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities only, for perturbed inputs: the plain network in float32, without the maps
