@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mri.explain.faithfulness import faithfulness
-from mri.explain.log_odds import LogOddsShiftAndAverage, log_probability_gradient
+from mri.explain.log_odds import LogOddsShiftAndAverage
 from mri.explain.shift_and_stitch import ShiftAndAverage
 from mri.inference.checkpoint import load_checkpoint, recorded_split
 from mri.inference.engine import Engine
@@ -39,6 +39,12 @@ TARGETS = {
     "calibrated-log-odds": lambda calibration: LogOddsShiftAndAverage(calibration),
 }
 DRAWS = 2000
+
+
+def log_probability_gradient(p, weights):
+    """The gradient of ``log p_c`` for every class, (B, C, K): ``W_c - sum_j p_j W_j``, for probabilities ``p``
+    (B, C) of a softmax over ``features @ weights.T`` (weights (C, K))."""
+    return weights[None] - (p @ weights)[:, None]
 
 
 class SoftmaxMap(ShiftAndAverage):

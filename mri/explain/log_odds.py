@@ -3,10 +3,12 @@
 Grad-CAM may explain any score of the network (pytorch-grad-cam's ``targets``); plain Grad-CAM takes the
 class's raw logit. The app reports the calibrated probability ``p = softmax(logits * scale + bias)``, and the
 deletion test (:mod:`.faithfulness`) asks how far ``p_c`` falls when the map's hottest region is blurred. The
-log-odds ``log(p_c / (1 - p_c))`` of that probability has, with respect to the pooled features, the gradient
-``s_c W_c - sum_{j != c} q_j s_j W_j`` with ``q_j = p_j / (1 - p_c)``: the class's calibrated weights against
-the other classes', each as much as it is probable. Its gradient at ``layer4`` is that divided by ``h * w`` at
-every position, so, as for Grad-CAM, the map is closed form, with weights per image.
+log-odds ``log(p_c / (1 - p_c)) = z_c - logsumexp_{j != c} z_j`` of that probability (``z`` the calibrated
+logits) has, with respect to the pooled features, the gradient ``s_c W_c - sum_{j != c} q_j s_j W_j``, with ``q``
+the softmax of the other classes' calibrated logits: the class's calibrated weights against the other classes',
+each as much as it is probable. Taken this way it stays exact when ``p_c`` rounds to 1 (a sure prediction),
+where ``1 - p_c`` would vanish. Its gradient at ``layer4`` is that divided by ``h * w`` at every position, so, as
+for Grad-CAM, the map is closed form, with weights per image.
 
 Why: the raw logit's map of Very Mild Impairment points at evidence that raises the other grades more (they
 share most of it), so blurring its hottest region raised that grade's probability on most slices, and the
@@ -19,14 +21,12 @@ import torch
 from mri.explain.method import register
 from mri.explain.shift_and_stitch import ShiftAndAverage
 
-# 1 - p_c is kept above this, so a class the network is all but certain of has finite weights.
-SMALLEST_REST = 1e-6
 
-
-def log_probability_gradient(p: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """The gradient of ``log p_c`` for every class, (B, C, K): ``W_c - sum_j p_j W_j``, for probabilities ``p``
-    (B, C) of a softmax over ``features @ weights.T`` (weights (C, K))."""
-    return weights[None] - (p @ weights)[:, None]
+def softmax_of_the_others(logits: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` logits -> ``(B, C, C)``: row ``c`` is the softmax of the other classes' logits (0 at ``c``)."""
+    # A float identity compared, not a bool one: ONNX Runtime has no boolean EyeLike.
+    itself = torch.eye(logits.shape[1])[None] > 0
+    return torch.softmax(logits[:, None, :].masked_fill(itself, float("-inf")), dim=-1)
 
 
 @register
@@ -34,8 +34,7 @@ class LogOddsShiftAndAverage(ShiftAndAverage):
     name = "log-odds-shift-and-average"
 
     def cam_weights(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
-        p = self.probabilities(activation, fc)  # (B, C)
+        q = softmax_of_the_others(self.calibrated_logits(activation, fc))  # (B, C, C)
         weights = self.scale_and_bias(fc)[0][:, None] * fc.weight  # (C, K): the calibrated logits' weights
-        # The log-odds' gradient, s_c W_c - sum_{j != c} q_j s_j W_j, is the log-probability's over 1 - p_c.
         h, w = activation.shape[-2:]
-        return log_probability_gradient(p, weights) / (1 - p).clamp(min=SMALLEST_REST)[:, :, None] / (h * w)
+        return (weights[None] - q @ weights) / (h * w)

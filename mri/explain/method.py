@@ -37,9 +37,14 @@ class ExplanationMethod:
         return (torch.tensor(self.calibration["scale"], dtype=torch.float32),
                 torch.tensor(self.calibration["bias"], dtype=torch.float32))
 
+    def calibrated_logits(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
+        """The logits whose softmax the app reports, for the inputs whose ``layer4`` activation this is, (B, C)."""
+        logits = F.linear(activation.mean(dim=(2, 3)), fc.weight, fc.bias)
+        return calibration.calibrated_logits(logits, *self.scale_and_bias(fc))
+
     def probabilities(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
-        """The probabilities the app reports for the inputs whose ``layer4`` activation this is, (B, C)."""
-        return calibration.softmax(F.linear(activation.mean(dim=(2, 3)), fc.weight, fc.bias), *self.scale_and_bias(fc))
+        """The probabilities the app reports for those inputs, (B, C)."""
+        return torch.softmax(self.calibrated_logits(activation, fc), dim=-1)
 
     def cam_weights(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         """``activation`` (B, K, h, w) and the network's last layer ``fc`` (C outputs) -> channel weights,

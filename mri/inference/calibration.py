@@ -76,9 +76,14 @@ def apply(calibration: Mapping[str, Any], logits: ArrayLike) -> Array:
     return np.asarray(e / e.sum(1, keepdims=True))
 
 
+def calibrated_logits(logits: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The logits (torch, (N, C)) whose softmax the app reports."""
+    return logits * scale + bias
+
+
 def softmax(logits: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Calibrated probabilities (torch) of ``logits`` (N, C): what the app reports."""
-    return torch.softmax(logits * scale + bias, dim=-1)
+    return torch.softmax(calibrated_logits(logits, scale, bias), dim=-1)
 
 
 def from_checkpoint(checkpoint: Mapping[str, Any]) -> Calibration:

@@ -37,14 +37,15 @@ class Calibrated(torch.nn.Module):
 
 
 class LogOdds:
-    """A pytorch-grad-cam target: log(p / (1 - p)) of one class's softmax probability."""
+    """A pytorch-grad-cam target: log(p / (1 - p)) of one class's softmax probability, written as
+    z_c - logsumexp of the others so that a sure prediction does not make it infinite."""
 
     def __init__(self, category):
         self.category = category
 
     def __call__(self, model_output):
-        log_p = torch.log_softmax(model_output, dim=-1)
-        return log_p[self.category] - torch.log1p(-log_p[self.category].exp())
+        others = torch.cat([model_output[:self.category], model_output[self.category + 1:]])
+        return model_output[self.category] - torch.logsumexp(others, dim=0)
 
 
 class LogOddsWeightsTests(SimpleTestCase):
@@ -61,6 +62,17 @@ class LogOddsWeightsTests(SimpleTestCase):
             log_odds = log_p - torch.log1p(-log_p.exp())
             gradient, = torch.autograd.grad(log_odds.sum(), features)
             torch.testing.assert_close(weights[:, c] * 9, gradient, rtol=1e-4, atol=1e-6)
+
+
+    def test_a_sure_prediction_still_gets_its_contrast_with_the_next_likeliest_class(self):
+        fc = torch.nn.Linear(2, 3)
+        with torch.no_grad():
+            fc.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]))
+            fc.bias.copy_(torch.tensor([60.0, 0.0, -60.0]))  # class 0's probability rounds to 1 in float32
+        activation = torch.ones(1, 2, 1, 1)
+        weights = LogOddsShiftAndAverage().cam_weights(activation, fc)
+        # Against class 1 (class 2 is e^-60 as likely): W_0 - W_1.
+        torch.testing.assert_close(weights[0, 0], torch.tensor([1.0, -1.0]))
 
 
 class LogOddsMapTests(SimpleTestCase):

@@ -50,8 +50,9 @@ class ExplanationPageTests(AlzAwareTestCase):
     def test_the_overlay_leaves_what_the_network_never_saw_uncoloured(self):
         # The brain sits in the top-left of a wide black sheet: the crop around it leaves most of
         # the sheet out, and an overlay that coloured it would call it "low importance".
-        sheet = np.zeros((208, 400), np.uint8)
-        sheet[:, :176] = brain_slices(20)[0][1]
+        brain = brain_slices(20)[0][1]
+        sheet = np.zeros((brain.shape[0], brain.shape[1] + 224), np.uint8)
+        sheet[:, :brain.shape[1]] = brain
         self.login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(sheet))})
         assessment = Assessment.objects.latest("pk")
