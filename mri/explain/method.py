@@ -28,14 +28,15 @@ class ExplanationMethod:
     def __init__(self, calibration: Mapping[str, Sequence[float]] | None = None) -> None:
         """``calibration``: the checkpoint's ``{"scale", "bias"}`` (``mri.inference.calibration``); None for the
         raw softmax."""
-        self.calibration = calibration
+        # Made once here, not in every forward pass.
+        self.calibration = None if calibration is None else (
+            torch.tensor(calibration["scale"], dtype=torch.float32), torch.tensor(calibration["bias"], dtype=torch.float32))
 
     def scale_and_bias(self, fc: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
         """The calibration's per-class scale and bias (1 and 0 without one)."""
         if self.calibration is None:
             return torch.ones(fc.out_features), torch.zeros(fc.out_features)
-        return (torch.tensor(self.calibration["scale"], dtype=torch.float32),
-                torch.tensor(self.calibration["bias"], dtype=torch.float32))
+        return self.calibration
 
     def calibrated_logits(self, activation: torch.Tensor, fc: torch.nn.Linear) -> torch.Tensor:
         """The logits whose softmax the app reports, for the inputs whose ``layer4`` activation this is, (B, C)."""
