@@ -79,3 +79,16 @@ def admit_slices_to_the_app(testcase):
     patcher = without_detector()
     patcher.start()
     testcase.addCleanup(patcher.stop)
+
+
+def model_engine_and_batch(count):
+    """The configured model, its checkpoint, an :class:`Engine` on it and ``count`` brain slices prepared as one
+    batch of network inputs: what the map tests start from."""
+    import torch
+
+    from mri.inference.checkpoint import load_checkpoint
+    from mri.inference.engine import Engine
+
+    model, checkpoint = load_checkpoint(settings.ALZAWARE_MODEL_PATH)
+    engine = Engine(model, checkpoint)
+    return model, checkpoint, engine, torch.stack([engine.prepare(gray)[0] for _, gray in brain_slices(count)])

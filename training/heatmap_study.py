@@ -83,15 +83,36 @@ def summary(values):
             "share_at_least_0.9": float(np.mean(v >= 0.9)), "share_above_1": float(np.mean(v > 1.0))}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def slice_arguments(description):
+    """The arguments of a study over the held-out slices (this module's and ``training.map_target_study``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default="models/alzaware-resnet50.pt")
     parser.add_argument("--per-person", type=int, default=8)
     parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
-    parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (see above)")
-    parser.add_argument("--explanation", default=None, help="explanation method (mri.explain); the app's default")
+    parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (heatmap_study)")
     parser.add_argument("--json", default=None)
+    return parser
+
+
+def study_rows(args, people):
+    """The slices a study reads: the choice slices, or ``--per-person`` a person without ``--skip-positions``."""
+    skip = {int(s) for s in args.skip_positions.split(",") if s}
+    records = load_records(args.data)
+    return choice_rows(records, people) if args.choice else held_out_rows(records, people, args.per_person, skip)
+
+
+def report(out, path):
+    """Print a study's figures, and write them to ``path`` when given."""
+    print(json.dumps(out, indent=1))
+    if path:
+        with open(path, "w") as fh:
+            json.dump(out, fh, indent=1)
+
+
+def main(argv=None):
+    parser = slice_arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("--explanation", default=None, help="explanation method (mri.explain); the app's default")
     args = parser.parse_args(argv)
     import torch
 
@@ -99,19 +120,14 @@ def main(argv=None):
     model, checkpoint = load_checkpoint(args.model)
     engine = Engine(model, checkpoint, Eager(model, explanation=explanation_for(checkpoint, args.explanation)))
     _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
-    skip = {int(s) for s in args.skip_positions.split(",") if s}
-    records = load_records(args.data)
-    rows = choice_rows(records, people) if args.choice else held_out_rows(records, people, args.per_person, skip)
+    rows = study_rows(args, people)
     grays = [read_gray(r["path"]) for r in rows]
     engine.analyse(grays[0])  # warm-up, not timed
     results = [one_slice(engine, gray) for gray in grays]
     out = {"people": len(people), "slices": len(rows), "explanation": args.explanation or DEFAULT,
            "map_grid": list(engine.analyse(grays[0]).maps.shape[1:]), "load_average": list(os.getloadavg()),
            **{key: summary([r[key] for r in results]) for key in results[0]}}
-    print(json.dumps(out, indent=1))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
+    report(out, args.json)
     return 0
 
 

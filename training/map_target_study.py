@@ -11,8 +11,6 @@ reports. Per target: the median score, the share of slices above 1x, that share 
 paired difference from the raw logit's map (plain Grad-CAM) with a 95% bootstrap interval over people.
 """
 
-import argparse
-import json
 import os
 
 import numpy as np
@@ -25,8 +23,8 @@ from mri.inference.checkpoint import load_checkpoint, recorded_split
 from mri.inference.engine import Engine
 from mri.inference.engines import ClosedForm
 
-from .data import load_records, read_gray
-from .heatmap_study import choice_rows, held_out_rows
+from .data import read_gray
+from .heatmap_study import report, slice_arguments, study_rows
 
 # target -> a map of it on the app's grid, given the checkpoint's calibration. "logit" is plain Grad-CAM; the
 # calibrated log-odds is the app's own map.
@@ -108,13 +106,8 @@ def summarise(results, classes, people, names):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--model", default="models/alzaware-resnet50.pt")
-    parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
-    parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (heatmap_study)")
+    parser = slice_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--targets", default=",".join(TARGETS))
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     model, checkpoint = load_checkpoint(args.model)
@@ -122,18 +115,13 @@ def main(argv=None):
     names = ["logit"] + [n for n in args.targets.split(",") if n and n != "logit"]
     methods = methods_for(names, engine)
     _, people = recorded_split(dict(checkpoint.get("metadata") or {}))
-    records = load_records(args.data)
-    skip = {int(s) for s in args.skip_positions.split(",") if s}
-    rows = choice_rows(records, people) if args.choice else held_out_rows(records, people, 8, skip)
+    rows = study_rows(args, people)
     net = ClosedForm(engine.model)
     scored = [scores_of(engine, net, methods, read_gray(r["path"])) for r in rows]
     results, classes = [s for s, _ in scored], np.array([c for _, c in scored])
     out = {"people": len(people), "slices": len(rows), "load_average": list(os.getloadavg()),
            "targets": summarise(results, classes, [r["subject"] for r in rows], names)}
-    print(json.dumps(out, indent=1))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
+    report(out, args.json)
     return 0
 
 

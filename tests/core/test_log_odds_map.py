@@ -7,7 +7,6 @@ engine serves. Why this target: MODEL_CARD.md, "The heatmap"."""
 import copy
 
 import torch
-from django.conf import settings
 from django.test import SimpleTestCase
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.image import scale_cam_image
@@ -15,10 +14,9 @@ from scipy.stats import pearsonr
 
 from mri.explain import method_for
 from mri.explain.log_odds import LogOddsShiftAndAverage
-from mri.inference.checkpoint import load_checkpoint
-from mri.inference.engine import Engine, explanation_for
+from mri.inference.engine import explanation_for
 from mri.inference.engines import Eager
-from tests.slices import brain_slices
+from tests.slices import model_engine_and_batch
 
 SLICES = 6
 
@@ -79,9 +77,7 @@ class LogOddsMapTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.model, cls.checkpoint = load_checkpoint(settings.ALZAWARE_MODEL_PATH)
-        cls.engine = Engine(cls.model, cls.checkpoint)
-        cls.batch = torch.stack([cls.engine.prepare(gray)[0] for _, gray in brain_slices(SLICES)])
+        cls.model, cls.checkpoint, cls.engine, cls.batch = model_engine_and_batch(SLICES)
 
     def test_it_agrees_with_pytorch_grad_cam_of_the_calibrated_log_odds_on_layer4(self):
         method = explanation_for(self.checkpoint)

@@ -7,7 +7,6 @@ import copy
 
 import numpy as np
 import torch
-from django.conf import settings
 from django.test import SimpleTestCase
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.image import scale_cam_image
@@ -15,10 +14,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from scipy.stats import pearsonr
 
 from mri.explain.shift_and_stitch import STEPS, offsets, shifted
-from mri.inference.checkpoint import load_checkpoint
-from mri.inference.engine import Engine
 from mri.inference.engines import Eager, TorchScript
-from tests.slices import brain_slices
+from tests.slices import model_engine_and_batch
 
 SLICES = 6
 
@@ -27,9 +24,7 @@ class ShiftAndStitchTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.model, cls.checkpoint = load_checkpoint(settings.ALZAWARE_MODEL_PATH)
-        cls.engine = Engine(cls.model, cls.checkpoint)
-        cls.batch = torch.stack([cls.engine.prepare(gray)[0] for _, gray in brain_slices(SLICES)])
+        cls.model, cls.checkpoint, cls.engine, cls.batch = model_engine_and_batch(SLICES)
         cls.coarse = Eager(copy.deepcopy(cls.model), explanation="grad-cam").run(cls.batch)[1]
         cls.stitched = Eager(copy.deepcopy(cls.model), explanation="shift-and-stitch").run(cls.batch)[1]
 
