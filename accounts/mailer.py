@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # The wait before attempt n + 1 is RETRY_DELAY × n: 1, 2, 3 and 4 minutes.
 RETRY_DELAY = timedelta(minutes=1)
+# At most one e-mail of a kind to a person (about one patient) in this time: a doctor's news of one patient's
+# results (assessments.notifications), an owner's note that someone signed up with their address (accounts.signup).
+QUIET_TIME = timedelta(hours=1)
 
 
 def site_link(path):

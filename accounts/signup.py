@@ -5,26 +5,21 @@ memory clinic's app says something about their health. So a valid sign-up gets t
 (the same redirect to "check your e-mail"), and the e-mail says the rest, to the address's owner only:
 - a new address gets its account and the confirmation link (accounts.confirmation);
 - an address that has an account gets no second one; its owner is told that someone tried, and how to log in
-  or reset the password if it was them, at most once in OWNER_QUIET_TIME: sign-up is limited per client
+  or reset the password if it was them, at most once in mailer.QUIET_TIME: sign-up is limited per client
   address, so without it anyone with many addresses could fill a person's inbox with these notes.
 Both paths hash the password once, the slow part of either, so that the answer's time does not tell either.
 """
-
-from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from .confirmation import send_confirmation
-from .mailer import queue_email
+from .mailer import QUIET_TIME, queue_email
 from .models import User
 
 # The session's note of the address just signed up with, for the "check your e-mail" page.
 SIGNED_UP_EMAIL = "signed_up_email"
-# At most one "someone tried to sign up with your address" e-mail per account in this time (as a doctor hears of
-# one patient's new results at most once an hour: assessments.notifications).
-OWNER_QUIET_TIME = timedelta(hours=1)
 
 
 def sign_up(form):
@@ -39,6 +34,7 @@ def sign_up(form):
             owner = User.objects.get(email__iexact=form.cleaned_data["email"])
     # The hash is thrown away: it only costs the time that making the account would have cost.
     make_password(form.cleaned_data["password1"])
-    # In the shared cache, as the request rates are: add() keeps the first note's mark until the time is over.
-    if cache.add(f"signup-owner-told:{owner.pk}", True, timeout=OWNER_QUIET_TIME.total_seconds()):
+    # In the shared cache, as the request rates are, not as an EmailNotice (those are about a patient, kept by the
+    # worker): add() is one atomic step in the request, and its mark expires by itself when the time is over.
+    if cache.add(f"signup-owner-told:{owner.pk}", True, timeout=QUIET_TIME.total_seconds()):
         queue_email(owner.email, "emails/account_exists", {"user": owner})

@@ -8,22 +8,18 @@ accounts.mailer.MAX_ATTEMPTS times; those already told are not told twice (their
 """
 
 import logging
-from datetime import timedelta
 
 from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from accounts.mailer import MAX_ATTEMPTS, deliver, later, render_email
+from accounts.mailer import MAX_ATTEMPTS, QUIET_TIME, deliver, later, render_email
 from accounts.models import EmailNotice
 
 from .models import Assessment, Review
 
 logger = logging.getLogger(__name__)
-
-# At most one e-mail per doctor and patient in this time.
-DOCTOR_QUIET_TIME = timedelta(hours=1)
 
 
 def recently_told(recipient, patient, kind, within):
@@ -58,7 +54,7 @@ def notify_new_result(assessment_pk, attempt=1):
     patient, sent, failed = assessment.patient, 0, False
     path = reverse("admin:assessments_assessment_change", args=[assessment.pk])
     for doctor in patient.doctors.filter(email_notifications=True, is_active=True):
-        if recently_told(doctor, patient, EmailNotice.Kind.NEW_RESULT, DOCTOR_QUIET_TIME):
+        if recently_told(doctor, patient, EmailNotice.Kind.NEW_RESULT, QUIET_TIME):
             continue
         if tell(doctor, patient, EmailNotice.Kind.NEW_RESULT, "emails/new_result", path):
             sent += 1

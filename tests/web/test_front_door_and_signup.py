@@ -8,8 +8,8 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from accounts.consent import PRIVACY_VERSION
+from accounts.mailer import QUIET_TIME
 from accounts.models import User
-from accounts.signup import OWNER_QUIET_TIME
 from assessments.models import Assessment
 from tests.base import PASSWORD, AlzAwareTestCase, drawn_brain_slice, image_bytes, make_patient, upload
 from tests.smtp import RealSMTP, body_of, run_task_worker
@@ -108,7 +108,7 @@ class SignupTellsNoOneTests(RealSMTP, AlzAwareTestCase):
         run_task_worker()
         self.assertEqual(len(self.inbox.to("ada@example.com")), 1)
         # An hour later by the clock the cache reads.
-        with mock.patch("time.time", return_value=time.time() + OWNER_QUIET_TIME.total_seconds() + 1):
+        with mock.patch("time.time", return_value=time.time() + QUIET_TIME.total_seconds() + 1):
             self.client.post(reverse("signup"), {**SIGNUP, "email": "ada@example.com"}, REMOTE_ADDR="10.9.1.1")
         self.assertEqual(DBTaskResult.objects.count(), 2)
 
