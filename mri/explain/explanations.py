@@ -29,8 +29,13 @@ class StoredMaps:
 
     @property
     def map_max(self) -> Array:
-        """Each class's highest value: the ceiling of a scale shared across visits."""
-        return np.asarray(self.maps.reshape(len(self.maps), -1).max(axis=1))
+        """Each class's highest value as drawn (where :meth:`seen`): the ceiling of a scale shared across visits.
+
+        Not the raw grid's maximum: that can lie off the brain, where nothing is drawn, and then even the
+        hottest visit would never reach the top colour."""
+        seen = self.seen()
+        return np.array([float(np.where(seen, self.map_on_image(i), 0.0).max(initial=0.0))
+                         for i in range(len(self.maps))])
 
     def map_on_image(self, class_index: int) -> Array:
         """A class's map on the image, zero off the brain and its surface (where it is known)."""

@@ -151,8 +151,13 @@ class ExplanationPageTests(AlzAwareTestCase):
         # The lower visit's peak is drawn at its share of the patient's highest peak, not at the top colour.
         expected = colourise(np.array([[peaks[low.pk] / peaks[high.pk]]]), "jet")[0, 0]
         np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * expected, atol=2)
+        top = colourise(np.ones((1, 1)), "jet")[0, 0]
         relative, _ = self.hottest_pixel(low, self.client.get(url.split("?")[0]).content, index)
-        np.testing.assert_allclose(relative, 0.6 * gray + 0.4 * colourise(np.ones((1, 1)), "jet")[0, 0], atol=2)
+        np.testing.assert_allclose(relative, 0.6 * gray + 0.4 * top, atol=2)
+        # The hottest visit reaches the top colour on the shared scale too.
+        hottest_url = reverse("assessments:class_overlay", args=[high.pk, index, "jet"]) + "?scale=absolute"
+        pixel, gray = self.hottest_pixel(high, self.client.get(hottest_url).content, index)
+        np.testing.assert_allclose(pixel, 0.6 * gray + 0.4 * top, atol=2)
 
     def test_an_assessment_without_stored_maps_keeps_its_overlay_and_offers_no_switch(self):
         # As rows made before maps were stored: the overlay stays, switching has nothing to draw from.
