@@ -10,7 +10,7 @@ for the map as the app draws it now (on the brain and its surface, ``preprocess.
 before (everywhere the network looked, background included); with the map's grid and the time the engine takes
 to analyse one slice. ``--choice`` takes the 4 slices a person the maps are chosen on (positions 2, 9, 16, 23 of
 26, scaled to a person's slice count: 2, 9, 15, 22 of 25), none of them among the 8 a person that
-``--skip-positions 2,9,15,16,22,23`` confirms on.
+``--skip-positions 2,9,15,16,22,23`` confirms on. ``--unused`` takes 8 a person of the slices neither reads.
 """
 
 import argparse
@@ -42,6 +42,8 @@ def held_out_rows(records, people, per_person, skip=()):
 
 
 CHOICE_POSITIONS = (2, 9, 16, 23)  # of a person's 26 slices (0..25)
+# The positions the confirmation leaves out (8 a person of the others): the choice positions of a 25- or 26-slice person.
+CONFIRMATION = {2, 9, 15, 16, 22, 23}
 
 
 def choice_rows(records, people):
@@ -91,6 +93,8 @@ def slice_arguments(description):
     parser.add_argument("--per-person", type=int, default=8)
     parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
     parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (heatmap_study)")
+    parser.add_argument("--unused", action="store_true",
+                        help="8 a person of the slices that neither the choice nor the confirmation reads")
     parser.add_argument("--json", default=None)
     return parser
 
@@ -99,7 +103,18 @@ def study_rows(args, people):
     """The slices a study reads: the choice slices, or ``--per-person`` a person without ``--skip-positions``."""
     skip = {int(s) for s in args.skip_positions.split(",") if s}
     records = load_records(args.data)
-    return choice_rows(records, people) if args.choice else held_out_rows(records, people, args.per_person, skip)
+    if args.choice:
+        return choice_rows(records, people)
+    if args.unused:
+        return unused_rows(records, people)
+    return held_out_rows(records, people, args.per_person, skip)
+
+
+def unused_rows(records, people):
+    """8 evenly spaced slices a person of those the choice (:func:`choice_rows`) and the confirmation
+    (:data:`CONFIRMATION`) do not read: a third look, at the neighbours of the slices already read."""
+    used = {r["path"] for r in choice_rows(records, people) + held_out_rows(records, people, 8, CONFIRMATION)}
+    return held_out_rows([r for r in records if r["path"] not in used], people, 8)
 
 
 def report(out, path):

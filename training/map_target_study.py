@@ -15,10 +15,11 @@ import os
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
 
-from mri.explain.faithfulness import faithfulness
+from mri.explain.faithfulness import BLUR, faithfulness
 from mri.explain.log_odds import LogOddsShiftAndAverage
-from mri.explain.shift_and_stitch import ShiftAndAverage
+from mri.explain.shift_and_stitch import ShiftAndAverage, shifted
 from mri.inference.checkpoint import load_checkpoint, recorded_split
 from mri.inference.engine import Engine
 from mri.inference.engines import ClosedForm
@@ -35,6 +36,7 @@ TARGETS = {
     "calibrated-probability": lambda calibration: SoftmaxMap("probability", calibration),
     "calibrated-log-probability": lambda calibration: SoftmaxMap("log-probability", calibration),
     "calibrated-log-odds": lambda calibration: LogOddsShiftAndAverage(calibration),
+    "calibrated-log-odds-against-blur": lambda calibration: AgainstBlur(calibration),
 }
 DRAWS = 2000
 
@@ -57,6 +59,19 @@ class SoftmaxMap(ShiftAndAverage):
         p = self.probabilities(activation, fc)
         gradient = log_probability_gradient(p, self.scale_and_bias(fc)[0][:, None] * fc.weight)
         return (p[:, :, None] if self.kind == "probability" else 1) * gradient / (h * w)
+
+
+class AgainstBlur(LogOddsShiftAndAverage):
+    """The calibrated log-odds' Grad-CAM weights on the activation minus that of the scan blurred as the deletion
+    test blurs it: a first-order estimate of what blurring each place does to the log-odds. Tried, not shipped
+    (MODEL_CARD.md, "The heatmap"): it costs nine more ``layer4`` passes and did not hold on the unused slices."""
+
+    def shifted_maps(self, layer4, batch, moves, fc):
+        side = batch.shape[-1]
+        kernel = 2 * round(4 * side * BLUR) + 1  # OpenCV's size for this sigma, as the deletion test blurs
+        reference = TF.gaussian_blur(batch, [kernel, kernel], [side * BLUR, side * BLUR])
+        moved, blurred = layer4(torch.cat([shifted(batch, moves), shifted(reference, moves)])).chunk(2)
+        return self.cam_image(moved - blurred, self.cam_weights(moved, fc))
 
 
 def methods_for(names, engine):

@@ -27,6 +27,8 @@ from mri.arrays import Array, Mask
 
 AREA = 0.2
 N_RANDOM = 3
+# The blur's standard deviation, as a share of the input's side.
+BLUR = 1 / 16
 SEED = 20180  # any fixed number: the score must not change between two runs on one image
 # A random region's mean drop below this (one percentage point) is treated as
 # this value, so a tiny denominator cannot turn noise into a "strong" score.
@@ -140,7 +142,7 @@ def faithfulness(predict: Callable[[torch.Tensor], torch.Tensor], chw: torch.Ten
     if hot is None:
         return None
     masks = [hot] + random_masks(foreground_of(chw), area, n_random, seed)
-    batch = perturbed_batch(chw, masks, sigma=size / 16)
+    batch = perturbed_batch(chw, masks, sigma=size * BLUR)
     with torch.inference_mode():
         probabilities = predict(batch)[:, class_index].double().numpy()
     drops = float(base_probability) - probabilities

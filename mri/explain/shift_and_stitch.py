@@ -73,21 +73,30 @@ class ShiftAndAverage(GradCAM):
 
     def maps(self, layer4: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, activation: torch.Tensor,
              fc: torch.nn.Linear) -> torch.Tensor:
-        b, n = batch.shape[0], STEPS
-        h, w = activation.shape[-2:]
-        moves = moves_for(batch, activation)
-        coarse = self(layer4(shifted(batch, moves)), fc)  # (n*n*B, C, h, w)
-        fine = F.interpolate(coarse, size=(h * n, w * n), mode="bilinear", align_corners=False)
-        c = fine.shape[1]
-        fine = fine.reshape(n, n, b, c, h * n, w * n)
-        p = n // 2
-        padded = F.pad(fine.flatten(0, 3), (p, p, p, p)).reshape(n, n, b, c, h * n + 2 * p, w * n + 2 * p)
-        known = F.pad(torch.ones_like(fine[0, 0, :1, :1]), (p, p, p, p))
-        total, count = torch.zeros_like(fine[0, 0]), torch.zeros_like(fine[0, 0, :1, :1])
-        for my in range(n):
-            for mx in range(n):
-                # Shift m moved the content (n//2 - m) fine cells: read each location where that shift put it.
-                top, left = 2 * p - my, 2 * p - mx
-                total = total + padded[my, mx, :, :, top:top + h * n, left:left + w * n]
-                count = count + known[..., top:top + h * n, left:left + w * n]
-        return total / count
+        coarse = self.shifted_maps(layer4, batch, moves_for(batch, activation), fc)
+        return averaged(coarse, batch.shape[0], activation.shape[-2], activation.shape[-1])
+
+    def shifted_maps(self, layer4: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor,
+                     moves: list[tuple[int, int]], fc: torch.nn.Linear) -> torch.Tensor:
+        """The coarse maps of ``batch`` moved by each of ``moves``, move by move: (len(moves) * B, C, h, w)."""
+        return self(layer4(shifted(batch, moves)), fc)
+
+
+def averaged(coarse: torch.Tensor, b: int, h: int, w: int) -> torch.Tensor:
+    """The ``STEPS ** 2`` shifted coarse maps of ``b`` inputs drawn on the fine grid (bilinear), each moved back by
+    its shift, averaged where known: (B, C, h * STEPS, w * STEPS)."""
+    n = STEPS
+    fine = F.interpolate(coarse, size=(h * n, w * n), mode="bilinear", align_corners=False)
+    c = fine.shape[1]
+    fine = fine.reshape(n, n, b, c, h * n, w * n)
+    p = n // 2
+    padded = F.pad(fine.flatten(0, 3), (p, p, p, p)).reshape(n, n, b, c, h * n + 2 * p, w * n + 2 * p)
+    known = F.pad(torch.ones_like(fine[0, 0, :1, :1]), (p, p, p, p))
+    total, count = torch.zeros_like(fine[0, 0]), torch.zeros_like(fine[0, 0, :1, :1])
+    for my in range(n):
+        for mx in range(n):
+            # Shift m moved the content (n//2 - m) fine cells: read each location where that shift put it.
+            top, left = 2 * p - my, 2 * p - mx
+            total = total + padded[my, mx, :, :, top:top + h * n, left:left + w * n]
+            count = count + known[..., top:top + h * n, left:left + w * n]
+    return total / count
