@@ -41,6 +41,8 @@ def held_out_rows(records, people, per_person, skip=()):
     return out
 
 
+# Slices a person the confirmation (and the unused look) reads.
+PER_PERSON = 8
 CHOICE_POSITIONS = (2, 9, 16, 23)  # of a person's 26 slices (0..25)
 # The positions the confirmation leaves out (8 a person of the others): the choice positions of a 25- or 26-slice person.
 CONFIRMATION = {2, 9, 15, 16, 22, 23}
@@ -90,11 +92,11 @@ def slice_arguments(description):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default="models/alzaware-resnet50.pt")
-    parser.add_argument("--per-person", type=int, default=8)
+    parser.add_argument("--per-person", type=int, default=PER_PERSON)
     parser.add_argument("--skip-positions", default="", help="slice positions to leave out (comma separated)")
     parser.add_argument("--choice", action="store_true", help="the slices maps are chosen on (heatmap_study)")
     parser.add_argument("--unused", action="store_true",
-                        help="8 a person of the slices that neither the choice nor the confirmation reads")
+                        help="PER_PERSON a person of the slices that neither the choice nor the confirmation reads")
     parser.add_argument("--json", default=None)
     return parser
 
@@ -111,10 +113,10 @@ def study_rows(args, people):
 
 
 def unused_rows(records, people):
-    """8 evenly spaced slices a person of those the choice (:func:`choice_rows`) and the confirmation
+    """:data:`PER_PERSON` evenly spaced slices a person of those the choice (:func:`choice_rows`) and the confirmation
     (:data:`CONFIRMATION`) do not read: a third look, at the neighbours of the slices already read."""
-    used = {r["path"] for r in choice_rows(records, people) + held_out_rows(records, people, 8, CONFIRMATION)}
-    return held_out_rows([r for r in records if r["path"] not in used], people, 8)
+    used = {r["path"] for r in choice_rows(records, people) + held_out_rows(records, people, PER_PERSON, CONFIRMATION)}
+    return held_out_rows([r for r in records if r["path"] not in used], people, PER_PERSON)
 
 
 def report(out, path):
