@@ -7,13 +7,11 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from assessments.presentation.chart import timeline_svg
-from assessments.presentation.measures import doctors_table
 from mri.explain.overlay import DEFAULT_COLOUR_MAP
 from mri.io import FORMAT_NAMES
 
 from .desk_views import review_assessment
 from .models import Assessment, HeadlineReason, TrainingMatch
-from .review_page import faithfulness_text
 from .templatetags.results import percent
 
 
@@ -57,23 +55,11 @@ def headline_in_short(assessment):
 
 
 class ResultColumns:
-    """The columns an assessment shows both inline on its patient and on its own page."""
-
-    @admin.display(description="Confidence", ordering="confidence")
-    def confidence_percent(self, obj):
-        return percent(obj.confidence)
-
-    @admin.display(description="Any impairment")
-    def any_impairment_percent(self, obj):
-        return percent(obj.any_impairment)
+    """The columns an assessment shows both on its patient's page and in the list of assessments."""
 
     @admin.display(description="Training match", ordering="ood_status")
     def training_match(self, obj):
         return training_match_text(obj)
-
-    @admin.display(description="Heatmap faithfulness", ordering="faithfulness")
-    def explanation_faithfulness(self, obj):
-        return faithfulness_text(obj)
 
     @admin.display(description="Model", ordering="model_trained")
     def model_state(self, obj):
@@ -81,24 +67,8 @@ class ResultColumns:
         return "Trained" if obj.model_trained else "UNTRAINED: random answers, ignore this result"
 
     @admin.display(description="Headline", ordering="headline_kind")
-    def headline_text(self, obj):
-        # The same headline as the patient's page: a grade only when the reading supports one.
-        if obj.says_cannot_tell:
-            return f"{obj.headline_words}: {obj.headline.text}"
-        return obj.headline_words
-
-    @admin.display(description="Headline", ordering="headline_kind")
     def headline_short(self, obj):
         return headline_in_short(obj)
-
-    @admin.display(description="Atrophy measures")
-    def atrophy_measures(self, obj):
-        return doctors_table(obj)
-
-    @admin.display(description="Probabilities")
-    def probabilities_percent(self, obj):
-        rows = ((name, percent(value)) for name, value in obj.ordered_probabilities())
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
 
 # A patient page shows this many of their latest assessments, and links to the full list: every assessment
