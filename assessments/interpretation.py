@@ -56,8 +56,14 @@ def interpret(checkpoint, class_probabilities, grays, positions):
 
 
 def headline_json(said):
-    """A :class:`Headline` as the API and ``analyze --json`` give it: its kind, grade, reason and words."""
+    """A :class:`Headline` as stored data: its kind, grade, reason and words (the patient's export)."""
     return {**said.as_dict(), "text": said.text}
+
+
+def headline_answer(said, record):
+    """A :class:`Headline` as the API and ``analyze --json`` answer it: :func:`headline_json` and how often it was
+    right on people the model never saw (``record``, mri.headline.TrackRecord; null when not known)."""
+    return {**headline_json(said), "track_record": record.as_dict() if record else None}
 
 
 def measures_json(stored):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from mri.explain.overlay import DEFAULT_COLOUR_MAP
 
+from . import services
 from .templatetags.results import percent
 
 
@@ -82,4 +83,5 @@ def review_context(assessment):
             "previous": previous, "previous_pictures": pictures(previous) if previous else [],
             "changes": changes_since(previous, assessment) if previous else [],
             "details": details(assessment),
-            "others_reviews": list(assessment.reviews.select_related("author"))}
+            "others_reviews": list(assessment.reviews.select_related("author")),
+            "headline_record": services.headline_track_record(assessment)}

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 
 from accounts.confirmation import require_confirmed
 from accounts.roles import acting_patient
+from mri import headline as headlines
 from mri.inference.engine import get_engine
 
 from .models import Assessment
@@ -30,10 +31,22 @@ def track_record(assessment):
     None for an untrained model, one without cross-validated figures, or an
     assessment made by an earlier model than the one loaded now.
     """
+    engine = engine_that_made(assessment)
+    return engine.metadata.get("cross_validation") if engine else None
+
+
+def headline_track_record(assessment):
+    """How often ``assessment``'s headline was right on people the model never saw (mri.headline.TrackRecord),
+    or None, on the same terms as :func:`track_record`."""
+    engine = engine_that_made(assessment)
+    return headlines.track_record(assessment.headline, engine.checkpoint) if engine else None
+
+
+def engine_that_made(assessment):
+    """The loaded engine when it is trained and its model made ``assessment``: only then are its own figures
+    about this result."""
     engine = current_engine()
-    if not engine.trained or assessment.model_sha256 != engine.sha256:
-        return None
-    return engine.metadata.get("cross_validation")
+    return engine if engine.trained and assessment.model_sha256 == engine.sha256 else None
 
 
 def model_card_html():

@@ -70,3 +70,43 @@ def headline(class_probabilities: Mapping[str, float], any_impairment: float,
     if not agrees:
         return Headline(CANNOT_TELL, None, DISAGREE)
     return Headline(GRADE, top, CLEAR)
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """How often a headline was right on the people no model that read them had seen: the rule's nested
+    cross-validated figures, stored with it in the checkpoint (``headline_rule["how_often_right_nested"]``).
+
+    ``given``: of the ``people`` tested, how many got this headline; ``right``: of those, how many had that
+    grade (None for "cannot tell", which names no grade).
+    """
+
+    grade: str | None
+    given: int
+    right: int | None
+    people: int
+
+    @property
+    def text(self) -> str:
+        tested = f"Tested on {self.people} people it had not seen, the program"
+        if self.grade is None:
+            return f"{tested} could not tell for {self.given} of them."
+        if not self.given:
+            return f"{tested} never gave the result “{self.grade}”, so how often it is right is not known."
+        return f"{tested} gave the result “{self.grade}” to {self.given} of them and was right for {self.right}."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"given": self.given, "right": self.right, "people": self.people, "text": self.text}
+
+
+def track_record(said: Headline, checkpoint: Mapping[str, Any] | None) -> TrackRecord | None:
+    """The :class:`TrackRecord` of ``said`` under the checkpoint's rule, or None when the checkpoint has none."""
+    stored = ((checkpoint or {}).get("headline_rule") or {}).get("how_often_right_nested") or {}
+    # Every person tested got exactly one headline: a grade or "cannot tell" ("any grade" sums the grades).
+    counts = {key: int(entry["given"]) for key, entry in stored.items() if key != "any grade"}
+    key = CANNOT_TELL if said.kind == CANNOT_TELL else said.grade
+    if key not in counts:
+        return None
+    given = counts[key]
+    right = None if key == CANNOT_TELL else round(float(stored[key]["right"] or 0) * given)
+    return TrackRecord(grade=said.grade, given=given, right=right, people=sum(counts.values()))

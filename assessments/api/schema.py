@@ -15,8 +15,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from assessments import reviews
-from assessments.interpretation import headline_json, measures_json
+from assessments import reviews, services
+from assessments.interpretation import headline_answer, measures_json
 from assessments.models import Review
 from assessments.scan_dates import check_entered
 from mri import CLASSES, measures
@@ -216,6 +216,14 @@ class ReviewSerializer(serializers.Serializer):
         return reviews.patient_json(review)
 
 
+class HeadlineTrackRecordSerializer(serializers.Serializer):
+    people = serializers.IntegerField(help_text="People tested, each read by a model that never saw them.")
+    given = serializers.IntegerField(help_text="Of them, how many got this headline.")
+    right = serializers.IntegerField(allow_null=True, help_text="Of those, how many truly had that grade; null "
+                                     "for 'cannot tell', which names none.")
+    text = serializers.CharField(help_text="The same in words, as the result page gives it.")
+
+
 class HeadlineSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=headlines.KINDS, help_text="'grade', or 'cannot_tell' when the grades "
                                    "are close or the grade and any_impairment point different ways.")
@@ -223,6 +231,9 @@ class HeadlineSerializer(serializers.Serializer):
                                     "the program cannot tell.")
     reason = serializers.ChoiceField(choices=headlines.REASONS)
     text = serializers.CharField(help_text="The reason in words, as the result page gives it.")
+    track_record = HeadlineTrackRecordSerializer(allow_null=True, help_text=(
+        "How often this headline was right on people the model never saw (nested cross-validation over people); "
+        "null when the model that made the result is not the one served now, or carries no such figures."))
 
 
 class ReferenceFiguresSerializer(serializers.Serializer):
@@ -297,7 +308,7 @@ class ResultSerializer(Answer):
 
     @extend_schema_field(HeadlineSerializer())
     def get_headline(self, assessment):
-        return headline_json(assessment.headline)
+        return headline_answer(assessment.headline, services.headline_track_record(assessment))
 
     @extend_schema_field(MEASURES_FIELD)
     def get_measures(self, assessment):

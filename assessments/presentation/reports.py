@@ -143,14 +143,15 @@ def review_lines(assessment):
     return lines
 
 
-def headline(assessment):
-    """The result as the page heads it: the doctor's grade first, labelled, where they graded it differently."""
+def headline(assessment, record=None):
+    """The result as the page heads it: the doctor's grade first, labelled, where they graded it differently;
+    else the program's headline with how often it was right (``record``, mri.headline.TrackRecord)."""
     review = assessment.shared_review()
     if review is not None and review.differs:
         return [text(f"Result: {review.grade}, your doctor's grade", "Heading2"),
                 text(f"The program's grade was {assessment.prediction}. Your doctor, who looked at your scan, graded "
                      "it differently. The rest of this report is about the program's result.")]
-    return headline_lines(assessment, text)
+    return headline_lines(assessment, text) + ([text(record.text)] if record else [])
 
 
 def warnings(assessment):
@@ -196,11 +197,12 @@ def model_lines(assessment, track_record):
     return lines
 
 
-def assessment_pdf(assessment, track_record):
-    """One assessment as a PDF (bytes); ``track_record`` is services.track_record's answer for it."""
+def assessment_pdf(assessment, track_record, headline_record=None):
+    """One assessment as a PDF (bytes); ``track_record`` and ``headline_record`` are services.track_record's and
+    services.headline_track_record's answers for it."""
     story = [text("AlzAware result", "Title"), *who(assessment.patient),
              text(f"Scan submitted: {assessment.created_at:%d %B %Y, %H:%M}"), Spacer(1, 0.3 * cm),
-             *warnings(assessment), *headline(assessment), *review_lines(assessment), Spacer(1, 0.3 * cm),
+             *warnings(assessment), *headline(assessment, headline_record), *review_lines(assessment), Spacer(1, 0.3 * cm),
              images_row(assessment), Spacer(1, 0.3 * cm),
              # Side by side, so that one result fits on one page.
              Table([[text("How likely the model thinks each grade is", "Heading3"),

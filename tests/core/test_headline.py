@@ -15,7 +15,9 @@ from mri.headline import (
     Headline,
     headline,
     rule_from_checkpoint,
+    track_record,
 )
+from tests.fixtures.reading import HOW_OFTEN_RIGHT
 
 
 def probabilities(no, very_mild, mild, moderate=0.0):
@@ -80,3 +82,27 @@ class CombinedEstimateTests(SimpleTestCase):
                                1 / (1 + math.exp(0.5)))
         self.assertEqual(combined.combined_any_impairment(p, {}, self.MODEL),
                          combined.combined_any_impairment(p, {"csf_fraction": float("nan")}, self.MODEL))
+
+
+class TrackRecordTests(SimpleTestCase):
+    stored = {"headline_rule": {"min_margin": 0.2, "how_often_right_nested": HOW_OFTEN_RIGHT}}
+
+    def test_a_grade_counts_the_people_it_was_given_to_and_right_for(self):
+        record = track_record(Headline(GRADE, "No Impairment", CLEAR), self.stored)
+        self.assertEqual((record.given, record.right, record.people), (5, 4, 20))
+        self.assertEqual(record.text, "Tested on 20 people it had not seen, the program gave the result "
+                                      "“No Impairment” to 5 of them and was right for 4.")
+
+    def test_cannot_tell_counts_the_people_it_could_not_tell_for(self):
+        record = track_record(Headline(CANNOT_TELL, None, CLOSE), self.stored)
+        self.assertEqual((record.given, record.right), (12, None))
+        self.assertEqual(record.text, "Tested on 20 people it had not seen, the program could not tell for 12 of them.")
+
+    def test_a_grade_never_given_says_its_rate_is_not_known(self):
+        record = track_record(Headline(GRADE, "Moderate Impairment", CLEAR), self.stored)
+        self.assertEqual((record.given, record.right), (0, 0))
+        self.assertIn("never gave the result “Moderate Impairment”, so how often it is right is not known", record.text)
+
+    def test_a_checkpoint_without_the_figures_has_no_track_record(self):
+        self.assertIsNone(track_record(Headline(GRADE, "No Impairment", CLEAR), {}))
+        self.assertIsNone(track_record(Headline(GRADE, "No Impairment", CLEAR), {"headline_rule": {"min_margin": 1}}))

@@ -136,9 +136,10 @@ class ApiTests(ReadingTestCase):
     def test_the_answer_carries_the_headline_and_each_measure_with_its_reference(self):
         with served_checkpoint_with(measures_reference=REFERENCE, headline_rule={"min_margin": 1.0}):
             assessment = self.submit_slice()
-        body = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+            body = self.client.get(reverse("api-assessment", args=[assessment.pk])).json()
+        # A rule stored without how often each headline was right: no track record (test_headline_track_record).
         self.assertEqual(body["headline"], {"kind": "cannot_tell", "grade": None, "reason": CLOSE,
-                                            "text": REASON_TEXT[CLOSE]})
+                                            "text": REASON_TEXT[CLOSE], "track_record": None})
         self.assertEqual(list(body["measures"]), list(KEYS))
         self.assertEqual(body["measures"]["csf_fraction"],
                          {"value": round(assessment.measures["csf_fraction"]["value"], 6),
@@ -149,7 +150,7 @@ class ApiTests(ReadingTestCase):
     def test_the_schema_documents_the_headline_and_the_measures(self):
         schema = self.client.get(reverse("api-schema"), {"format": "json"}).json()["components"]["schemas"]
         self.assertLessEqual({"headline", "measures", "any_impairment"}, set(schema["Result"]["properties"]))
-        self.assertEqual(set(schema["Headline"]["properties"]), {"kind", "grade", "reason", "text"})
+        self.assertEqual(set(schema["Headline"]["properties"]), {"kind", "grade", "reason", "text", "track_record"})
         self.assertEqual(set(schema["Measure"]["properties"]), {"value", "reference"})
 
 
@@ -190,7 +191,7 @@ class AnalyzeTests(SimpleTestCase):
                          {"value": round(expected["csf_fraction"], 6), "reference": REFERENCE["csf_fraction"]})
         self.assertEqual(list(result["measures"]), list(KEYS))
         self.assertEqual(result["headline"], {"kind": "cannot_tell", "grade": None, "reason": CLOSE,
-                                              "text": REASON_TEXT[CLOSE]})
+                                              "text": REASON_TEXT[CLOSE], "track_record": None})
         self.assertIs(result["outside_training"], False)  # no detector: nothing marked
         no_impairment = float(result["class_probabilities"]["No Impairment"].rstrip("%")) / 100
         self.assertAlmostEqual(result["any_impairment"], 1 - no_impairment, places=4)

@@ -10,12 +10,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assessments.interpretation import headline_json, measures_json
+from assessments.interpretation import headline_answer, measures_json
 from assessments.models import CANNOT_TELL_WORDS, LeftOut
 from assessments.reading import analyse_slices
 from mri import percentages
 from mri.explain import explanations
 from mri.explain.overlay import COLOUR_MAPS, DEFAULT_COLOUR_MAP
+from mri.headline import track_record
 from mri.inference import ood
 from mri.inference.engine import get_engine
 from mri.inference.ood import OUTSIDE_TRAINING
@@ -89,7 +90,8 @@ class Command(BaseCommand):
             "class_probabilities": percentages(reading.class_probabilities()),
             # As the web app stores it: combined with the measures where the checkpoint has that model.
             "any_impairment": round(reading.interpretation.any_impairment, 6),
-            "headline": headline_json(reading.interpretation.headline),
+            "headline": headline_answer(reading.interpretation.headline,
+                                        track_record(reading.interpretation.headline, engine.checkpoint)),
             "measures": measures_json(reading.interpretation.measures),
             "outside_training": reading.status == ood.UNSURE,
             "faithfulness": None if score is None else round(score, 4),
