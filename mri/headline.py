@@ -88,12 +88,13 @@ class TrackRecord:
 
     @property
     def text(self) -> str:
-        tested = f"Tested on {self.people} people it had not seen, the program"
+        # Short sentences: patients read this (the pages' readability test holds it to a reading age of 12).
+        tested = f"We tested the program on {self.people} people it had not seen."
         if self.grade is None:
-            return f"{tested} could not tell for {self.given} of them."
+            return f"{tested} It could not tell for {self.given} of them."
         if not self.given:
-            return f"{tested} never gave the result “{self.grade}”, so how often it is right is not known."
-        return f"{tested} gave the result “{self.grade}” to {self.given} of them and was right for {self.right}."
+            return f"{tested} It never said “{self.grade}”. So nobody knows how often that result is right."
+        return f"{tested} It said “{self.grade}” for {self.given} of them. It was right for {self.right}."
 
     def as_dict(self) -> dict[str, Any]:
         return {"given": self.given, "right": self.right, "people": self.people, "text": self.text}

@@ -90,18 +90,20 @@ class TrackRecordTests(SimpleTestCase):
     def test_a_grade_counts_the_people_it_was_given_to_and_right_for(self):
         record = track_record(Headline(GRADE, "No Impairment", CLEAR), self.stored)
         self.assertEqual((record.given, record.right, record.people), (5, 4, 20))
-        self.assertEqual(record.text, "Tested on 20 people it had not seen, the program gave the result "
-                                      "“No Impairment” to 5 of them and was right for 4.")
+        self.assertEqual(record.text, "We tested the program on 20 people it had not seen. It said “No Impairment” "
+                                      "for 5 of them. It was right for 4.")
 
     def test_cannot_tell_counts_the_people_it_could_not_tell_for(self):
         record = track_record(Headline(CANNOT_TELL, None, CLOSE), self.stored)
         self.assertEqual((record.given, record.right), (12, None))
-        self.assertEqual(record.text, "Tested on 20 people it had not seen, the program could not tell for 12 of them.")
+        self.assertEqual(record.text, "We tested the program on 20 people it had not seen. It could not tell for 12 "
+                                      "of them.")
 
     def test_a_grade_never_given_says_its_rate_is_not_known(self):
         record = track_record(Headline(GRADE, "Moderate Impairment", CLEAR), self.stored)
         self.assertEqual((record.given, record.right), (0, 0))
-        self.assertIn("never gave the result “Moderate Impairment”, so how often it is right is not known", record.text)
+        self.assertIn("It never said “Moderate Impairment”. So nobody knows how often that result is right.",
+                      record.text)
 
     def test_a_checkpoint_without_the_figures_has_no_track_record(self):
         self.assertIsNone(track_record(Headline(GRADE, "No Impairment", CLEAR), {}))

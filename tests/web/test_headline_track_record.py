@@ -21,9 +21,9 @@ from tests.web.test_reading import ReadingTestCase
 
 RULE = {"min_margin": 0.2, "no_impairment_below": 0.5, "impaired_from": 0.7,
         "how_often_right_nested": HOW_OFTEN_RIGHT}
-VERY_MILD = ("Tested on 20 people it had not seen, the program gave the result “Very Mild Impairment” to 2 of them "
-             "and was right for 1.")
-CANNOT_TELL = "Tested on 20 people it had not seen, the program could not tell for 12 of them."
+VERY_MILD = ("We tested the program on 20 people it had not seen. It said “Very Mild Impairment” for 2 of them. It "
+             "was right for 1.")
+CANNOT_TELL = "We tested the program on 20 people it had not seen. It could not tell for 12 of them."
 
 
 def flat(text):
@@ -58,7 +58,7 @@ class TrackRecordShownTests(ReadingTestCase):
     def test_a_result_of_another_model_quotes_no_figures(self):
         page = self.client.get(self.very_mild(model_sha256="0" * 64).get_absolute_url()).content.decode()
         self.assertNotIn("headline-record", page)
-        self.assertNotIn("Tested on 20 people", page)
+        self.assertNotIn("We tested the program on 20 people", page)
 
     def test_the_pdf_says_it_under_the_headline(self):
         response = self.client.get(reverse("assessments:report", args=[self.very_mild().pk]))
