@@ -208,13 +208,20 @@ def make_people(holder):
     """``holder.patient``, ``holder.other_patient`` and ``holder.doctor`` (the first patient's doctor)."""
     holder.patient = make_patient("ada@example.com", "Ada", "Lovelace")
     holder.other_patient = make_patient("bob@example.com", "Bob", "Other")
-    holder.doctor = User.objects.create_user(
+    holder.doctor = make_doctor(holder.patient)
+
+
+def make_doctor(*patients):
+    """A doctor (staff, in the Doctors group with its permissions) whom ``patients`` share their results with."""
+    doctor = User.objects.create_user(
         email="dr.who@example.com", password=PASSWORD, first_name="Gregory", last_name="House", is_staff=True
     )
     group = doctors_group()
     grant_doctor_permissions(group)
-    holder.doctor.groups.add(group)
-    holder.patient.doctors.add(holder.doctor)
+    doctor.groups.add(group)
+    for patient in patients:
+        patient.doctors.add(doctor)
+    return doctor
 
 
 def make_patient(email, first_name, last_name, confirmed=True):

@@ -10,11 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from accounts.management.commands.createdoctor import grant_doctor_permissions
-from accounts.models import User, doctors_group
 from assessments.models import Assessment, Review
 from mri import CLASSES
-from tests.base import PASSWORD, OwnMedia, make_patient, stored_assessment, stored_review
+from tests.base import OwnMedia, make_doctor, make_patient, stored_assessment, stored_review
 from tests.browser import BrowserTestCase, axe_violations, described, sideways_overflow
 
 WIDTHS = (1280, 320)
@@ -28,15 +26,9 @@ def submitted_days_ago(assessment, days):
 class DoctorDeskTests(OwnMedia, BrowserTestCase):
     def setUp(self):
         super().setUp()
-        self.doctor = User.objects.create_user(email="dr.who@example.com", password=PASSWORD, first_name="Gregory",
-                                               last_name="House", is_staff=True)
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        self.doctor.groups.add(group)
         self.ada, self.cy, self.di = (make_patient(f"{name.lower()}@example.com", name, "Patient")
                                       for name in ("Ada", "Cy", "Di"))
-        for patient in (self.ada, self.cy, self.di):
-            patient.doctors.add(self.doctor)
+        self.doctor = make_doctor(self.ada, self.cy, self.di)
         # Stored grade: Very Mild Impairment (CLASSES[1]) for each, so "3" is another grade.
         self.cases = [submitted_days_ago(stored_assessment(patient, seed=seed), days)
                       for seed, (patient, days) in enumerate([(self.ada, 30), (self.cy, 20), (self.ada, 10)])]

@@ -4,10 +4,8 @@ doctors' admin pages."""
 
 from django.urls import reverse
 
-from accounts.management.commands.createdoctor import grant_doctor_permissions
-from accounts.models import User, doctors_group
 from assessments.models import Assessment
-from tests.base import PASSWORD, OwnMedia, drawn_brain_slice, image_bytes, make_patient, upload
+from tests.base import OwnMedia, drawn_brain_slice, image_bytes, make_doctor, make_patient, upload
 from tests.browser import BrowserTestCase, axe_violations, described, sideways_overflow
 from tests.fixtures import scan_files
 
@@ -18,12 +16,7 @@ class PhoneAndAccessibilityTests(OwnMedia, BrowserTestCase):
     def setUp(self):
         super().setUp()
         self.patient = make_patient("ada@example.com", "Ada", "Lovelace")
-        self.doctor = User.objects.create_user(email="dr.who@example.com", password=PASSWORD, first_name="Gregory",
-                                               last_name="House", is_staff=True)
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        self.doctor.groups.add(group)
-        self.patient.doctors.add(self.doctor)
+        self.doctor = make_doctor(self.patient)
         self.client.force_login(self.patient.user)
         self.client.post(reverse("assessments:new"), {"scan": upload(image_bytes(drawn_brain_slice(3)))})
         self.assessment = Assessment.objects.get()

@@ -5,10 +5,8 @@ axe-core finds no serious or critical problem."""
 
 from django.urls import reverse
 
-from accounts.management.commands.createdoctor import grant_doctor_permissions
-from accounts.models import User, doctors_group
 from assessments.models import CANNOT_TELL_WORDS, Assessment
-from tests.base import PASSWORD, OwnMedia, image_bytes, make_patient, upload
+from tests.base import OwnMedia, image_bytes, make_doctor, make_patient, upload
 from tests.browser import BrowserTestCase, axe_violations, described, sideways_overflow
 from tests.fixtures import scan_files
 from tests.fixtures.reading import REFERENCE, served_checkpoint_with
@@ -62,12 +60,7 @@ class ReadingPageTests(OwnMedia, BrowserTestCase):
                     self.assertEqual(found, [], described(found))
 
     def test_the_doctors_page_shows_the_strips_and_axe_finds_no_serious_problem(self):
-        doctor = User.objects.create_user(email="dr.who@example.com", password=PASSWORD, first_name="Gregory",
-                                          last_name="House", is_staff=True)
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        doctor.groups.add(group)
-        self.patient.doctors.add(doctor)
+        doctor = make_doctor(self.patient)
         page = self.open_page(doctor, width=1400)
         self.visit(page, reverse("admin:assessments_assessment_change", args=[self.volume.pk]))
         widths = page.eval_on_selector_all(".admin-measures svg", "all => all.map(s => s.getBoundingClientRect().width)")

@@ -7,10 +7,9 @@ import re
 
 from django.urls import reverse
 
-from accounts.management.commands.createdoctor import grant_doctor_permissions
-from accounts.models import Invitation, User, doctors_group
+from accounts.models import Invitation
 from assessments.models import Assessment, ScanDateSource
-from tests.base import PASSWORD, OwnMedia, make_patient, stored_assessment
+from tests.base import OwnMedia, make_doctor, make_patient, stored_assessment
 from tests.browser import BrowserTestCase, axe_violations, described, sideways_overflow
 from tests.fixtures import scan_files
 
@@ -22,12 +21,7 @@ class WayInPageTests(OwnMedia, BrowserTestCase):
         super().setUp()
         self.patient = make_patient("ada@example.com", "Ada", "Lovelace")
         self.newcomer = make_patient("new@example.com", "Nina", "New", confirmed=False)
-        self.doctor = User.objects.create_user(email="dr.who@example.com", password=PASSWORD, first_name="Gregory",
-                                               last_name="House", is_staff=True)
-        group = doctors_group()
-        grant_doctor_permissions(group)
-        self.doctor.groups.add(group)
-        self.patient.doctors.add(self.doctor)
+        self.doctor = make_doctor(self.patient)
         self.invitation = Invitation.objects.create(patient=self.patient, email="gp@example.com", token="t" * 43)
         for seed, day, volume in ((1, datetime.date(2023, 5, 2), False), (2, datetime.date(2024, 6, 3), False),
                                   (3, datetime.date(2024, 1, 9), True), (4, None, True)):
