@@ -18,16 +18,13 @@ from tests.base import image_bytes, stored_assessment, without_detector
 from tests.fixtures import scan_files
 from tests.fixtures.reading import HOW_OFTEN_RIGHT, served_checkpoint_with
 from tests.web.test_reading import ReadingTestCase
+from tests.web.test_reading_shown import flat
 
 RULE = {"min_margin": 0.2, "no_impairment_below": 0.5, "impaired_from": 0.7,
         "how_often_right_nested": HOW_OFTEN_RIGHT}
 VERY_MILD = ("We tested the program on 20 people it had not seen. It said “Very Mild Impairment” for 2 of them. It "
              "was right for 1.")
 CANNOT_TELL = "We tested the program on 20 people it had not seen. It could not tell for 12 of them."
-
-
-def flat(text):
-    return " ".join(text.split())
 
 
 class TrackRecordShownTests(ReadingTestCase):
