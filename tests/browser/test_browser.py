@@ -130,10 +130,13 @@ class PatientStoryTests(BrowserTestCase):
         self.assertTrue(page.locator("#volume-canvas").is_visible())
         self.assert_accessible("volume result")
 
+        # count() does not wait: wait for the page the link opens, or it counts the page being left.
         page.get_by_role("link", name="My results", exact=True).click()
+        page.wait_for_url(re.compile(r"/assessments/$"))
         self.assertEqual(page.locator("ul.history-list li").count(), 2)
         self.assert_accessible("history")
         page.get_by_role("link", name="See your results over time").click()
+        page.wait_for_url(re.compile(r"/assessments/timeline/$"))
         self.assertEqual(page.locator("figure.timeline-chart svg").count(), 2)  # whole scans, single pictures
         self.assertEqual(page.locator("figure.timeline-chart svg").evaluate_all("svgs => svgs.map(s => s.getAttribute('role'))"),
                          ["img", "img"])
@@ -174,6 +177,7 @@ class DoctorAdminTests(BrowserTestCase):
         page.get_by_label("E-mail address").fill("dr.who@example.com")
         page.get_by_label("Password:", exact=True).fill(PASSWORD)
         page.locator("input[type=submit]").click()
+        page.wait_for_url(re.compile(r"/admin/(?!login/)"))  # logged in: a goto at once could cancel the login
         page.goto(self.url("/admin/accounts/patient/"))
         rows = page.locator("#result_list tbody tr")
         # The first column (the patient's name) is the row's header cell.

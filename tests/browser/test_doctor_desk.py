@@ -45,7 +45,8 @@ class DoctorDeskTests(OwnMedia, BrowserTestCase):
         """Agree with the first case, give the second another grade by its key, cannot tell on the third."""
         keys_and_extras = [("a", None), ("3", None), ("c", "the image quality is too poor")]
         for index, (key, reason) in enumerate(keys_and_extras):
-            self.assertIn(f"/admin/assessments/assessment/{self.cases[index].pk}/change/", page.url)
+            # Waits for the case "Save and next" opens (page.url read at once may still be the case just saved).
+            page.wait_for_url(f"**/admin/assessments/assessment/{self.cases[index].pk}/change/")
             self.assertEqual(page.locator("input[type=radio]:checked").count(), 0, "nothing is pre-selected")
             page.locator("body").press(key)
             if reason:
@@ -63,6 +64,7 @@ class DoctorDeskTests(OwnMedia, BrowserTestCase):
         self.assertEqual(names, ["Ada Patient", "Cy Patient", "Ada Patient"])
         page.locator("table.worklist tbody th a").first.click()
         self.walk_the_worklist(page)
+        page.wait_for_url(self.live_server_url + reverse("admin:worklist"))
         self.assertEqual(page.url, self.live_server_url + reverse("admin:worklist"))
         self.assertIn("That was the last case in your worklist.", page.locator("ul.messagelist").inner_text())
         self.assertEqual(page.locator("table.worklist tbody tr").count(), 0)
