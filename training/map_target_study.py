@@ -38,6 +38,9 @@ TARGETS = {
     "calibrated-log-odds": lambda calibration: LogOddsShiftAndAverage(calibration),
     "calibrated-log-odds-against-blur": lambda calibration: AgainstBlur(calibration),
     "calibrated-log-odds-plus-against-blur": lambda calibration: PlusAgainstBlur(calibration),
+    "calibrated-log-odds-grad-cam-plus-plus": lambda calibration: GradCAMPlusPlus(calibration),
+    "calibrated-log-odds-layer-cam": lambda calibration: LayerCAM(calibration),
+    "calibrated-log-odds-without-relu": lambda calibration: WithoutReLU(calibration),
 }
 DRAWS = 2000
 
@@ -90,6 +93,35 @@ class PlusAgainstBlur(AgainstBlur):
         moved, blurred = self.moved_and_blurred(layer4, batch, moves)
         weights = self.cam_weights(moved, fc)
         return self.cam_image(moved, weights) + self.cam_image(moved - blurred, weights)
+
+
+class GradCAMPlusPlus(LogOddsShiftAndAverage):
+    """Grad-CAM++ (Chattopadhay et al., 2018) of the calibrated log-odds, as pytorch-grad-cam computes it: a
+    channel's weight is ``sum_ij ReLU(g) g^2 / (2 g^2 + g^3 sum_ab A)``; the gradient ``g`` is the same at every
+    position of ``layer4`` here, so it is ``h w ReLU(g) / (2 + g sum_ab A)``. Tried, not shipped (MODEL_CARD.md)."""
+
+    def cam_weights(self, activation, fc):
+        rising = torch.relu(super().cam_weights(activation, fc))  # (B, C, K); 0 where g <= 0, as in the formula
+        h, w = activation.shape[-2:]
+        total = activation.sum(dim=(2, 3))[:, None, :]
+        return h * w * rising / (2 + total * rising)
+
+
+class LayerCAM(LogOddsShiftAndAverage):
+    """LayerCAM (Jiang et al., 2021) of the calibrated log-odds: ``ReLU(sum_k ReLU(g_k) A_k)``; with the gradient
+    the same at every position, Grad-CAM with the channels that count against the class left out. Tried, not
+    shipped (MODEL_CARD.md)."""
+
+    def cam_weights(self, activation, fc):
+        return torch.relu(super().cam_weights(activation, fc))
+
+
+class WithoutReLU(LogOddsShiftAndAverage):
+    """The shipped map before its ReLU: where the evidence against the class outweighs the evidence for it, the
+    hottest region is still ranked (least against first) instead of being tied at 0. Tried, not shipped."""
+
+    def cam_image(self, activation, weights):
+        return torch.einsum("bck,bkhw->bchw", weights, activation)
 
 
 def methods_for(names, engine):
