@@ -28,6 +28,13 @@ from mri.inference.engine import Engine
 PASSWORD = "a-Long-pass-phrase-42"
 
 
+def temporary_folder(testcase, prefix="alzaware-"):
+    """A new folder (a Path) that is removed, with what is in it, when ``testcase``'s test ends."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    testcase.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def without_detector():
     """The configured model's out-of-distribution detector switched off (its checks left to the cheap ones)."""
     return mock.patch("mri.inference.ood.detector_for", return_value=None)
@@ -164,8 +171,7 @@ class OwnMedia:
         remembered = mock.patch.object(Engine, "run", remembered_run)
         remembered.start()
         self.addCleanup(remembered.stop)
-        self.media_root = tempfile.mkdtemp(prefix="alzaware-media-")
-        self.addCleanup(shutil.rmtree, self.media_root, ignore_errors=True)
+        self.media_root = str(temporary_folder(self, "alzaware-media-"))
         media = override_settings(MEDIA_ROOT=self.media_root)
         media.enable()
         self.addCleanup(media.disable)

@@ -22,7 +22,7 @@ from mri.inference import engine_choice, onnx_model
 from mri.inference.checkpoint import expected_sha256, hash_file_for, load_checkpoint
 from mri.inference.engine import Engine
 from mri.inference.engines import Unavailable
-from tests.base import everything_said, threaded_mismatches, training_command
+from tests.base import everything_said, temporary_folder, threaded_mismatches, training_command
 from tests.fixtures import scan_files
 
 # Measured on the shipped checkpoint (models/alzaware-resnet50/engines.md): ONNX Runtime's calibrated
@@ -220,8 +220,7 @@ class ChoiceRuleTests(SimpleTestCase):
         cls.model, cls.checkpoint = load_checkpoint(settings.ALZAWARE_MODEL_PATH)
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="alzaware-choice-")
-        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.tmp = str(temporary_folder(self))
         self.path = linked_checkpoint(self.tmp)
         self.sha256 = expected_sha256(self.path)
         environment = mock.patch.dict(os.environ)

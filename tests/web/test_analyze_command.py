@@ -2,8 +2,6 @@
 
 import io
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +10,13 @@ from django.test import SimpleTestCase
 
 from mri import CLASSES
 from mri.explain import explanations
-from tests.base import image_bytes, rgb_of
+from tests.base import image_bytes, rgb_of, temporary_folder
 from tests.slices import admit_slices_to_the_app, brain_slices
 
 
 class AnalyzeCommandTests(SimpleTestCase):
     def setUp(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="alzaware-analyze-"))
-        self.addCleanup(shutil.rmtree, self.folder, ignore_errors=True)
+        self.folder = temporary_folder(self)
         admit_slices_to_the_app(self)
         self.gray = brain_slices(20)[4][1]
         self.scan = self.folder / "slice.png"

@@ -2,10 +2,7 @@
 everything that lists or uses them sees it (the reader registry, the engine registry, the explanation methods)."""
 
 import json
-import os
-import shutil
 import struct
-import tempfile
 
 import numpy as np
 import torch
@@ -23,7 +20,7 @@ from mri.io import errors, read_scan, registry
 from mri.io.__main__ import formats_table
 from mri.io.registry import Reader
 from mri.io.scan import slice_scan
-from tests.base import AlzAwareTestCase, drawn_brain_slice, upload
+from tests.base import AlzAwareTestCase, drawn_brain_slice, temporary_folder, upload
 
 MAGIC = b"ALZRAW1"
 
@@ -124,9 +121,7 @@ class EngineAndExplanationRegistryTests(SimpleTestCase):
 
     def test_a_registered_engine_is_built_by_name_and_served_when_it_passed_the_gate_fastest(self):
         self.assertIn("halved", engine_choice.names())
-        folder = tempfile.mkdtemp(prefix="alzaware-registry-")
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
-        path = os.path.join(folder, "model.pt")
+        path = str(temporary_folder(self) / "model.pt")
         report = engine_choice.report_path(path)
         report.parent.mkdir(parents=True)
         report.write_text(json.dumps({"checkpoint_sha256": "a" * 64, "engines": [

@@ -3,9 +3,6 @@ shown: the result page, the PDF, the doctor's review page, the API and ``manage.
 
 import io
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from django.core.management import call_command
 from django.test import SimpleTestCase
@@ -14,7 +11,7 @@ from pypdf import PdfReader
 
 from assessments.services import current_engine
 from mri.headline import CLEAR, GRADE, Headline
-from tests.base import image_bytes, stored_assessment, without_detector
+from tests.base import image_bytes, stored_assessment, temporary_folder, without_detector
 from tests.fixtures import scan_files
 from tests.fixtures.reading import HOW_OFTEN_RIGHT, served_checkpoint_with
 from tests.web.test_reading import ReadingTestCase
@@ -79,9 +76,7 @@ class TrackRecordShownTests(ReadingTestCase):
 
 class AnalyzeTrackRecordTests(SimpleTestCase):
     def test_json_carries_the_headlines_track_record(self):
-        folder = Path(tempfile.mkdtemp(prefix="alzaware-track-"))
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
-        scan = folder / "slice.png"
+        scan = temporary_folder(self) / "slice.png"
         scan.write_bytes(image_bytes(scan_files.mni_axial(0)))
         out = io.StringIO()
         with without_detector(), served_checkpoint_with(headline_rule={**RULE, "min_margin": 1.0}):

@@ -6,12 +6,12 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 import unittest
-from pathlib import Path
 
 from django.conf import settings
 from django.test import SimpleTestCase
+
+from tests.base import temporary_folder
 
 # Built already by whatever runs the tests (make test): not remade here, so nothing in the checkout changes.
 PREREQUISITES = ["migrate", "static", ".secret-key", "models/alzaware-resnet50.onnx"]
@@ -31,8 +31,7 @@ esac
 class MakeTargetTests(SimpleTestCase):
     def started_by(self, target):
         """``{command: (DEBUG, SITE_URL)}`` for each Python command ``make target`` starts, none of them run."""
-        folder = Path(tempfile.mkdtemp(prefix="alzaware-make-"))
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        folder = temporary_folder(self)
         python = folder / "python"
         python.write_text(FAKE_PYTHON)
         python.chmod(python.stat().st_mode | stat.S_IXUSR)

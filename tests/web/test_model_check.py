@@ -1,19 +1,18 @@
 import shutil
-import tempfile
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import SimpleTestCase, override_settings
 
+from tests.base import temporary_folder
+
 
 class ModelCheckTests(SimpleTestCase):
     """The app refuses to start with a missing or corrupt model instead of failing at the first upload."""
 
     def setUp(self):
-        self.folder = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.folder)
+        self.folder = temporary_folder(self)
 
     def test_a_missing_model_stops_the_start(self):
         with override_settings(ALZAWARE_MODEL_PATH=self.folder / "nope.pt"):

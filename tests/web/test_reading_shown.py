@@ -4,9 +4,6 @@ export and `manage.py analyze`."""
 
 import io
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -19,7 +16,7 @@ from assessments.presentation.measures import AGE_NOTE, AGE_NOTE_FOR_DOCTORS, co
 from mri.headline import CLOSE, REASON_TEXT
 from mri.io import read_scan
 from mri.measures import BY_KEY, KEYS, MEASURES, measure_slice, place
-from tests.base import image_bytes, without_detector
+from tests.base import image_bytes, temporary_folder, without_detector
 from tests.fixtures import scan_files
 from tests.fixtures.reading import REFERENCE, served_checkpoint_with
 from tests.web.test_reading import ReadingTestCase
@@ -171,10 +168,8 @@ class ExportTests(ReadingTestCase):
 
 class AnalyzeTests(SimpleTestCase):
     def setUp(self):
-        folder = Path(tempfile.mkdtemp(prefix="alzaware-reading-"))
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
         self.data = image_bytes(scan_files.mni_axial(0))
-        self.scan = folder / "slice.png"
+        self.scan = temporary_folder(self) / "slice.png"
         self.scan.write_bytes(self.data)
         detector = without_detector()
         detector.start()
