@@ -25,19 +25,24 @@ def current_engine():
     return get_engine(settings.ALZAWARE_MODEL_PATH)
 
 
-def track_record(assessment):
-    """How the model that made ``assessment`` did on people it never saw (its checkpoint's own figures), or None.
+def track_records(assessment):
+    """What the result page and its PDF quote of how the model that made ``assessment`` did on people it never
+    saw, from one look-up: ``{"track_record": its checkpoint's cross-validated figures, "headline_record": how
+    often this headline was right (mri.headline.TrackRecord)}``.
 
-    None for an untrained model, one without cross-validated figures, or an
-    assessment made by an earlier model than the one loaded now.
+    Both None for an untrained model or an assessment made by an earlier model than the one loaded now; each None
+    for a checkpoint without those figures.
     """
     engine = engine_that_made(assessment)
-    return engine.metadata.get("cross_validation") if engine else None
+    if engine is None:
+        return {"track_record": None, "headline_record": None}
+    return {"track_record": engine.metadata.get("cross_validation"),
+            "headline_record": headlines.track_record(assessment.headline, engine.checkpoint)}
 
 
 def headline_track_record(assessment):
     """How often ``assessment``'s headline was right on people the model never saw (mri.headline.TrackRecord),
-    or None, on the same terms as :func:`track_record`."""
+    or None, on the same terms as :func:`track_records`."""
     engine = engine_that_made(assessment)
     return headlines.track_record(assessment.headline, engine.checkpoint) if engine else None
 

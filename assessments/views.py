@@ -62,8 +62,7 @@ def new(request):
 def detail(request, pk):
     assessment = open_assessment(request, pk, AuditAction.RESULT_PAGE)
     return render(request, "assessments/detail.html",
-                  {"assessment": assessment, "track_record": services.track_record(assessment),
-                   "headline_record": services.headline_track_record(assessment),
+                  {"assessment": assessment, **services.track_records(assessment),
                    **heatmaps.explanation_choice(assessment, request.GET), **measures.page_context(assessment)})
 
 
@@ -129,8 +128,7 @@ def pdf_response(pdf, filename):
 def assessment_report(request, pk):
     """One assessment as a PDF, after the same check as its page."""
     assessment = open_assessment(request, pk, AuditAction.REPORT)
-    return pdf_response(reports.assessment_pdf(assessment, services.track_record(assessment),
-                                               services.headline_track_record(assessment)),
+    return pdf_response(reports.assessment_pdf(assessment, **services.track_records(assessment)),
                         f"alzaware-result-{assessment.created_at:%Y-%m-%d}.pdf")
 
 

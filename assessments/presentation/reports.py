@@ -143,7 +143,7 @@ def review_lines(assessment):
     return lines
 
 
-def headline(assessment, record=None):
+def headline(assessment, record):
     """The result as the page heads it: the doctor's grade first, labelled, where they graded it differently;
     else the program's headline with how often it was right (``record``, mri.headline.TrackRecord)."""
     review = assessment.shared_review()
@@ -197,9 +197,9 @@ def model_lines(assessment, track_record):
     return lines
 
 
-def assessment_pdf(assessment, track_record, headline_record=None):
-    """One assessment as a PDF (bytes); ``track_record`` and ``headline_record`` are services.track_record's and
-    services.headline_track_record's answers for it."""
+def assessment_pdf(assessment, track_record, headline_record):
+    """One assessment as a PDF (bytes); ``track_record`` and ``headline_record`` are services.track_records'
+    answers for it."""
     story = [text("AlzAware result", "Title"), *who(assessment.patient),
              text(f"Scan submitted: {assessment.created_at:%d %B %Y, %H:%M}"), Spacer(1, 0.3 * cm),
              *warnings(assessment), *headline(assessment, headline_record), *review_lines(assessment), Spacer(1, 0.3 * cm),
